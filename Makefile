@@ -1,0 +1,18 @@
+# kubectl-tpe / helm-tpe. `make demo` and `make test` are the two commands a newcomer needs.
+SHELL := /usr/bin/env bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X github.com/thingpark-tools/kubectl-tpe/pkg/cli.version=$(VERSION) -X github.com/thingpark-tools/kubectl-tpe/pkg/cli.commit=$(COMMIT)
+
+.PHONY: build
+build: ## Build bin/kubectl-tpe and bin/helm-tpe
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/kubectl-tpe ./cmd/helm-tpe
+
+.PHONY: test-unit
+test-unit: ## Unit tests (no cluster)
+	$(GO) test ./pkg/... ./cmd/...
+
+.PHONY: help
+help:
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'

@@ -1,0 +1,26 @@
+// Command helm-tpe is the Helm plugin that installs and upgrades ThingPark Enterprise releases (`helm tpe`).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/helmtpe"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	err := helmtpe.NewCmdRoot(streams).ExecuteContext(ctx)
+	stop()
+	if err != nil && !cli.IsSilent(err) {
+		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	os.Exit(cli.ExitCode(err))
+}

@@ -1,0 +1,9 @@
+# Versions of the local control plane; sourced by the hack/cluster scripts and the Makefile.
+K8S_VERSION=${K8S_VERSION:-v1.37.2}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
+HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
+CLUSTER_KEY=k8s$K8S_VERSION-etcd$ETCD_VERSION-kwok$KWOK_VERSION-helm$HELM_VERSION
+TPE_CACHE=${TPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-tpe}
+CLUSTER_BIN=${CLUSTER_BIN:-$TPE_CACHE/cluster-$CLUSTER_KEY/bin}

@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"golang.org/x/term"
+	"sigs.k8s.io/yaml"
+)
+
+// Format is an output format selected with -o.
+type Format string
+
+// Output formats.
+const (
+	FormatTable Format = "table"
+	FormatJSON  Format = "json"
+	FormatYAML  Format = "yaml"
+	FormatJUnit Format = "junit"
+)
+
+// ParseFormat validates the value of -o against the formats a command supports.
+func ParseFormat(s string, allowed ...Format) (Format, error) {
+	if s == "" || s == "wide" {
+		s = string(FormatTable)
+	}
+	names := make([]string, 0, len(allowed))
+	for _, f := range allowed {
+		if string(f) == s {
+			return f, nil
+		}
+		names = append(names, string(f))
+	}
+	return "", fmt.Errorf("invalid value %q for flag -o/--output: must be one of %s", s, strings.Join(names, ", "))
+}
+
+// WriteJSON writes v as indented JSON with a final newline.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteYAML writes v as YAML (through its JSON tags, so both formats share one schema).
+func WriteYAML(w io.Writer, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// WriteData writes v as JSON or YAML; it is an error for other formats.
+func WriteData(w io.Writer, f Format, v any) error {
+	switch f {
+	case FormatJSON:
+		return WriteJSON(w, v)
+	case FormatYAML:
+		return WriteYAML(w, v)
+	}
+	return fmt.Errorf("format %q is not a data format", f)
+}
+
+// Table is a borderless, kubectl-looking table.
+type Table struct{ t *tablewriter.Table }
+
+// NewTable starts a table with the given column headers.
+func NewTable(w io.Writer, headers ...string) *Table {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithConfig(tablewriter.Config{
+			Header: tw.CellConfig{
+				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+				Formatting: tw.CellFormatting{AutoFormat: tw.Off},
+				Padding:    tw.CellPadding{Global: tw.Padding{Left: "", Right: "   ", Overwrite: true}},
+			},
+			Row: tw.CellConfig{
+				Alignment:  tw.CellAlignment{Global: tw.AlignLeft},
+				Formatting: tw.CellFormatting{AutoWrap: tw.WrapNone},
+				Padding:    tw.CellPadding{Global: tw.Padding{Left: "", Right: "   ", Overwrite: true}},
+			},
+		}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	if len(headers) > 0 {
+		t.Header(toAny(headers)...)
+	}
+	return &Table{t: t}
+}
+
+// Row appends one row.
+func (t *Table) Row(cells ...string) { _ = t.t.Append(toAny(cells)...) }
+
+// Render writes the table.
+func (t *Table) Render() error { return t.t.Render() }
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// UseColor reports whether colour may be written to w: never when NO_COLOR is set or w is not a TTY.
+func UseColor(w io.Writer, mode string) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	return IsTerminal(w)
+}

@@ -1,0 +1,77 @@
+// Package helmtpe is the cobra command tree of `helm tpe`.
+package helmtpe
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	helmcli "helm.sh/helm/v3/pkg/cli"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+)
+
+// DisplayName is how the command is shown in help and examples.
+const DisplayName = "helm tpe"
+
+var rootLong = templates.LongDesc(`
+	helm tpe installs, upgrades and rolls back a ThingPark Enterprise (TPE) release: four Helm
+	charts whose versions are fixed by the release manifest (the VERSIONS file of the release).
+
+	It validates the manifest, the repository credentials (the installation ID) and the upgrade
+	path, shows a plan, then installs or upgrades the four charts in order with the waits and
+	checks in between, records its progress so that an interrupted run can be resumed, and
+	follows the vendor's rollback procedure.
+
+	Run as a Helm plugin, it takes Helm's global flags (-n, --kube-context, --kubeconfig) through
+	the HELM_NAMESPACE, HELM_KUBECONTEXT and KUBECONFIG variables Helm exports; run on its own,
+	it takes the same flags.
+
+	Exit codes: 0 success, 1 error, 2 the target cannot be reached or a step failed.`)
+
+// Env is what every helm tpe command shares: Helm's settings and the IO streams.
+type Env struct {
+	Settings *helmcli.EnvSettings
+	Streams  genericiooptions.IOStreams
+}
+
+// NewCmdRoot builds the `helm tpe` command tree.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	settings := helmcli.New()
+	env := &Env{Settings: settings, Streams: streams}
+	cmd := &cobra.Command{
+		Use:           "helm-tpe",
+		Short:         "Install, upgrade and roll back a ThingPark Enterprise release",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
+	}
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+	// Helm strips its global flags before it runs a plugin and exports them as HELM_* variables,
+	// which helmcli.New() has read. Declaring the same flags here lets helm-tpe run on its own too.
+	settings.AddFlags(cmd.PersistentFlags())
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		// helm-diff does the same: a KUBECONFIG path list is for client-go's loader, not a single file.
+		if settings.KubeConfig != "" && containsPathListSep(settings.KubeConfig) {
+			settings.KubeConfig = ""
+		}
+		return nil
+	}
+	cmd.AddCommand(NewCmdVersion(streams))
+	for _, add := range commandAdders {
+		add(cmd, env)
+	}
+	return cmd
+}
+
+// commandAdders lets each subcommand file register itself.
+var commandAdders []func(root *cobra.Command, env *Env)
+
+func containsPathListSep(s string) bool {
+	for _, c := range s {
+		if c == os.PathListSeparator {
+			return true
+		}
+	}
+	return false
+}

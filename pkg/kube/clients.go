@@ -1,0 +1,161 @@
+// Package kube is the one place where Kubernetes clients are built. Both plugins hand it a
+// genericclioptions.RESTClientGetter (kubectl's config flags, or helm's EnvSettings).
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Clients bundles the clients the domain packages need.
+type Clients struct {
+	Config    *rest.Config
+	Kube      kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Discovery discovery.DiscoveryInterface
+	Mapper    meta.RESTMapper
+	// Namespace is the namespace from -n or the kubeconfig context.
+	Namespace string
+	// ExplicitNamespace is true when -n was given.
+	ExplicitNamespace bool
+	// Counter counts the API requests made through these clients.
+	Counter *RequestCounter
+}
+
+// QPS and Burst are raised over client-go's defaults (5/10): a preflight or status run makes a few
+// dozen requests in a burst, and the client-side limiter would only add latency.
+const (
+	QPS   = 50
+	Burst = 100
+)
+
+// NewClients builds every client from getter. A missing or broken kubeconfig gives one error that
+// says which file and what to do.
+func NewClients(getter genericclioptions.RESTClientGetter) (*Clients, error) {
+	cfg, err := getter.ToRESTConfig()
+	if err != nil {
+		return nil, ConfigError(err)
+	}
+	ns, explicit, err := getter.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, ConfigError(err)
+	}
+	return FromConfig(cfg, ns, explicit)
+}
+
+// FromConfig builds the clients from a rest.Config.
+func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = QPS, Burst
+	counter := &RequestCounter{}
+	prev := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if prev != nil {
+			rt = prev(rt)
+		}
+		return counter.Wrap(rt)
+	}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
+	}
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the dynamic client: %w", err)
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, Discovery: kc.Discovery(), Namespace: ns,
+		ExplicitNamespace: explicit, Counter: counter}, nil
+}
+
+// ConfigError turns a kubeconfig loading error into one clear message.
+func ConfigError(err error) error {
+	if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
+		return fmt.Errorf("no Kubernetes cluster is configured: set --kubeconfig or the KUBECONFIG environment variable to a kubeconfig file, or use --context to pick a context (%w)", err)
+	}
+	return fmt.Errorf("cannot load the kubeconfig (check --kubeconfig, KUBECONFIG and --context): %w", err)
+}
+
+// RequestCounter counts HTTP requests by verb; it is safe for concurrent use.
+type RequestCounter struct {
+	total atomic.Int64
+	mu    sync.Mutex // guards byKey
+	byKey map[string]int
+}
+
+// Wrap returns a RoundTripper that counts every request through rt.
+func (c *RequestCounter) Wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		c.total.Add(1)
+		key := r.Method
+		if r.URL.Query().Get("watch") == "true" || r.URL.Query().Get("watch") == "1" {
+			key = "WATCH"
+		}
+		c.mu.Lock()
+		if c.byKey == nil {
+			c.byKey = map[string]int{}
+		}
+		c.byKey[key]++
+		c.mu.Unlock()
+		return rt.RoundTrip(r)
+	})
+}
+
+// Total returns the number of requests so far.
+func (c *RequestCounter) Total() int64 { return c.total.Load() }
+
+// Mutating returns the number of requests that could change state (POST, PUT, PATCH, DELETE).
+// Reviews (SelfSubjectAccessReview, ...) are POSTs that change nothing; callers that need the
+// difference count on the API server.
+func (c *RequestCounter) Mutating() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byKey["POST"] + c.byKey["PUT"] + c.byKey["PATCH"] + c.byKey["DELETE"]
+}
+
+// String summarises the counts, e.g. "12 requests (GET 9, POST 3)".
+func (c *RequestCounter) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, 0, len(c.byKey))
+	for k := range c.byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, c.byKey[k]))
+	}
+	return fmt.Sprintf("%d requests (%s)", c.total.Load(), strings.Join(parts, ", "))
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// DefaultTPENamespace is used when neither -n nor the kubeconfig context names a namespace.
+const DefaultTPENamespace = "thingpark-enterprise"
+
+// TPENamespace is the namespace TPE commands work in: -n when given, else the context's
+// namespace unless that is just client-go's fallback "default", else thingpark-enterprise.
+func (c *Clients) TPENamespace() string {
+	if c.ExplicitNamespace || (c.Namespace != "" && c.Namespace != "default") {
+		return c.Namespace
+	}
+	return DefaultTPENamespace
+}

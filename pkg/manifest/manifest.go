@@ -1,0 +1,296 @@
+// Package manifest knows TPE releases: the embedded release matrix, the vendor's VERSIONS file
+// (the release manifest), the four charts of a release, and the upgrade path rules. It imports no
+// Helm package, so kubectl-tpe can use it.
+package manifest
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Chart names.
+const (
+	ChartDataControllers        = "thingpark-data-controllers"
+	ChartData                   = "thingpark-data"
+	ChartApplicationControllers = "thingpark-application-controllers"
+	ChartEnterpriseControllers  = "thingpark-enterprise-controllers" // name of chart 3 up to 7.2.1b
+	ChartEnterprise             = "thingpark-enterprise"
+)
+
+// Conventional Helm release names, in install order.
+const (
+	ReleaseDataControllers = "tpe-data-controllers"
+	ReleaseData            = "tpe-data"
+	ReleaseControllers     = "tpe-controllers"
+	ReleaseEnterprise      = "tpe"
+)
+
+// DefaultNamespace is the namespace every vendor document uses.
+const DefaultNamespace = "thingpark-enterprise"
+
+// ReleaseNames lists the four Helm release names in install order.
+var ReleaseNames = []string{ReleaseDataControllers, ReleaseData, ReleaseControllers, ReleaseEnterprise}
+
+// KubeRange is the range of Kubernetes minor versions a release supports.
+type KubeRange struct {
+	Min    string `json:"min"`
+	Max    string `json:"max"`
+	Source string `json:"source"`
+}
+
+// Release is one TPE release: its name (the git tag) and its four charts.
+type Release struct {
+	Name                   string    `json:"name"`
+	Aliases                []string  `json:"aliases,omitempty"`
+	Date                   string    `json:"date,omitempty"`
+	Tagged                 bool      `json:"tagged"`
+	DataControllers        string    `json:"dataControllers"`
+	Data                   string    `json:"data"`
+	ApplicationControllers string    `json:"applicationControllers,omitempty"`
+	EnterpriseControllers  string    `json:"enterpriseControllers,omitempty"`
+	Enterprise             string    `json:"enterprise"`
+	Kubernetes             KubeRange `json:"kubernetes"`
+	// Source says where the release came from: "matrix" (embedded) or the VERSIONS file path.
+	Source string `json:"source,omitempty"`
+}
+
+// ChartRef is one chart of a release, with the Helm release name it is installed as.
+type ChartRef struct {
+	Step        int    `json:"step"`
+	ReleaseName string `json:"releaseName"`
+	Chart       string `json:"chart"`
+	Version     string `json:"version"`
+}
+
+// Charts returns the four charts of r in install order.
+func (r Release) Charts() []ChartRef {
+	c3, v3 := ChartApplicationControllers, r.ApplicationControllers
+	if v3 == "" {
+		c3, v3 = ChartEnterpriseControllers, r.EnterpriseControllers
+	}
+	return []ChartRef{
+		{1, ReleaseDataControllers, ChartDataControllers, r.DataControllers},
+		{2, ReleaseData, ChartData, r.Data},
+		{3, ReleaseControllers, c3, v3},
+		{4, ReleaseEnterprise, ChartEnterprise, r.Enterprise},
+	}
+}
+
+// Line returns the release line, e.g. "7.3" for v7.3.4a.
+func (r Release) Line() string {
+	v, err := ParseTag(r.Name)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+}
+
+//go:embed releases.yaml
+var releasesYAML []byte
+
+// Matrix is the embedded list of known releases, oldest first.
+type Matrix struct {
+	Releases []Release `json:"releases"`
+}
+
+// Load parses the embedded matrix.
+func Load() (*Matrix, error) {
+	var m Matrix
+	if err := yaml.UnmarshalStrict(releasesYAML, &m); err != nil {
+		return nil, fmt.Errorf("embedded release matrix: %w", err)
+	}
+	for i := range m.Releases {
+		m.Releases[i].Source = "matrix"
+	}
+	sort.SliceStable(m.Releases, func(i, j int) bool {
+		return MustParseTag(m.Releases[i].Name).Less(MustParseTag(m.Releases[j].Name))
+	})
+	return &m, nil
+}
+
+// MustLoad is Load for callers that rely on the embedded data being valid (tested).
+func MustLoad() *Matrix {
+	m, err := Load()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Get finds a release by name or alias; the leading "v" is optional.
+func (m *Matrix) Get(name string) (Release, bool) {
+	n := normalizeName(name)
+	for _, r := range m.Releases {
+		if r.Name == n {
+			return r, true
+		}
+		for _, a := range r.Aliases {
+			if a == n {
+				return r, true
+			}
+		}
+	}
+	return Release{}, false
+}
+
+// Names returns every release name (and alias), oldest first.
+func (m *Matrix) Names() []string {
+	var out []string
+	for _, r := range m.Releases {
+		out = append(out, r.Name)
+		out = append(out, r.Aliases...)
+	}
+	return out
+}
+
+// Resolve returns the release with the given name, with a clear error that lists the known ones.
+func (m *Matrix) Resolve(name string) (Release, error) {
+	if r, ok := m.Get(name); ok {
+		return r, nil
+	}
+	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s; for another release pass its VERSIONS file with --manifest",
+		name, strings.Join(m.tagged(), ", "))
+}
+
+func (m *Matrix) tagged() []string {
+	var out []string
+	for _, r := range m.Releases {
+		if r.Tagged {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+// LatestFix returns the newest tagged release of a line ("7.2" → v7.2.2c).
+func (m *Matrix) LatestFix(line string) (Release, bool) {
+	var best Release
+	found := false
+	for _, r := range m.Releases {
+		if r.Line() == line && r.Tagged {
+			if !found || MustParseTag(best.Name).Less(MustParseTag(r.Name)) {
+				best, found = r, true
+			}
+		}
+	}
+	return best, found
+}
+
+// Lines returns the release lines in order ("1.0", "7.1", "7.2", "7.3").
+func (m *Matrix) Lines() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range m.Releases {
+		if l := r.Line(); !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Match finds the releases whose four chart versions equal the installed ones. installed maps
+// Helm release name to "chart-version" pairs. Several releases can share the same charts
+// (v7.3.0 and v7.3.1); the newest comes first.
+func (m *Matrix) Match(installed map[string]ChartRef) []Release {
+	var out []Release
+	for _, r := range m.Releases {
+		ok := true
+		for _, c := range r.Charts() {
+			got, found := installed[c.ReleaseName]
+			if !found || got.Chart != c.Chart || got.Version != c.Version {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return MustParseTag(out[j].Name).Less(MustParseTag(out[i].Name)) })
+	return out
+}
+
+func normalizeName(n string) string {
+	n = strings.TrimSpace(n)
+	if n != "" && n[0] != 'v' {
+		n = "v" + n
+	}
+	return n
+}
+
+// Tag is a parsed release name: v<major>.<minor>.<patch><hotfix letters>.
+type Tag struct {
+	Major, Minor, Patch int
+	Hotfix              string
+}
+
+// ParseTag parses "v7.2.2c".
+func ParseTag(s string) (Tag, error) {
+	s = normalizeName(s)
+	parts := strings.Split(s[1:], ".")
+	if len(parts) != 3 {
+		return Tag{}, fmt.Errorf("invalid TPE release name %q: want v<major>.<minor>.<patch>[a-z], e.g. v7.3.1", s)
+	}
+	var t Tag
+	var err error
+	if t.Major, err = strconv.Atoi(parts[0]); err != nil {
+		return Tag{}, fmt.Errorf("invalid TPE release name %q: major %q is not a number", s, parts[0])
+	}
+	if t.Minor, err = strconv.Atoi(parts[1]); err != nil {
+		return Tag{}, fmt.Errorf("invalid TPE release name %q: minor %q is not a number", s, parts[1])
+	}
+	p := parts[2]
+	i := 0
+	for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return Tag{}, fmt.Errorf("invalid TPE release name %q: patch %q is not a number", s, p)
+	}
+	t.Patch, _ = strconv.Atoi(p[:i])
+	t.Hotfix = p[i:]
+	for _, c := range t.Hotfix {
+		if c < 'a' || c > 'z' {
+			return Tag{}, fmt.Errorf("invalid TPE release name %q: hotfix suffix %q must be lower-case letters", s, t.Hotfix)
+		}
+	}
+	return t, nil
+}
+
+// MustParseTag parses a tag known to be valid.
+func MustParseTag(s string) Tag {
+	t, err := ParseTag(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Less orders tags.
+func (t Tag) Less(o Tag) bool {
+	if t.Major != o.Major {
+		return t.Major < o.Major
+	}
+	if t.Minor != o.Minor {
+		return t.Minor < o.Minor
+	}
+	if t.Patch != o.Patch {
+		return t.Patch < o.Patch
+	}
+	if len(t.Hotfix) != len(o.Hotfix) {
+		return len(t.Hotfix) < len(o.Hotfix)
+	}
+	return t.Hotfix < o.Hotfix
+}
+
+// String formats the tag.
+func (t Tag) String() string { return fmt.Sprintf("v%d.%d.%d%s", t.Major, t.Minor, t.Patch, t.Hotfix) }
+
+// Line is "major.minor".
+func (t Tag) Line() string { return fmt.Sprintf("%d.%d", t.Major, t.Minor) }

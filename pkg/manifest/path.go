@@ -1,0 +1,109 @@
+package manifest
+
+import (
+	"fmt"
+)
+
+// Hop kinds.
+const (
+	HopInstall = "install"
+	HopPatch   = "hotfix/maintenance"
+	HopMajor   = "major"
+)
+
+// Hop is one step of an upgrade path.
+type Hop struct {
+	From *Release `json:"from,omitempty"`
+	To   Release  `json:"to"`
+	Kind string   `json:"kind"`
+}
+
+// PathError explains why a target cannot be reached.
+type PathError struct{ Msg string }
+
+// Error implements error.
+func (e *PathError) Error() string { return e.Msg }
+
+// Path computes the upgrade path from the installed release (nil: fresh install) to the target,
+// under the vendor's rules (seed 003, domain.md §7.1):
+//   - a hotfix or maintenance upgrade inside a line is one hop;
+//   - a major upgrade is done from the latest fix of the previous line, one line at a time;
+//   - never backwards (that is a rollback).
+//
+// From v7.1.2 to v7.3.1 the path is v7.1.3a → v7.2.2c → v7.3.1. The target may be outside the
+// matrix (a --manifest release); the installed release may not.
+func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
+	if from == nil {
+		return []Hop{{To: to, Kind: HopInstall}}, nil
+	}
+	ft, err := ParseTag(from.Name)
+	if err != nil {
+		return nil, err
+	}
+	tt, err := ParseTag(to.Name)
+	if err != nil {
+		return nil, err
+	}
+	if ft == tt || sameCharts(*from, to) {
+		return nil, nil
+	}
+	if tt.Less(ft) {
+		return nil, &PathError{Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`", to.Name, from.Name)}
+	}
+	if ft.Line() == tt.Line() {
+		return []Hop{{From: from, To: to, Kind: HopPatch}}, nil
+	}
+	lines := m.Lines()
+	idx := func(l string) int {
+		for i, x := range lines {
+			if x == l {
+				return i
+			}
+		}
+		return -1
+	}
+	fi, ti := idx(ft.Line()), idx(tt.Line())
+	if fi < 0 {
+		return nil, &PathError{Msg: fmt.Sprintf("the installed release %s is in no known release line", from.Name)}
+	}
+	if ti < 0 {
+		// A target line the matrix does not know (a --manifest for a newer line): it must be the next one.
+		ti = len(lines)
+	}
+	var hops []Hop
+	cur := *from
+	for i := fi; i < ti; i++ {
+		latest, ok := m.LatestFix(lines[i])
+		if !ok {
+			return nil, &PathError{Msg: fmt.Sprintf("no tagged release in line %s", lines[i])}
+		}
+		if cur.Name != latest.Name && MustParseTag(cur.Name).Less(MustParseTag(latest.Name)) {
+			c := cur
+			hops = append(hops, Hop{From: &c, To: latest, Kind: HopPatch})
+			cur = latest
+		}
+		var next Release
+		if i+1 == ti {
+			next = to
+		} else {
+			var ok bool
+			if next, ok = m.LatestFix(lines[i+1]); !ok {
+				return nil, &PathError{Msg: fmt.Sprintf("no tagged release in line %s", lines[i+1])}
+			}
+		}
+		c := cur
+		hops = append(hops, Hop{From: &c, To: next, Kind: HopMajor})
+		cur = next
+	}
+	return hops, nil
+}
+
+func sameCharts(a, b Release) bool {
+	ac, bc := a.Charts(), b.Charts()
+	for i := range ac {
+		if ac[i] != bc[i] {
+			return false
+		}
+	}
+	return true
+}
