@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, ExitOK},
+		{"plain", errors.New("boom"), ExitErr},
+		{"failed", Failed(errors.New("check failed")), ExitFailed},
+		{"wrapped failed", fmt.Errorf("ctx: %w", Failed(errors.New("x"))), ExitFailed},
+		{"silent", Silent, ExitFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExitCode(tt.err); got != tt.want {
+				t.Fatalf("ExitCode = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if !IsSilent(Silent) || IsSilent(Failed(errors.New("x"))) {
+		t.Fatal("IsSilent wrong")
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	if f, err := ParseFormat("", FormatTable, FormatJSON); err != nil || f != FormatTable {
+		t.Fatalf("default: %v %v", f, err)
+	}
+	if f, err := ParseFormat("json", FormatTable, FormatJSON); err != nil || f != FormatJSON {
+		t.Fatalf("json: %v %v", f, err)
+	}
+	_, err := ParseFormat("xml", FormatTable, FormatJSON)
+	if err == nil || !strings.Contains(err.Error(), "-o/--output") || !strings.Contains(err.Error(), "table, json") {
+		t.Fatalf("error does not name the flag and the choices: %v", err)
+	}
+}
+
+func TestTableAndData(t *testing.T) {
+	var b bytes.Buffer
+	tb := NewTable(&b, "NAME", "READY")
+	tb.Row("mongo-replicaset-rs0", "2/2")
+	tb.Row("pum", "1/1")
+	if err := tb.Render(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[2], "pum") {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	b.Reset()
+	if err := WriteData(&b, FormatYAML, map[string]int{"a": 1}); err != nil || b.String() != "a: 1\n" {
+		t.Fatalf("yaml: %q %v", b.String(), err)
+	}
+	if err := WriteData(&b, FormatTable, 1); err == nil {
+		t.Fatal("table is not a data format")
+	}
+}
+
+func TestUseColorHonoursNoColor(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	if UseColor(&bytes.Buffer{}, "auto") {
+		t.Fatal("colour with NO_COLOR")
+	}
+	if !UseColor(&bytes.Buffer{}, "always") || UseColor(&bytes.Buffer{}, "never") {
+		t.Fatal("always/never not honoured")
+	}
+}
