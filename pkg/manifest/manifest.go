@@ -233,16 +233,19 @@ type Tag struct {
 // ParseTag parses "v7.2.2c".
 func ParseTag(s string) (Tag, error) {
 	s = normalizeName(s)
+	if s == "" {
+		return Tag{}, fmt.Errorf("empty TPE release name: want v<major>.<minor>.<patch>[a-z], e.g. v7.3.1")
+	}
 	parts := strings.Split(s[1:], ".")
 	if len(parts) != 3 {
 		return Tag{}, fmt.Errorf("invalid TPE release name %q: want v<major>.<minor>.<patch>[a-z], e.g. v7.3.1", s)
 	}
 	var t Tag
 	var err error
-	if t.Major, err = strconv.Atoi(parts[0]); err != nil {
+	if t.Major, err = atoiDigits(parts[0]); err != nil {
 		return Tag{}, fmt.Errorf("invalid TPE release name %q: major %q is not a number", s, parts[0])
 	}
-	if t.Minor, err = strconv.Atoi(parts[1]); err != nil {
+	if t.Minor, err = atoiDigits(parts[1]); err != nil {
 		return Tag{}, fmt.Errorf("invalid TPE release name %q: minor %q is not a number", s, parts[1])
 	}
 	p := parts[2]
@@ -253,7 +256,9 @@ func ParseTag(s string) (Tag, error) {
 	if i == 0 {
 		return Tag{}, fmt.Errorf("invalid TPE release name %q: patch %q is not a number", s, p)
 	}
-	t.Patch, _ = strconv.Atoi(p[:i])
+	if t.Patch, err = strconv.Atoi(p[:i]); err != nil {
+		return Tag{}, fmt.Errorf("invalid TPE release name %q: patch %q is not a number", s, p[:i])
+	}
 	t.Hotfix = p[i:]
 	for _, c := range t.Hotfix {
 		if c < 'a' || c > 'z' {
@@ -261,6 +266,14 @@ func ParseTag(s string) (Tag, error) {
 		}
 	}
 	return t, nil
+}
+
+// atoiDigits parses a non-negative decimal number made of digits only (no sign, no spaces).
+func atoiDigits(s string) (int, error) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	return strconv.Atoi(s)
 }
 
 // MustParseTag parses a tag known to be valid.

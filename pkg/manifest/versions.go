@@ -48,7 +48,12 @@ func ParseVersions(name string, data []byte) (Release, error) {
 	values := map[string]string{}
 	lines := map[string]int{}
 	text := strings.TrimPrefix(string(data), "\ufeff")
-	for i, raw := range strings.Split(text, "\n") {
+	rawLines := strings.Split(text, "\n")
+	last := len(rawLines)
+	if last > 1 && rawLines[last-1] == "" {
+		last-- // the final newline does not start a line
+	}
+	for i, raw := range rawLines {
 		n := i + 1
 		line := strings.TrimSpace(strings.TrimSuffix(raw, "\r"))
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -93,7 +98,8 @@ func ParseVersions(name string, data []byte) (Release, error) {
 		missing = append(missing, VarApplicationControllers+" (or "+VarEnterpriseControllers+" before 7.2.2)")
 	}
 	if len(missing) > 0 {
-		return Release{}, perr(0, "missing %s", strings.Join(missing, ", "))
+		// A missing variable has no line of its own: point at the end of the file, where it belongs.
+		return Release{}, perr(last, "missing %s (the file ends here)", strings.Join(missing, ", "))
 	}
 	return Release{
 		DataControllers:        values[VarDataControllers],
