@@ -1,0 +1,287 @@
+package values
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+)
+
+// CategoryTLS is the report category of the TLS checks.
+const CategoryTLS = "TLS"
+
+// ExpiryWarning is how close to its expiry a certificate starts to warn.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// TLSInput is a certificate to judge. CertPEM holds the server certificate first, then its chain
+// (what global.ingress.tls.certificate holds). KeyPEM and CAPEM are optional.
+type TLSInput struct {
+	// Source names where the PEM came from, for messages ("values global.ingress.tls", "--tls-cert").
+	Source   string
+	CertPEM  []byte
+	KeyPEM   []byte
+	CAPEM    []byte
+	Hostname string
+	// Now is the reference time (time.Now() when zero).
+	Now time.Time
+}
+
+// TLSFromValues returns the certificate of global.ingress.tls, and ok=false when the values give
+// none (self-signed or Let's Encrypt issuers).
+func TLSFromValues(v Values) (TLSInput, bool) {
+	cert := v.String(KeyTLS + ".certificate")
+	if strings.TrimSpace(cert) == "" {
+		return TLSInput{}, false
+	}
+	return TLSInput{
+		Source:   "values " + KeyTLS,
+		CertPEM:  []byte(cert),
+		KeyPEM:   []byte(v.String(KeyTLS + ".key")),
+		CAPEM:    []byte(v.String(KeyTLS + ".caCertificate")),
+		Hostname: v.DNSHostname(),
+	}, true
+}
+
+// CheckTLS judges a certificate: the key matches it, the chain verifies to the CA, it is valid
+// now (warns under 30 days), and its SANs cover the host name. PEM that does not parse is bad
+// input and returns an error (which never contains key material).
+func CheckTLS(in TLSInput) ([]check.Check, error) {
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	src := in.Source
+	if src == "" {
+		src = "certificate"
+	}
+	certs, err := parseCerts(in.CertPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the certificate is not valid PEM: %w", src, err)
+	}
+	leaf := certs[0]
+	var key crypto.Signer
+	if len(strings.TrimSpace(string(in.KeyPEM))) > 0 {
+		if key, err = parseKey(in.KeyPEM); err != nil {
+			return nil, fmt.Errorf("%s: the private key is not valid PEM: %w", src, err)
+		}
+	}
+	var roots []*x509.Certificate
+	if len(strings.TrimSpace(string(in.CAPEM))) > 0 {
+		if roots, err = parseCerts(in.CAPEM); err != nil {
+			return nil, fmt.Errorf("%s: the CA certificate is not valid PEM: %w", src, err)
+		}
+	}
+	name := describe(leaf)
+	out := []check.Check{
+		{ID: "tls.parse", Category: CategoryTLS, Status: check.Pass,
+			Message: fmt.Sprintf("%s: %s parses (%d certificate(s) in the chain)", src, name, len(certs))},
+		checkKeyPair(src, name, leaf, key),
+		checkChain(src, name, certs, roots, now),
+		checkExpiry(src, name, leaf, now),
+		checkHostname(src, name, leaf, in.Hostname),
+	}
+	return out, nil
+}
+
+func describe(c *x509.Certificate) string {
+	if c.Subject.CommonName != "" {
+		return fmt.Sprintf("certificate CN=%s", c.Subject.CommonName)
+	}
+	if len(c.DNSNames) > 0 {
+		return fmt.Sprintf("certificate for %s", c.DNSNames[0])
+	}
+	return fmt.Sprintf("certificate serial %s", c.SerialNumber)
+}
+
+func checkKeyPair(src, name string, leaf *x509.Certificate, key crypto.Signer) check.Check {
+	c := check.Check{ID: "tls.keypair", Category: CategoryTLS}
+	if key == nil {
+		c.Status, c.Message = check.Skip, src+": no private key given, the key pair was not checked"
+		return c
+	}
+	pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(key.Public()) {
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("%s: the private key does not match the %s (%s key of another pair)", src, name, keyKind(key))
+		c.Remediation = "give the key that was generated with this certificate (global.ingress.tls.key / --tls-key); " +
+			"compare `openssl x509 -noout -pubkey -in cert.pem` with `openssl pkey -pubout -in key.pem`"
+		return c
+	}
+	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the private key matches the %s", src, name)
+	return c
+}
+
+func keyKind(k crypto.Signer) string {
+	switch k.(type) {
+	case *rsa.PrivateKey:
+		return "RSA"
+	case *ecdsa.PrivateKey:
+		return "ECDSA"
+	case ed25519.PrivateKey:
+		return "Ed25519"
+	}
+	return "unknown"
+}
+
+func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Time) check.Check {
+	c := check.Check{ID: "tls.chain", Category: CategoryTLS}
+	opts := x509.VerifyOptions{Intermediates: x509.NewCertPool(), CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	for _, ic := range certs[1:] {
+		opts.Intermediates.AddCert(ic)
+	}
+	what := "the system trust store"
+	if len(roots) > 0 {
+		opts.Roots = x509.NewCertPool()
+		for _, r := range roots {
+			opts.Roots.AddCert(r)
+		}
+		what = "the given CA (" + describe(roots[0]) + ")"
+	}
+	// Expiry is judged by its own check; verify the chain at a time the leaf is valid so that an
+	// expired certificate is not reported twice.
+	if now.After(certs[0].NotAfter) {
+		opts.CurrentTime = certs[0].NotAfter.Add(-time.Second)
+	} else if now.Before(certs[0].NotBefore) {
+		opts.CurrentTime = certs[0].NotBefore.Add(time.Second)
+	}
+	if _, err := certs[0].Verify(opts); err != nil {
+		c.Status = check.Fail
+		if len(roots) == 0 {
+			c.Status = check.Warn
+		}
+		c.Message = fmt.Sprintf("%s: the %s does not verify to %s: %v", src, name, what, chainReason(err))
+		c.Remediation = "put the server certificate first, then every intermediate, in global.ingress.tls.certificate, " +
+			"and the root CA that issued it in global.ingress.tls.caCertificate (--tls-ca)"
+		return c
+	}
+	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the %s verifies to %s", src, name, what)
+	return c
+}
+
+func chainReason(err error) string {
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		return "it is signed by an unknown authority"
+	}
+	return err.Error()
+}
+
+func checkExpiry(src, name string, leaf *x509.Certificate, now time.Time) check.Check {
+	c := check.Check{ID: "tls.expiry", Category: CategoryTLS}
+	left := leaf.NotAfter.Sub(now)
+	switch {
+	case now.After(leaf.NotAfter):
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("%s: the %s expired on %s", src, name, leaf.NotAfter.UTC().Format(time.DateOnly))
+		c.Remediation = "renew the certificate and update global.ingress.tls.certificate and .key"
+	case now.Before(leaf.NotBefore):
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("%s: the %s is not valid before %s", src, name, leaf.NotBefore.UTC().Format(time.RFC3339))
+		c.Remediation = "check the clock of the machine that issued it, or wait until it becomes valid"
+	case left < ExpiryWarning:
+		c.Status = check.Warn
+		c.Message = fmt.Sprintf("%s: the %s expires in %d days (%s)", src, name, int(left.Hours()/24), leaf.NotAfter.UTC().Format(time.DateOnly))
+		c.Remediation = "renew the certificate before it expires"
+	default:
+		c.Status = check.Pass
+		c.Message = fmt.Sprintf("%s: the %s is valid until %s", src, name, leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+	return c
+}
+
+func checkHostname(src, name string, leaf *x509.Certificate, host string) check.Check {
+	c := check.Check{ID: "tls.hostname", Category: CategoryTLS}
+	if host == "" {
+		c.Status, c.Message = check.Skip, src+": no host name given (--hostname or global.dnsHostname), SANs not checked"
+		return c
+	}
+	sans := append([]string(nil), leaf.DNSNames...)
+	for _, ip := range leaf.IPAddresses {
+		sans = append(sans, ip.String())
+	}
+	if err := leaf.VerifyHostname(host); err != nil {
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("%s: the %s does not cover host name %s (SANs: %s)", src, name, host, strings.Join(orNone(sans), ", "))
+		c.Remediation = "issue a certificate whose subjectAltName includes " + host + ", or fix --hostname / global.dnsHostname"
+		return c
+	}
+	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the %s covers %s", src, name, host)
+	return c
+}
+
+func orNone(s []string) []string {
+	if len(s) == 0 {
+		return []string{"none"}
+	}
+	return s
+}
+
+func parseCerts(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", len(out)+1, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no CERTIFICATE block found")
+	}
+	return out, nil
+}
+
+func parseKey(data []byte) (crypto.Signer, error) {
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return nil, errors.New("no PRIVATE KEY block found")
+		}
+		switch b.Type {
+		case "RSA PRIVATE KEY":
+			k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
+			if err != nil {
+				return nil, errors.New("the RSA PRIVATE KEY block does not parse")
+			}
+			return k, nil
+		case "EC PRIVATE KEY":
+			k, err := x509.ParseECPrivateKey(b.Bytes)
+			if err != nil {
+				return nil, errors.New("the EC PRIVATE KEY block does not parse")
+			}
+			return k, nil
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+			if err != nil {
+				return nil, errors.New("the PRIVATE KEY block does not parse")
+			}
+			s, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, errors.New("unsupported private key type")
+			}
+			return s, nil
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, errors.New("the private key is encrypted; give it unencrypted")
+		}
+	}
+}
