@@ -25,13 +25,13 @@ const (
 
 // Actions reported per object.
 const (
-	ActionCreated         = "created"
-	ActionConfigured      = "configured"
-	ActionUnchanged       = "unchanged"
-	ActionConflict        = "conflict"
-	ActionFailed          = "failed"
-	ActionWouldCreate     = "would create"
-	ActionWouldConfigure  = "would configure"
+	ActionCreated          = "created"
+	ActionConfigured       = "configured"
+	ActionUnchanged        = "unchanged"
+	ActionConflict         = "conflict"
+	ActionFailed           = "failed"
+	ActionWouldCreate      = "would create"
+	ActionWouldConfigure   = "would configure"
 	ActionWouldBeUnchanged = "unchanged (dry run)"
 )
 

@@ -241,4 +241,3 @@ func stripCreationTimestamp(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
-
