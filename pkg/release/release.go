@@ -1,0 +1,183 @@
+// Package release drives the four Helm releases of a TPE release through the Helm v3 SDK
+// (helm.sh/helm/v3/pkg/action): what is installed, the plan to a target release, the chart
+// repository, the guarded install/upgrade with its progress record, and the vendor's rollback.
+// It is, with pkg/cmd/helmtpe, the only package that imports Helm. It never writes to os.Stdout:
+// progress goes to a callback and results are typed values.
+package release
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+)
+
+// Installed is one of the four Helm releases as found in the namespace.
+type Installed struct {
+	ReleaseName string `json:"releaseName"`
+	Chart       string `json:"chart"`
+	Version     string `json:"version"`
+	AppVersion  string `json:"appVersion,omitempty"`
+	Revision    int    `json:"revision"`
+	Status      string `json:"status"`
+}
+
+// State is what the namespace holds: the four releases (missing ones absent) and the TPE
+// releases of the matrix they match.
+type State struct {
+	Namespace string               `json:"namespace"`
+	Releases  map[string]Installed `json:"releases"`
+	// Matches are the known TPE releases whose four charts equal the installed ones, newest first.
+	Matches []string `json:"matches,omitempty"`
+	// Current is the matched release used as the start of a path (nil: nothing installed).
+	Current *manifest.Release `json:"-"`
+}
+
+// Fresh reports whether none of the four releases is installed.
+func (s *State) Fresh() bool { return len(s.Releases) == 0 }
+
+// ChartRefs returns the installed releases as manifest chart references (for manifest.Match).
+func (s *State) ChartRefs() map[string]manifest.ChartRef {
+	out := map[string]manifest.ChartRef{}
+	for n, r := range s.Releases {
+		out[n] = manifest.ChartRef{ReleaseName: n, Chart: r.Chart, Version: r.Version}
+	}
+	return out
+}
+
+// Describe summarises the installed charts, e.g. "tpe-data-controllers=thingpark-data-controllers-1.1.1, ...".
+func (s *State) Describe() string {
+	if s.Fresh() {
+		return "nothing installed"
+	}
+	var parts []string
+	for _, n := range manifest.ReleaseNames {
+		if r, ok := s.Releases[n]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%s-%s (%s)", n, r.Chart, r.Version, r.Status))
+		} else {
+			parts = append(parts, n+"=missing")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// LoadState lists the four TPE releases in cfg's namespace (action.List, every status) and
+// matches them against the release matrix.
+func LoadState(cfg *action.Configuration, namespace string, m *manifest.Matrix) (*State, error) {
+	st := &State{Namespace: namespace, Releases: map[string]Installed{}}
+	for _, name := range manifest.ReleaseNames {
+		r, err := lastRelease(cfg, name)
+		if err != nil {
+			return nil, err
+		}
+		if r == nil || r.Chart == nil || r.Chart.Metadata == nil {
+			continue
+		}
+		if r.Info != nil && r.Info.Status == helmrelease.StatusUninstalled {
+			continue
+		}
+		st.Releases[name] = fromHelm(r)
+	}
+	for _, r := range m.Match(st.ChartRefs()) {
+		st.Matches = append(st.Matches, r.Name)
+	}
+	if len(st.Matches) > 0 {
+		r, _ := m.Get(st.Matches[0])
+		st.Current = &r
+	}
+	return st, nil
+}
+
+func fromHelm(r *helmrelease.Release) Installed {
+	in := Installed{ReleaseName: r.Name, Revision: r.Version}
+	if r.Chart != nil && r.Chart.Metadata != nil {
+		in.Chart, in.Version, in.AppVersion = r.Chart.Metadata.Name, r.Chart.Metadata.Version, r.Chart.Metadata.AppVersion
+	}
+	if r.Info != nil {
+		in.Status = r.Info.Status.String()
+	}
+	return in
+}
+
+// lastRelease returns the newest revision of a release (any status), nil when it has none.
+func lastRelease(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
+	h, err := history(cfg, name)
+	if err != nil || len(h) == 0 {
+		return nil, err
+	}
+	return h[len(h)-1], nil
+}
+
+// history returns every revision of a release, oldest first; nil when it does not exist.
+func history(cfg *action.Configuration, name string) ([]*helmrelease.Release, error) {
+	h, err := cfg.Releases.History(name)
+	if err != nil {
+		if errors.Is(err, driver.ErrReleaseNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the history of Helm release %s: %w", name, err)
+	}
+	sort.Slice(h, func(i, j int) bool { return h[i].Version < h[j].Version })
+	return h, nil
+}
+
+// ChartFullName is "name-version", as Helm and the backup metadata write it.
+func ChartFullName(c *chart.Chart) string {
+	if c == nil || c.Metadata == nil {
+		return ""
+	}
+	return c.Metadata.Name + "-" + c.Metadata.Version
+}
+
+// Redactor removes secrets (the installation ID) from text before it is shown.
+type Redactor struct{ secrets []string }
+
+// NewRedactor hides every non-empty secret.
+func NewRedactor(secrets ...string) *Redactor {
+	r := &Redactor{}
+	for _, s := range secrets {
+		if strings.TrimSpace(s) != "" {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+	return r
+}
+
+// String returns s with every secret replaced by "****" + its last 4 characters.
+func (r *Redactor) String(s string) string {
+	if r == nil {
+		return s
+	}
+	for _, sec := range r.secrets {
+		s = strings.ReplaceAll(s, sec, Mask(sec))
+	}
+	return s
+}
+
+// Error returns err with secrets removed from its message (the chain is not kept: a wrapped
+// error could print the secret again).
+func (r *Redactor) Error(err error) error {
+	if err == nil || r == nil || len(r.secrets) == 0 {
+		return err
+	}
+	msg := err.Error()
+	if red := r.String(msg); red != msg {
+		return errors.New(red)
+	}
+	return err
+}
+
+// Mask shows at most the last 4 characters of a secret ("****abcd"); short secrets are hidden.
+func Mask(s string) string {
+	if len(s) <= 8 {
+		return "****"
+	}
+	return "****" + s[len(s)-4:]
+}

@@ -1,0 +1,223 @@
+package release
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/getter"
+	"helm.sh/helm/v3/pkg/helmpath"
+	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+)
+
+// DefaultRepoName and DefaultRepoURL are the vendor's repository (seed 003, domain.md §1.1).
+const (
+	DefaultRepoName = "actility"
+	DefaultRepoURL  = "https://repository.thingpark.com/charts"
+)
+
+// Repo is a chart repository with the installation ID as user and password.
+type Repo struct {
+	Name string
+	URL  string
+	// ID is the installation ID (a secret: never print it).
+	ID string
+	// RepoConfig and RepoCache are Helm's repositories.yaml and cache directory.
+	RepoConfig string
+	RepoCache  string
+	Getters    getter.Providers
+
+	index *repo.IndexFile
+}
+
+// RepoError is a repository failure with a message fit for the user (it never holds the ID).
+type RepoError struct {
+	// Kind is "rejected", "not-found", "server", "invalid-index", "unreachable" or "missing-charts".
+	Kind string
+	Msg  string
+}
+
+// Error implements error.
+func (e *RepoError) Error() string { return e.Msg }
+
+// LoadRepo reads the repository name from Helm's repositories.yaml (added by `helm tpe repo add`
+// or `helm repo add`). A missing entry says how to add it.
+func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Repo, error) {
+	f, err := repo.LoadFile(repoConfig)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading Helm's repository file %s: %w", repoConfig, err)
+	}
+	var e *repo.Entry
+	if f != nil {
+		e = f.Get(name)
+	}
+	if e == nil {
+		return nil, fmt.Errorf("the chart repository %q is not configured in %s: run `helm tpe repo add --name %s` first, or pass --repo-url", name, repoConfig, name)
+	}
+	if e.Username == "" {
+		return nil, fmt.Errorf("the chart repository %q has no credentials: run `helm tpe repo add --name %s` (user = password = installation ID)", name, name)
+	}
+	return &Repo{Name: name, URL: e.URL, ID: e.Password, RepoConfig: repoConfig, RepoCache: repoCache, Getters: getters}, nil
+}
+
+func (r *Repo) entry() *repo.Entry {
+	return &repo.Entry{Name: r.Name, URL: strings.TrimSuffix(r.URL, "/"), Username: r.ID, Password: r.ID}
+}
+
+// FetchIndex downloads index.yaml with the credentials and parses it. 401/403 is "installation ID
+// rejected"; 404, 5xx and an index that does not parse are clear errors too.
+func (r *Repo) FetchIndex() (*repo.IndexFile, error) {
+	red := NewRedactor(r.ID)
+	cr, err := repo.NewChartRepository(r.entry(), r.Getters)
+	if err != nil {
+		return nil, red.Error(fmt.Errorf("chart repository %s: %w", r.URL, err))
+	}
+	cr.CachePath = r.RepoCache
+	path, err := cr.DownloadIndexFile()
+	if err != nil {
+		return nil, classify(r.URL, red.Error(err))
+	}
+	idx, err := repo.LoadIndexFile(path)
+	if err != nil {
+		return nil, &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated (%v): try again later, or check --url", r.URL, red.Error(err))}
+	}
+	r.index = idx
+	return idx, nil
+}
+
+func classify(url string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "401") || strings.Contains(msg, "403"):
+		return &RepoError{Kind: "rejected", Msg: fmt.Sprintf("installation ID rejected by the chart repository %s (HTTP %s): check the installation ID Actility gave you", url, statusIn(msg))}
+	case strings.Contains(msg, ": 404"):
+		return &RepoError{Kind: "not-found", Msg: fmt.Sprintf("chart repository %s has no index.yaml (HTTP 404): check --url", url)}
+	case strings.Contains(msg, ": 5"):
+		return &RepoError{Kind: "server", Msg: fmt.Sprintf("chart repository %s failed (HTTP %s): try again later", url, statusIn(msg))}
+	case strings.Contains(msg, "error converting YAML") || strings.Contains(msg, "no API version") || strings.Contains(msg, "yaml"):
+		return &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated: try again later (%s)", url, msg)}
+	}
+	return &RepoError{Kind: "unreachable", Msg: fmt.Sprintf("cannot reach chart repository %s: %s", url, msg)}
+}
+
+func statusIn(msg string) string {
+	if i := strings.LastIndex(msg, " : "); i >= 0 {
+		return strings.TrimSpace(msg[i+3:])
+	}
+	return "error"
+}
+
+// CheckCharts verifies that every chart of the releases is in the index.
+func (r *Repo) CheckCharts(releases ...manifest.Release) error {
+	if r.index == nil {
+		if _, err := r.FetchIndex(); err != nil {
+			return err
+		}
+	}
+	var missing []string
+	for _, rel := range releases {
+		for _, c := range rel.Charts() {
+			if _, err := r.index.Get(c.Chart, c.Version); err != nil {
+				missing = append(missing, fmt.Sprintf("%s %s (%s)", c.Chart, c.Version, rel.Name))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("chart repository %s lacks %s: check --url, or that your installation ID gives access to this release", r.URL, strings.Join(missing, ", "))}
+	}
+	return nil
+}
+
+// Save writes the repository into Helm's repositories.yaml (mode 0600: it holds the ID), as
+// `helm repo add --username ID --password ID NAME URL` does.
+func (r *Repo) Save() error {
+	f, err := repo.LoadFile(r.RepoConfig)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("reading Helm's repository file %s: %w", r.RepoConfig, err)
+		}
+		f = repo.NewFile()
+	}
+	f.Update(r.entry())
+	if err := os.MkdirAll(filepath.Dir(r.RepoConfig), 0o755); err != nil {
+		return fmt.Errorf("creating the directory of %s: %w", r.RepoConfig, err)
+	}
+	if err := f.WriteFile(r.RepoConfig, 0o600); err != nil {
+		return fmt.Errorf("writing Helm's repository file %s: %w", r.RepoConfig, err)
+	}
+	return nil
+}
+
+// IndexCachePath is where FetchIndex stored the index.
+func (r *Repo) IndexCachePath() string { return filepath.Join(r.RepoCache, helmpath.CacheIndexFile(r.Name)) }
+
+// LoadChart downloads a chart version from the repository and loads it.
+func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {
+	red := NewRedactor(r.ID)
+	if r.index == nil {
+		if _, err := r.FetchIndex(); err != nil {
+			return nil, err
+		}
+	}
+	cv, err := r.index.Get(name, version)
+	if err != nil || len(cv.URLs) == 0 {
+		return nil, &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("chart %s %s is not in repository %s", name, version, r.URL)}
+	}
+	u, err := repo.ResolveReferenceURL(r.URL, cv.URLs[0])
+	if err != nil {
+		return nil, fmt.Errorf("chart %s %s: %w", name, version, err)
+	}
+	g, err := r.Getters.ByScheme(schemeOf(u))
+	if err != nil {
+		return nil, fmt.Errorf("chart %s %s: %w", name, version, err)
+	}
+	buf, err := g.Get(u, getter.WithURL(r.URL), getter.WithBasicAuth(r.ID, r.ID), getter.WithPassCredentialsAll(true),
+		getter.WithAcceptHeader("application/gzip,application/octet-stream"))
+	if err != nil {
+		return nil, classify(r.URL, red.Error(fmt.Errorf("downloading %s %s: %w", name, version, err)))
+	}
+	c, err := loader.LoadArchive(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("loading chart %s %s: %w", name, version, err)
+	}
+	return c, nil
+}
+
+func schemeOf(u string) string {
+	if i := strings.Index(u, "://"); i > 0 {
+		return u[:i]
+	}
+	return "https"
+}
+
+// ChartSource loads the chart of a chart reference. *Repo is the real one; tests use a map.
+type ChartSource interface {
+	LoadChart(name, version string) (*chart.Chart, error)
+}
+
+// ReadIDFile reads an installation ID file (the first non-empty line, trimmed).
+func ReadIDFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("reading --installation-id-file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return "", fmt.Errorf("reading --installation-id-file %s: %w", path, err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("--installation-id-file %s is empty", path)
+}

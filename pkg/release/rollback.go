@@ -1,0 +1,342 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+)
+
+// Rollback follows the vendor's rollback procedure (domain.md §7.2): find the upgrade backup,
+// check it matches the Helm revision to return to, roll back `tpe`, wait, then restore the
+// backup after an explicit confirmation.
+type Rollback struct {
+	Action    *action.Configuration
+	Exec      podexec.Executor
+	Namespace string
+	Matrix    *manifest.Matrix
+	// Progress reads the backup recorded by install/upgrade (optional).
+	Progress *ProgressStore
+	// ToRevision is the `tpe` revision to return to (0: the one before the upgrade).
+	ToRevision int
+	// Backup is the backup to restore ("": found through list-backups).
+	Backup    string
+	AllCharts bool
+	Timeout   time.Duration
+	Wait      func(ctx context.Context, namespace string, timeout time.Duration) error
+	// Confirm asks the user before the restore; nil or false means no restore.
+	Confirm func(prompt string) (bool, error)
+	Log     func(format string, a ...any)
+}
+
+// ChartRollback is a release rolled back with --all-charts.
+type ChartRollback struct {
+	ReleaseName  string `json:"releaseName"`
+	FromRevision int    `json:"fromRevision"`
+	FromChart    string `json:"fromChart"`
+	ToRevision   int    `json:"toRevision"`
+	ToChart      string `json:"toChart"`
+}
+
+// RollbackPlan is what a rollback will do.
+type RollbackPlan struct {
+	Namespace      string          `json:"namespace"`
+	FromRevision   int             `json:"fromRevision"`
+	FromChart      string          `json:"fromChart"`
+	FromAppVersion string          `json:"fromAppVersion,omitempty"`
+	ToRevision     int             `json:"toRevision"`
+	ToChart        string          `json:"toChart"`
+	ToAppVersion   string          `json:"toAppVersion,omitempty"`
+	ToRelease      string          `json:"toRelease,omitempty"`
+	Backup         *BackupInfo     `json:"backup,omitempty"`
+	BackupSource   string          `json:"backupSource,omitempty"`
+	OtherCharts    []ChartRollback `json:"otherCharts,omitempty"`
+	Warnings       []string        `json:"warnings,omitempty"`
+	Steps          []string        `json:"steps"`
+}
+
+// RollbackResult is the outcome of a rollback.
+type RollbackResult struct {
+	Plan     *RollbackPlan `json:"plan"`
+	Restored bool          `json:"restored"`
+	Message  string        `json:"message"`
+	Elapsed  string        `json:"elapsed"`
+}
+
+func (rb *Rollback) logf(format string, a ...any) {
+	if rb.Log != nil {
+		rb.Log(format, a...)
+	}
+}
+
+// Plan finds the revision to return to and the backup to restore; it changes nothing.
+func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
+	h, err := history(rb.Action, manifest.ReleaseEnterprise)
+	if err != nil {
+		return nil, err
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.Namespace)
+	}
+	cur := h[len(h)-1]
+	p := &RollbackPlan{Namespace: rb.Namespace, FromRevision: cur.Version, FromChart: ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
+	var target *helmrelease.Release
+	if rb.ToRevision > 0 {
+		for _, r := range h {
+			if r.Version == rb.ToRevision {
+				target = r
+			}
+		}
+		if target == nil {
+			return nil, fmt.Errorf("--to-revision %d: Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
+				rb.ToRevision, manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.Namespace, manifest.ReleaseEnterprise)
+		}
+		if target.Version == cur.Version {
+			return nil, fmt.Errorf("--to-revision %d is the current revision: nothing to roll back", rb.ToRevision)
+		}
+	} else {
+		for i := len(h) - 2; i >= 0; i-- {
+			if ChartFullName(h[i].Chart) != p.FromChart {
+				target = h[i]
+				break
+			}
+		}
+		if target == nil {
+			return nil, fmt.Errorf("the history of %s holds no revision with another chart version than %s: pass --to-revision (see `helm history -n %s %s`)",
+				manifest.ReleaseEnterprise, p.FromChart, rb.Namespace, manifest.ReleaseEnterprise)
+		}
+	}
+	p.ToRevision, p.ToChart, p.ToAppVersion = target.Version, ChartFullName(target.Chart), appVersion(target)
+	if rel := rb.releaseOf(target); rel != nil {
+		p.ToRelease = rel.Name
+	} else if rb.ToRevision == 0 {
+		return nil, fmt.Errorf("revision %d of %s (%s) matches no known TPE release: pass --to-revision to roll back to it anyway", target.Version, manifest.ReleaseEnterprise, p.ToChart)
+	} else {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("revision %d (%s) matches no known TPE release", target.Version, p.ToChart))
+	}
+	if err := rb.findBackup(ctx, p); err != nil {
+		return nil, err
+	}
+	if rb.AllCharts {
+		if err := rb.planOthers(p); err != nil {
+			return nil, err
+		}
+	}
+	p.Steps = append(p.Steps, fmt.Sprintf("helm rollback %s %d (%s → %s)", manifest.ReleaseEnterprise, p.ToRevision, p.FromChart, p.ToChart))
+	for _, o := range p.OtherCharts {
+		p.Steps = append(p.Steps, fmt.Sprintf("helm rollback %s %d (%s → %s)", o.ReleaseName, o.ToRevision, o.FromChart, o.ToChart))
+	}
+	p.Steps = append(p.Steps, "wait for every Deployment and StatefulSet of "+rb.Namespace,
+		fmt.Sprintf("after confirmation: restore backup %s (deletes the current data)", p.Backup.Name))
+	return p, nil
+}
+
+func appVersion(r *helmrelease.Release) string {
+	if r.Chart == nil || r.Chart.Metadata == nil {
+		return ""
+	}
+	return r.Chart.Metadata.AppVersion
+}
+
+// releaseOf finds the newest known release whose enterprise chart is r's chart.
+func (rb *Rollback) releaseOf(r *helmrelease.Release) *manifest.Release {
+	if r.Chart == nil || r.Chart.Metadata == nil {
+		return nil
+	}
+	var found *manifest.Release
+	for _, m := range rb.Matrix.Releases {
+		if m.Enterprise == r.Chart.Metadata.Version && r.Chart.Metadata.Name == manifest.ChartEnterprise {
+			x := m
+			found = &x
+		}
+	}
+	return found
+}
+
+func (rb *Rollback) findBackup(ctx context.Context, p *RollbackPlan) error {
+	ctl := Controller{Exec: rb.Exec, Namespace: rb.Namespace}
+	match := func(b *BackupInfo) string {
+		var why []string
+		if b.Chart != "" && b.Chart != p.ToChart {
+			why = append(why, fmt.Sprintf("its chart is %s, revision %d is %s", b.Chart, p.ToRevision, p.ToChart))
+		}
+		if b.AppVersion != "" && p.ToAppVersion != "" && b.AppVersion != p.ToAppVersion {
+			why = append(why, fmt.Sprintf("its appVersion is %s, revision %d has %s", b.AppVersion, p.ToRevision, p.ToAppVersion))
+		}
+		if b.ReleaseNamespace != "" && b.ReleaseNamespace != rb.Namespace {
+			why = append(why, fmt.Sprintf("it was taken in namespace %s", b.ReleaseNamespace))
+		}
+		return strings.Join(why, "; ")
+	}
+	if rb.Backup != "" {
+		md, err := ctl.Metadata(ctx, rb.Backup)
+		if err != nil {
+			return fmt.Errorf("--backup %s: %w", rb.Backup, err)
+		}
+		if why := match(md); why != "" {
+			return fmt.Errorf("--backup %s does not match revision %d of %s: %s", rb.Backup, p.ToRevision, manifest.ReleaseEnterprise, why)
+		}
+		p.Backup, p.BackupSource = md, "--backup"
+		return nil
+	}
+	var candidates []string
+	source := map[string]string{}
+	if rb.Progress != nil {
+		if prog, err := rb.Progress.Load(ctx); err == nil && prog != nil && prog.Backup != "" {
+			candidates = append(candidates, prog.Backup)
+			source[prog.Backup] = "recorded by helm tpe " + prog.Action + " to " + prog.Target
+		}
+	}
+	names, err := ctl.ListBackups(ctx)
+	if err != nil {
+		return fmt.Errorf("finding the upgrade backup: %w", err)
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if _, dup := source[names[i]]; !dup {
+			candidates = append(candidates, names[i])
+			source[names[i]] = "list-backups"
+		}
+	}
+	var rejected []string
+	for _, n := range candidates {
+		md, err := ctl.Metadata(ctx, n)
+		if err != nil {
+			rejected = append(rejected, fmt.Sprintf("%s: %v", n, err))
+			continue
+		}
+		if why := match(md); why != "" {
+			rejected = append(rejected, n+": "+why)
+			continue
+		}
+		p.Backup, p.BackupSource = md, source[n]
+		return nil
+	}
+	msg := fmt.Sprintf("no backup matches revision %d of %s (%s, appVersion %s)", p.ToRevision, manifest.ReleaseEnterprise, p.ToChart, p.ToAppVersion)
+	if len(rejected) > 0 {
+		msg += "; checked: " + strings.Join(rejected, "; ")
+	} else {
+		msg += "; list-backups lists none"
+	}
+	return fmt.Errorf("%s: pass --backup NAME", msg)
+}
+
+func (rb *Rollback) planOthers(p *RollbackPlan) error {
+	var target *manifest.Release
+	if p.ToRelease != "" {
+		r, _ := rb.Matrix.Get(p.ToRelease)
+		target = &r
+	}
+	if target == nil {
+		return fmt.Errorf("--all-charts: revision %d of %s matches no known TPE release, so the versions of the other charts are unknown", p.ToRevision, manifest.ReleaseEnterprise)
+	}
+	for _, c := range target.Charts()[:3] {
+		h, err := history(rb.Action, c.ReleaseName)
+		if err != nil {
+			return err
+		}
+		if len(h) == 0 {
+			return fmt.Errorf("--all-charts: Helm release %s is not installed", c.ReleaseName)
+		}
+		cur := h[len(h)-1]
+		want := c.Chart + "-" + c.Version
+		if ChartFullName(cur.Chart) == want {
+			continue
+		}
+		var to *helmrelease.Release
+		for i := len(h) - 2; i >= 0; i-- {
+			if ChartFullName(h[i].Chart) == want {
+				to = h[i]
+				break
+			}
+		}
+		if to == nil {
+			return fmt.Errorf("--all-charts: the history of %s has no revision with %s", c.ReleaseName, want)
+		}
+		p.OtherCharts = append(p.OtherCharts, ChartRollback{ReleaseName: c.ReleaseName, FromRevision: cur.Version, FromChart: ChartFullName(cur.Chart), ToRevision: to.Version, ToChart: want})
+	}
+	if len(p.OtherCharts) > 0 {
+		p.Warnings = append(p.Warnings, "--all-charts: charts 1–3 carry operators and CRDs that only move forward; Helm does not roll CRDs back, so the older operators will run against the newer CRD versions (strimzi kafka.strimzi.io, psmdb psmdb.percona.com, cert-manager.io)")
+	}
+	return nil
+}
+
+// Run executes a rollback plan.
+func (rb *Rollback) Run(ctx context.Context, p *RollbackPlan) (*RollbackResult, error) {
+	start := time.Now()
+	res := &RollbackResult{Plan: p}
+	do := func(name string, rev int) error {
+		rbk := action.NewRollback(rb.Action)
+		rbk.Version, rbk.Timeout, rbk.MaxHistory = rev, rb.Timeout, 10
+		rb.logf("helm rollback %s %d ...", name, rev)
+		if err := rbk.Run(name); err != nil {
+			return fmt.Errorf("helm rollback %s %d: %w", name, rev, err)
+		}
+		return nil
+	}
+	if err := do(manifest.ReleaseEnterprise, p.ToRevision); err != nil {
+		return res, err
+	}
+	for _, o := range p.OtherCharts {
+		if err := do(o.ReleaseName, o.ToRevision); err != nil {
+			return res, err
+		}
+	}
+	if rb.Wait != nil {
+		rb.logf("waiting for the workloads of %s ...", rb.Namespace)
+		if err := rb.Wait(ctx, rb.Namespace, rb.Timeout); err != nil {
+			return res, fmt.Errorf("waiting after the rollback: %w; the backup %s was NOT restored: once the workloads are ready run `helm tpe rollback --backup %s`", err, p.Backup.Name, p.Backup.Name)
+		}
+	}
+	ok := false
+	if rb.Confirm != nil {
+		var err error
+		ok, err = rb.Confirm(fmt.Sprintf("Restore backup %s into namespace %s? This DELETES the current data.", p.Backup.Name, rb.Namespace))
+		if err != nil {
+			return res, err
+		}
+	}
+	if !ok {
+		res.Message = fmt.Sprintf("%s rolled back to revision %d; backup %s NOT restored (not confirmed): restore it with `kubectl exec -n %s deploy/%s -- restore -e backup_name=%s`",
+			manifest.ReleaseEnterprise, p.ToRevision, p.Backup.Name, rb.Namespace, ControllerDeployment, p.Backup.Name)
+		res.Elapsed = time.Since(start).Round(time.Millisecond).String()
+		return res, nil
+	}
+	rb.logf("restoring backup %s ...", p.Backup.Name)
+	if _, err := (Controller{Exec: rb.Exec, Namespace: rb.Namespace}).Restore(ctx, p.Backup.Name); err != nil {
+		return res, err
+	}
+	res.Restored = true
+	res.Message = fmt.Sprintf("%s rolled back to revision %d (%s) and backup %s restored", manifest.ReleaseEnterprise, p.ToRevision, p.ToChart, p.Backup.Name)
+	res.Elapsed = time.Since(start).Round(time.Millisecond).String()
+	return res, nil
+}
+
+// UserValues returns the user-supplied values of each installed TPE release (helm get values).
+func UserValues(cfg *action.Configuration) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, n := range manifest.ReleaseNames {
+		last, err := lastRelease(cfg, n)
+		if err != nil {
+			return nil, err
+		}
+		if last == nil {
+			continue
+		}
+		gv := action.NewGetValues(cfg)
+		v, err := gv.Run(n)
+		if err != nil {
+			return nil, fmt.Errorf("helm get values %s: %w", n, err)
+		}
+		if v == nil {
+			v = map[string]any{}
+		}
+		out[n] = v
+	}
+	return out, nil
+}
