@@ -139,6 +139,27 @@ echo "apiserver ready after $(elapsed) s (https://127.0.0.1:$PORT)"
 # os.Environ() + the ClusterExec envs), so the per-run settings of the fakes are passed as kwok's env.
 if [ -z "${NO_KWOK:-}" ]; then
   { cat "$BIN/kwok-stages.yaml"
+    # LoadBalancer Services get a fake external address (helm --wait waits for one), like a cloud LB.
+    cat <<'YAML'
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata: {name: service-load-balancer}
+spec:
+  resourceRef: {apiGroup: v1, kind: Service}
+  selector:
+    matchExpressions:
+    - cel: {expression: "self.spec.type == 'LoadBalancer'"}
+    - cel: {expression: "!has(self.status.loadBalancer) || !has(self.status.loadBalancer.ingress)"}
+  steps:
+  - patch:
+      root: status
+      subresource: status
+      template: |
+        loadBalancer:
+          ingress:
+          - ip: 192.0.2.10
+YAML
     printf -- '---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterExec\nmetadata: {name: local-exec}\nspec:\n  execs:\n  - local:\n      workDir: %s\n      envs: [{name: KWOK_FAKE_POD, value: "1"}]\n' "$R/fake"
   } > "$R/kwok.yaml"
   PATH="$H/fakebin:$PATH" TPE_FAKE_STATE="$R/fake" TPE_FAKE_KUBECTL="$BIN/kubectl" \

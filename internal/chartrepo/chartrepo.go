@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -186,6 +187,12 @@ func (s *server) build(chartsDir, releasesDir string) ([]Chart, error) {
 			}
 			ch.Metadata.Version = ref.Version
 			ch.Metadata.AppVersion = appVersion
+			if err := applySince(ch, filepath.Join(chartsDir, ref.Chart)); err != nil {
+				return nil, err
+			}
+			if err := addLibraries(ch, chartsDir); err != nil {
+				return nil, err
+			}
 			archive, err := save(ch, tmp)
 			if err != nil {
 				return nil, fmt.Errorf("chartrepo: package %s %s: %w", ref.Chart, ref.Version, err)
@@ -204,6 +211,76 @@ func (s *server) build(chartsDir, releasesDir string) ([]Chart, error) {
 	}
 	sort.Slice(charts, func(i, j int) bool { return charts[i].File < charts[j].File })
 	return charts, nil
+}
+
+// applySince drops the files that, per the chart dir's fixture-versions.yaml ("since: {file: version}"),
+// only exist from a later chart version. values.schema.json is the chart's Schema; other names are
+// template or plain files.
+func applySince(ch *chart.Chart, dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "fixture-versions.yaml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var spec struct {
+		Since map[string]string `json:"since"`
+	}
+	if err := yaml.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("chartrepo: %s/fixture-versions.yaml: %w", dir, err)
+	}
+	v, err := semver.NewVersion(ch.Metadata.Version)
+	if err != nil {
+		return fmt.Errorf("chartrepo: chart %s version %q: %w", ch.Name(), ch.Metadata.Version, err)
+	}
+	for file, since := range spec.Since {
+		min, err := semver.NewVersion(since)
+		if err != nil {
+			return fmt.Errorf("chartrepo: %s/fixture-versions.yaml: %s: %w", dir, file, err)
+		}
+		if !v.LessThan(min) {
+			continue
+		}
+		if file == "values.schema.json" {
+			ch.Schema = nil
+		}
+		ch.Templates = dropFile(ch.Templates, file)
+		ch.Files = dropFile(ch.Files, file)
+	}
+	return nil
+}
+
+func dropFile(files []*chart.File, name string) []*chart.File {
+	var kept []*chart.File
+	for _, f := range files {
+		if f.Name != name {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+// addLibraries vendors the file:// dependencies of ch (the fixture library chart) into it, as
+// `helm dependency build` would.
+func addLibraries(ch *chart.Chart, chartsDir string) error {
+	for _, dep := range ch.Metadata.Dependencies {
+		if !strings.HasPrefix(dep.Repository, "file://") {
+			continue
+		}
+		vendored := false
+		for _, d := range ch.Dependencies() {
+			vendored = vendored || d.Name() == dep.Name
+		}
+		if vendored {
+			continue
+		}
+		lib, err := loader.LoadDir(filepath.Join(chartsDir, filepath.Base(strings.TrimPrefix(dep.Repository, "file://"))))
+		if err != nil {
+			return fmt.Errorf("chartrepo: load dependency %s of %s: %w", dep.Name, ch.Name(), err)
+		}
+		ch.AddDependency(lib)
+	}
+	return nil
 }
 
 func save(ch *chart.Chart, dir string) ([]byte, error) {

@@ -1,0 +1,106 @@
+{{/*
+Shared templates of the fixture TPE charts (testdata/charts). Pods never really run (kwok), so
+images are placeholders; what matters is the shape: names, replicas, PVCs, priority classes.
+*/}}
+
+{{/* tpe-fixture.guard: fails the render when fixture.failRender is true. */}}
+{{- define "tpe-fixture.guard" -}}
+{{- if and .Values.fixture .Values.fixture.failRender -}}
+{{- fail (printf "%s %s: fixture.failRender is set, this chart refuses to render" .Chart.Name .Chart.Version) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* tpe-fixture.labels: dict root name */}}
+{{- define "tpe-fixture.labels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: thingpark-enterprise
+helm.sh/chart: {{ .root.Chart.Name }}-{{ .root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* tpe-fixture.podspec: dict root name image priorityClassName cpu memory unschedulable */}}
+{{- define "tpe-fixture.podspec" -}}
+{{- with .priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .root.Values.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .root.Values.tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .root.Values.global.imagePullSecrets }}
+imagePullSecrets:
+{{- range . }}
+- name: {{ . }}
+{{- end }}
+{{- end }}
+containers:
+- name: {{ .name }}
+  image: {{ .image }}
+  resources:
+    requests:
+      cpu: {{ if .unschedulable }}"1000"{{ else }}{{ .cpu | default "50m" }}{{ end }}
+      memory: {{ .memory | default "128Mi" }}
+{{- end -}}
+
+{{/* tpe-fixture.statefulset: dict root name replicas image priorityClassName storageClass size cpu memory unschedulable
+     A headless Service plus a StatefulSet with one volumeClaimTemplate "data". */}}
+{{- define "tpe-fixture.statefulset" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .name }}-headless
+  labels: {{- include "tpe-fixture.labels" . | nindent 4 }}
+spec:
+  clusterIP: None
+  selector: {app.kubernetes.io/name: {{ .name }}, app.kubernetes.io/instance: {{ .root.Release.Name }}}
+  ports: [{name: main, port: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .name }}
+  labels: {{- include "tpe-fixture.labels" . | nindent 4 }}
+spec:
+  serviceName: {{ .name }}-headless
+  replicas: {{ .replicas }}
+  podManagementPolicy: Parallel
+  selector:
+    matchLabels: {app.kubernetes.io/name: {{ .name }}, app.kubernetes.io/instance: {{ .root.Release.Name }}}
+  template:
+    metadata:
+      labels: {{- include "tpe-fixture.labels" . | nindent 8 }}
+    spec: {{- include "tpe-fixture.podspec" . | nindent 6 }}
+  {{- if .size }}
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      {{- with .storageClass }}
+      storageClassName: {{ . }}
+      {{- end }}
+      resources:
+        requests:
+          storage: {{ .size }}
+  {{- end }}
+{{- end -}}
+
+{{/* tpe-fixture.deployment: dict root name replicas image priorityClassName cpu memory */}}
+{{- define "tpe-fixture.deployment" -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  labels: {{- include "tpe-fixture.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .replicas | default 1 }}
+  selector:
+    matchLabels: {app.kubernetes.io/name: {{ .name }}, app.kubernetes.io/instance: {{ .root.Release.Name }}}
+  template:
+    metadata:
+      labels: {{- include "tpe-fixture.labels" . | nindent 8 }}
+    spec: {{- include "tpe-fixture.podspec" . | nindent 6 }}
+{{- end -}}
