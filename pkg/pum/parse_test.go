@@ -207,4 +207,3 @@ func firstHeader(raw string) string {
 	}
 	return ""
 }
-
