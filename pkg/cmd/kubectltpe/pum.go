@@ -1,0 +1,514 @@
+package kubectltpe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
+		root.AddCommand(NewCmdPUM(f, streams))
+	})
+}
+
+var (
+	pumLong = templates.LongDesc(`
+		Read and drive the TPE post-upgrade manager (PUM), which runs data migrations after an
+		upgrade of the thingpark-enterprise chart. These commands replace
+		"kubectl exec deploy/pum -- status|restart" and "kubectl logs jobs.batch/pum-process".`)
+
+	pumExample = templates.Examples(`
+		# Show the post-upgrade requests and the verdict
+		%[1]s pum status
+
+		# Wait until the post-upgrade procedure is done or failed
+		%[1]s pum status --wait --timeout 30m
+
+		# Run the post-upgrade procedure again, then show its status
+		%[1]s pum restart
+
+		# Follow the logs of the post-upgrade procedure
+		%[1]s pum logs -f`)
+
+	pumStatusLong = templates.LongDesc(`
+		Run "status" in a ready pod of deploy/pum (through the exec subresource, as
+		"kubectl exec deploy/pum -- status" does) and show one row per post-upgrade request: its
+		state, how long it has been in that state, and its error and iteration counters. Then give
+		a verdict:
+
+		* done: every request is PROCESSED or SKIPPED;
+		* in progress: some request is INIT, IN_PROGRESS, PARTIALLY_PROCESSED, TRANSIENT_ERROR
+		  (retrying), or has an unknown or missing state;
+		* failed: some request is ABORTED (its last response is shown).
+
+		Unknown states and missing fields are shown and warned about; a truncated dump or an entry
+		count that does not match is an error that shows the raw text.
+
+		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`)
+
+	pumStatusExample = templates.Examples(`
+		# Show the status of the post-upgrade procedure
+		%[1]s pum status -n thingpark-enterprise
+
+		# Wait for it (reading the status every 10s) and print the result as JSON
+		%[1]s pum status --wait --timeout 30m --interval 10s -o json`)
+
+	pumRestartLong = templates.LongDesc(`
+		Run "restart" in deploy/pum, which starts the post-upgrade procedure again (for example
+		after it failed), then show the status. It asks for confirmation on a terminal; without
+		a terminal it refuses unless --yes is given.`)
+
+	pumRestartExample = templates.Examples(`
+		# Restart after confirming
+		%[1]s pum restart
+
+		# Restart from a script
+		%[1]s pum restart --yes`)
+
+	pumLogsLong = templates.LongDesc(`
+		Print the logs of the pods of Job pum-process (the post-upgrade procedure), all
+		containers, oldest pod first, as "kubectl logs jobs.batch/pum-process" does for one pod.`)
+
+	pumLogsExample = templates.Examples(`
+		# Print the logs of the post-upgrade procedure
+		%[1]s pum logs
+
+		# Follow them, starting with the last 10 minutes
+		%[1]s pum logs -f --since 10m`)
+)
+
+// NewCmdPUM builds `kubectl tpe pum`.
+func NewCmdPUM(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "pum",
+		Short:   "Read and restart the post-upgrade manager (status, restart, logs)",
+		Long:    pumLong,
+		Example: fmt.Sprintf(pumExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(NewCmdPUMStatus(f, streams), NewCmdPUMRestart(f, streams), NewCmdPUMLogs(f, streams))
+	return cmd
+}
+
+// PUMStatusOptions are the options of `kubectl tpe pum status`.
+type PUMStatusOptions struct {
+	Wait     bool
+	Timeout  time.Duration
+	Interval time.Duration
+	Output   string
+
+	Namespace string
+	Exec      podexec.Executor
+	Now       func() time.Time
+	format    cli.Format
+
+	genericiooptions.IOStreams
+}
+
+// NewPUMStatusOptions returns the defaults.
+func NewPUMStatusOptions(streams genericiooptions.IOStreams) *PUMStatusOptions {
+	return &PUMStatusOptions{Timeout: 30 * time.Minute, Interval: 10 * time.Second, Output: "table", Now: time.Now, IOStreams: streams}
+}
+
+// NewCmdPUMStatus builds `kubectl tpe pum status`.
+func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPUMStatusOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "status [--wait [--timeout 30m] [--interval 10s]] [-o table|json|yaml]",
+		Short:   "Show the post-upgrade requests and a verdict: done, in progress or failed",
+		Long:    pumStatusLong,
+		Example: fmt.Sprintf(pumStatusExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.Wait, "wait", o.Wait, "repeat until the verdict is done or failed")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "with --wait, how long to wait")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --wait, how often to read the status")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	return cmd
+}
+
+func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, kubernetes.Interface, error) {
+	c, err := kube.NewClients(f)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), c.Kube, nil
+}
+
+// Complete builds the executor.
+func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
+	if o.Exec != nil {
+		return nil
+	}
+	ex, ns, _, err := pumExecutor(f)
+	o.Exec, o.Namespace = ex, ns
+	return err
+}
+
+// Validate checks the flags.
+func (o *PUMStatusOptions) Validate() error {
+	var err error
+	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+		return err
+	}
+	if o.Wait && o.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive with --wait")
+	}
+	if o.Interval <= 0 {
+		return fmt.Errorf("--interval must be positive")
+	}
+	return nil
+}
+
+// Run reads (or waits for) the status and prints it.
+func (o *PUMStatusOptions) Run(ctx context.Context) error {
+	var st *pum.Status
+	var err error
+	if o.Wait {
+		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		last := ""
+		st, err = pum.Wait(wctx, o.Exec, o.Namespace, o.Interval, func(s *pum.Status) {
+			if line := progressLine(s); line != last {
+				last = line
+				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), line)
+			}
+		})
+		var te *pum.WaitTimeoutError
+		if errors.As(err, &te) {
+			if st != nil {
+				if perr := o.print(st); perr != nil {
+					return perr
+				}
+			}
+			return cli.Failed(err)
+		}
+	} else {
+		st, err = pum.Get(ctx, o.Exec, o.Namespace)
+	}
+	if err != nil {
+		return err
+	}
+	if err := o.print(st); err != nil {
+		return err
+	}
+	if st.Verdict == pum.Failed {
+		return cli.Silent
+	}
+	return nil
+}
+
+func progressLine(s *pum.Status) string {
+	counts := map[string]int{}
+	for _, e := range s.Entries {
+		counts[e.DisplayState()]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return fmt.Sprintf("post-upgrade procedure %s: %d request(s) (%s)", s.Verdict, len(s.Entries), strings.Join(parts, ", "))
+}
+
+func (o *PUMStatusOptions) print(st *pum.Status) error {
+	for _, w := range st.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	if o.format != cli.FormatTable {
+		return cli.WriteData(o.Out, o.format, st)
+	}
+	return writePUMTable(o.Out, st, o.Now())
+}
+
+// writePUMTable prints one row per entry, then the verdict and the last response of aborted
+// entries.
+func writePUMTable(w io.Writer, st *pum.Status, now time.Time) error {
+	if len(st.Entries) > 0 {
+		t := cli.NewTable(w, "UID", "REQUEST", "SCOPE", "STATE", "IN STATE", "ERRORS", "ITERATIONS")
+		for _, e := range st.Entries {
+			t.Row(e.UID, e.RequestID, e.Scope, e.DisplayState(), since(e.StateTimestamp, now), fmt.Sprint(e.ErrorCounter), fmt.Sprint(e.IterationCounter))
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(w, "No post-upgrade request.")
+	}
+	finished := 0
+	for _, e := range st.Entries {
+		if e.Finished() {
+			finished++
+		}
+	}
+	fmt.Fprintf(w, "\nVerdict: %s (%d of %d request(s) processed or skipped)\n", st.Verdict, finished, len(st.Entries))
+	for _, e := range st.Aborted() {
+		fmt.Fprintf(w, "  ABORTED %s: last response %s\n", e.RequestID, string(e.LastResponse))
+	}
+	if st.Verdict == pum.Failed {
+		fmt.Fprintf(w, "To fix: read the logs (%s pum logs), fix the cause, then run %s pum restart.\n", DisplayName, DisplayName)
+	}
+	return nil
+}
+
+func since(ts string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return "-"
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	return duration.ShortHumanDuration(d)
+}
+
+// PUMRestartOptions are the options of `kubectl tpe pum restart`.
+type PUMRestartOptions struct {
+	Yes bool
+
+	Namespace string
+	Exec      podexec.Executor
+	// Interactive says whether the user can be asked; nil means "is In a terminal".
+	Interactive *bool
+
+	genericiooptions.IOStreams
+}
+
+// NewCmdPUMRestart builds `kubectl tpe pum restart`.
+func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &PUMRestartOptions{IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "restart [--yes]",
+		Short:   "Run the post-upgrade procedure again, then show its status",
+		Long:    pumRestartLong,
+		Example: fmt.Sprintf(pumRestartExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Exec == nil {
+				ex, ns, _, err := pumExecutor(f)
+				if err != nil {
+					return err
+				}
+				o.Exec, o.Namespace = ex, ns
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", o.Yes, "do not ask for confirmation")
+	return cmd
+}
+
+// Run confirms, restarts and shows the status.
+func (o *PUMRestartOptions) Run(ctx context.Context) error {
+	if !o.Yes {
+		interactive := isTerminalReader(o.In)
+		if o.Interactive != nil {
+			interactive = *o.Interactive
+		}
+		if !interactive {
+			return fmt.Errorf("refusing to restart the post-upgrade procedure in namespace %s without confirmation: stdin is not a terminal; pass --yes", o.Namespace)
+		}
+		fmt.Fprintf(o.ErrOut, "Restart the post-upgrade procedure in namespace %s? Every pending request is processed again. [y/N]: ", o.Namespace)
+		answer, _ := bufio.NewReader(o.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return fmt.Errorf("not restarted: the answer was %q", strings.TrimSpace(answer))
+		}
+	}
+	out, err := pum.Restart(ctx, o.Exec, o.Namespace)
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		fmt.Fprintln(o.ErrOut, out)
+	}
+	fmt.Fprintf(o.ErrOut, "post-upgrade procedure restarted in namespace %s\n", o.Namespace)
+	st, err := pum.Get(ctx, o.Exec, o.Namespace)
+	if err != nil {
+		return fmt.Errorf("restarted, but reading the status afterwards failed: %w", err)
+	}
+	for _, w := range st.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+	}
+	return writePUMTable(o.Out, st, time.Now())
+}
+
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// PUMLogsOptions are the options of `kubectl tpe pum logs`.
+type PUMLogsOptions struct {
+	Follow bool
+	Since  time.Duration
+
+	Namespace string
+	Client    kubernetes.Interface
+
+	genericiooptions.IOStreams
+}
+
+// NewCmdPUMLogs builds `kubectl tpe pum logs`.
+func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &PUMLogsOptions{IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:     "logs [-f] [--since 10m]",
+		Short:   "Print the logs of Job pum-process (the post-upgrade procedure)",
+		Long:    pumLogsLong,
+		Example: fmt.Sprintf(pumLogsExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Since < 0 {
+				return fmt.Errorf("--since must not be negative")
+			}
+			if o.Client == nil {
+				c, err := kube.NewClients(f)
+				if err != nil {
+					return err
+				}
+				o.Client, o.Namespace = c.Kube, c.TPENamespace()
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", o.Follow, "stream the logs until the containers stop or Ctrl-C")
+	cmd.Flags().DurationVar(&o.Since, "since", o.Since, "only logs newer than this duration (e.g. 10m); 0 means all")
+	return cmd
+}
+
+// Run prints the logs of every container of every pod of the Job, prefixed with pod/container.
+func (o *PUMLogsOptions) Run(ctx context.Context) error {
+	streams, err := JobLogStreams(ctx, o.Client, o.Namespace, pum.Job, o.Follow, o.Since)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex // guards o.Out
+	var wg sync.WaitGroup
+	var firstErr error
+	for _, s := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.Body.Close()
+			sc := bufio.NewScanner(s.Body)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			for sc.Scan() {
+				mu.Lock()
+				fmt.Fprintf(o.Out, "[%s/%s] %s\n", s.Pod, s.Container, sc.Text())
+				mu.Unlock()
+			}
+			if err := sc.Err(); err != nil && ctx.Err() == nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("reading logs of %s/%s: %w", s.Pod, s.Container, err)
+				}
+				mu.Unlock()
+			}
+		}()
+		if !o.Follow {
+			// Without -f print the streams one after the other, oldest pod first.
+			wg.Wait()
+		}
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// LogStream is the open log stream of one container.
+type LogStream struct {
+	Pod, Container string
+	Body           io.ReadCloser
+}
+
+// JobLogStreams opens the logs of every container (init containers first) of every pod of Job
+// name, oldest pod first.
+func JobLogStreams(ctx context.Context, c kubernetes.Interface, namespace, name string, follow bool, since time.Duration) ([]LogStream, error) {
+	job, err := c.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("job %s not found in namespace %s: the post-upgrade procedure runs after an install or upgrade of the thingpark-enterprise chart", name, namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return nil, fmt.Errorf("job %s/%s has no usable pod selector", namespace, name)
+	}
+	pods, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of job %s/%s: %w", namespace, name, err)
+	}
+	if len(pods.Items) == 0 {
+		return nil, fmt.Errorf("job %s/%s has no pod (yet, or they were deleted)", namespace, name)
+	}
+	sort.Slice(pods.Items, func(i, j int) bool {
+		return pods.Items[i].CreationTimestamp.Before(&pods.Items[j].CreationTimestamp)
+	})
+	var out []LogStream
+	for _, p := range pods.Items {
+		var names []string
+		for _, ct := range p.Spec.InitContainers {
+			names = append(names, ct.Name)
+		}
+		for _, ct := range p.Spec.Containers {
+			names = append(names, ct.Name)
+		}
+		for _, cn := range names {
+			lo := &corev1.PodLogOptions{Container: cn, Follow: follow}
+			if since > 0 {
+				s := int64(since.Seconds())
+				lo.SinceSeconds = &s
+			}
+			body, err := c.CoreV1().Pods(namespace).GetLogs(p.Name, lo).Stream(ctx)
+			if err != nil {
+				for _, s := range out {
+					s.Body.Close()
+				}
+				return nil, fmt.Errorf("reading logs of pod %s container %s: %w", p.Name, cn, err)
+			}
+			out = append(out, LogStream{Pod: p.Name, Container: cn, Body: body})
+		}
+	}
+	return out, nil
+}
