@@ -28,10 +28,14 @@ var rootLong = templates.LongDesc(`
 
 	Exit codes: 0 success, 1 error, 2 the target cannot be reached or a step failed.`)
 
-// Env is what every helm tpe command shares: Helm's settings and the IO streams.
+// Env is what every helm tpe command shares: Helm's settings and the IO streams. Clients and the
+// Helm action configuration are built on first use (Cluster), so that commands which need no
+// cluster (releases, manifest, repo add) run without a kubeconfig.
 type Env struct {
 	Settings *helmcli.EnvSettings
 	Streams  genericiooptions.IOStreams
+
+	cluster *Cluster
 }
 
 // NewCmdRoot builds the `helm tpe` command tree.
@@ -55,6 +59,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		if settings.KubeConfig != "" && containsPathListSep(settings.KubeConfig) {
 			settings.KubeConfig = ""
 		}
+		setUserAgent(settings)
 		return nil
 	}
 	cmd.AddCommand(NewCmdVersion(streams))

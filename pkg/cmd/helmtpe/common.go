@@ -1,0 +1,151 @@
+package helmtpe
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"helm.sh/helm/v3/pkg/getter"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+)
+
+// EnvInstallationID is the environment variable that may hold the installation ID.
+const EnvInstallationID = "HELM_TPE_INSTALLATION_ID"
+
+// targetFlags are --to and --manifest.
+type targetFlags struct {
+	To       string
+	Manifest string
+}
+
+func (t *targetFlags) add(cmd *cobra.Command, required bool) {
+	cmd.Flags().StringVar(&t.To, "to", t.To, "target TPE release (a tag of `helm tpe releases`, e.g. v7.3.1)")
+	cmd.Flags().StringVar(&t.Manifest, "manifest", t.Manifest, "VERSIONS file of a release the embedded matrix does not know (--to names it)")
+	if required {
+		_ = cmd.MarkFlagRequired("to")
+	}
+}
+
+// resolve returns the target release: --manifest's VERSIONS file named --to, else the matrix entry.
+func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
+	if t.Manifest != "" {
+		data, err := os.ReadFile(t.Manifest)
+		if err != nil {
+			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
+		}
+		r, err := manifest.ParseVersions(t.Manifest, data)
+		if err != nil {
+			return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
+		}
+		name := t.To
+		if name == "" {
+			name = filepath.Base(filepath.Dir(t.Manifest))
+		}
+		tag, err := manifest.ParseTag(name)
+		if err != nil {
+			return manifest.Release{}, fmt.Errorf("--to: %w (with --manifest, --to names the release)", err)
+		}
+		r.Name = tag.String()
+		if known, ok := m.Get(r.Name); ok {
+			r.Kubernetes = known.Kubernetes
+		}
+		return r, nil
+	}
+	if t.To == "" {
+		return manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`)")
+	}
+	return m.Resolve(t.To)
+}
+
+// repoFlags select the chart repository.
+type repoFlags struct {
+	RepoName string
+	RepoURL  string
+	IDFile   string
+}
+
+func (r *repoFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.RepoName, "repo", release.DefaultRepoName, "name of the chart repository added by `helm tpe repo add`")
+	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "use this chart repository URL directly instead of --repo (the installation ID is then read like `repo add` does)")
+	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
+}
+
+// open returns the chart repository: --repo-url with an installation ID, else --repo from
+// Helm's repositories.yaml.
+func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*release.Repo, error) {
+	getters := getter.All(e.Settings)
+	if r.RepoURL == "" {
+		return release.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+	}
+	id, _, err := installationID(r.IDFile, vals, in, errOut)
+	if err != nil {
+		return nil, err
+	}
+	return &release.Repo{Name: "helm-tpe-direct", URL: r.RepoURL, ID: id, RepoConfig: e.Settings.RepositoryConfig,
+		RepoCache: e.Settings.RepositoryCache, Getters: getters}, nil
+}
+
+// installationID reads the installation ID from, in order: the file, $HELM_TPE_INSTALLATION_ID,
+// the values' global.installationId, a prompt without echo. It is never a flag value (shell
+// history). It returns the ID and where it came from.
+func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (string, string, error) {
+	if file != "" {
+		id, err := release.ReadIDFile(file)
+		return id, "--installation-id-file", err
+	}
+	if id := strings.TrimSpace(os.Getenv(EnvInstallationID)); id != "" {
+		return id, "$" + EnvInstallationID, nil
+	}
+	if vals != nil {
+		if id := vals.InstallationID(); id != "" {
+			return id, "values global.installationId", nil
+		}
+	}
+	f, ok := in.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", "", fmt.Errorf("no installation ID: pass --installation-id-file FILE, set %s, or set global.installationId in a values file (-f); it is never read from a plain flag", EnvInstallationID)
+	}
+	fmt.Fprint(errOut, "Installation ID (input hidden): ")
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(errOut)
+	if err != nil {
+		return "", "", fmt.Errorf("reading the installation ID: %w", err)
+	}
+	id := strings.TrimSpace(string(b))
+	if id == "" {
+		return "", "", fmt.Errorf("no installation ID entered")
+	}
+	return id, "prompt", nil
+}
+
+// isTTY reports whether r is an interactive terminal.
+func isTTY(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks a yes/no question on the terminal; only "yes" or "y" agrees.
+func confirm(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
+	if !isTTY(in) {
+		return false, fmt.Errorf("cannot ask for confirmation: stdin is not a terminal (pass --yes)")
+	}
+	want := "yes/no"
+	fmt.Fprintf(errOut, "%s [%s]: ", prompt, want)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	if strict {
+		return a == "yes", nil
+	}
+	return a == "yes" || a == "y", nil
+}

@@ -1,0 +1,236 @@
+package helmtpe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
+		root.AddCommand(NewCmdPlan(env))
+	})
+}
+
+// PlanOptions are the options of `helm tpe plan`.
+type PlanOptions struct {
+	Target     targetFlags
+	Repo       repoFlags
+	ValueFiles []string
+	Output     string
+	Color      string
+
+	env    *Env
+	format cli.Format
+	genericiooptions.IOStreams
+}
+
+// NewCmdPlan builds `helm tpe plan`.
+func NewCmdPlan(env *Env) *cobra.Command {
+	o := &PlanOptions{Output: "table", Color: "auto", env: env, IOStreams: env.Streams}
+	cmd := &cobra.Command{
+		Use:   "plan --to RELEASE [-f VALUES]...",
+		Short: "Show how to get from the installed TPE release to another one, and what blocks it",
+		Long: templates.LongDesc(`
+			Show the plan from what is installed in the namespace to the target release, changing nothing.
+
+			The four Helm releases (tpe-data-controllers, tpe-data, tpe-controllers, tpe) are matched with
+			the release matrix; a namespace without them means a fresh install. The path follows the
+			vendor's rules: a major upgrade only from the latest fix of the previous line, one line at a
+			time, never backwards (from v7.1.2 to v7.3.1: v7.1.3a → v7.2.2c → v7.3.1).
+
+			For every hop the plan lists each chart's from/to version (including the rename of chart 3 in
+			7.2.2), the cluster-admin steps the hop needs and whether they are done (7.2 → 7.3: the Strimzi
+			and Percona MongoDB CRD upgrades, the PriorityClasses and StorageClasses 7.3 moved out of the
+			charts), and the Kubernetes range against the cluster's version (older: blocks; newer: warns).
+			It lists the downtime impacts of an upgrade, and checks the values files (-f) against the
+			target charts' values.yaml and values.schema.json: keys the new charts no longer know and
+			required keys that are missing (the charts are fetched from the repository of ` + "`helm tpe repo add`" + `).
+
+			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
+		Example: templates.Examples(`
+			# What an upgrade to 7.3.1 involves
+			helm tpe plan --to v7.3.1 -n thingpark-enterprise
+
+			# Check your values files against the 7.3.1 charts too
+			helm tpe plan --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml
+
+			# As JSON for a pipeline
+			helm tpe plan --to v7.3.1 -o json`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+				return err
+			}
+			p, err := o.Compute(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := writePlan(o.Out, o.format, p, cli.UseColor(o.Out, o.Color)); err != nil {
+				return err
+			}
+			if p.Report.Worst() == check.Fail {
+				return cli.Silent
+			}
+			return nil
+		},
+	}
+	o.Target.add(cmd, true)
+	o.Repo.add(cmd)
+	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to check against the target charts (repeatable)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	return cmd
+}
+
+// Compute builds the plan from the cluster.
+func (o *PlanOptions) Compute(ctx context.Context) (*release.Plan, error) {
+	var repo *release.Repo
+	if len(o.ValueFiles) > 0 {
+		vals, err := values.Load(o.ValueFiles)
+		if err != nil {
+			return nil, err
+		}
+		if repo, err = o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
+			repo = nil
+		}
+	}
+	return computePlan(ctx, o.env, &o.Target, repo, o.ValueFiles, o.ErrOut)
+}
+
+// computePlan is shared by plan, install and upgrade.
+func computePlan(ctx context.Context, env *Env, tf *targetFlags, repo *release.Repo, valueFiles []string, errOut io.Writer) (*release.Plan, error) {
+	m, err := manifest.Load()
+	if err != nil {
+		return nil, err
+	}
+	target, err := tf.resolve(m)
+	if err != nil {
+		return nil, err
+	}
+	vals := values.Values{}
+	if len(valueFiles) > 0 {
+		if vals, err = values.Load(valueFiles); err != nil {
+			return nil, err
+		}
+	}
+	cl, err := env.Cluster()
+	if err != nil {
+		return nil, err
+	}
+	st, err := release.LoadState(cl.Action, cl.Namespace, m)
+	if err != nil {
+		return nil, err
+	}
+	in := release.PlanInput{Matrix: m, State: st, Target: target, Kube: cl.Clients.Kube, Dynamic: cl.Clients.Dynamic,
+		Values: vals, ValueFiles: valueFiles}
+	if v, err := cl.Clients.Discovery.ServerVersion(); err == nil {
+		in.ServerVersion = v.GitVersion
+	} else {
+		fmt.Fprintf(errOut, "warning: cannot read the cluster's version: %v\n", err)
+	}
+	if repo != nil {
+		in.Charts = repo
+	}
+	return release.NewPlan(ctx, in), nil
+}
+
+func stepMark(s string) string {
+	switch s {
+	case release.StepDone:
+		return "done"
+	case release.StepTodo:
+		return "TO DO"
+	}
+	return "unknown"
+}
+
+func writePlan(w io.Writer, f cli.Format, p *release.Plan, color bool) error {
+	if f != cli.FormatTable {
+		return cli.WriteData(w, f, p)
+	}
+	installed := p.Installed
+	if installed == "" {
+		installed = "nothing (fresh namespace)"
+		if len(p.InstalledRefs) > 0 {
+			installed = "no known release"
+		}
+	}
+	fmt.Fprintf(w, "Namespace:  %s\nInstalled:  %s\nTarget:     %s\n", p.Namespace, installed, p.Target)
+	if p.ServerVersion != "" {
+		fmt.Fprintf(w, "Kubernetes: %s\n", p.ServerVersion)
+	}
+	switch {
+	case !p.Reachable:
+		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
+	case p.Action == release.ActionNone:
+		fmt.Fprintf(w, "Action:     none (already installed)\n")
+	default:
+		fmt.Fprintf(w, "Action:     %s in %d hop(s)\n", p.Action, len(p.Hops))
+	}
+	for _, h := range p.Hops {
+		from := h.From
+		if from == "" {
+			from = "∅"
+		}
+		fmt.Fprintf(w, "\nHop %d: %s → %s (%s), Kubernetes %s–%s\n", h.N, from, h.To, h.Kind, h.Kubernetes.Min, h.Kubernetes.Max)
+		t := cli.NewTable(w, "  STEP", "HELM RELEASE", "CHART", "FROM", "TO", "ACTION")
+		for _, c := range h.Charts {
+			fromV := "-"
+			if c.FromVersion != "" {
+				fromV = c.FromVersion
+				if c.Renamed {
+					fromV = c.FromChart + " " + c.FromVersion
+				}
+			}
+			action := c.Action
+			if c.Renamed {
+				action += " (chart renamed)"
+			}
+			t.Row(fmt.Sprintf("  %d", c.Step), c.ReleaseName, c.Chart, fromV, c.Version, action)
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		if len(h.AdminSteps) > 0 {
+			fmt.Fprintln(w, "  Cluster-admin steps:")
+			for _, s := range h.AdminSteps {
+				line := fmt.Sprintf("    [%s] %s", stepMark(s.Status), s.Description)
+				if s.Detail != "" {
+					line += " (" + s.Detail + ")"
+				}
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
+	if len(p.Downtime) > 0 {
+		fmt.Fprintln(w, "\nDuring the upgrade (seed 003):")
+		for _, d := range p.Downtime {
+			fmt.Fprintln(w, "  - "+d)
+		}
+	}
+	fmt.Fprintln(w)
+	return check.Write(w, cli.FormatTable, p.Report, color)
+}
+
+// hopNames is "v7.1.3a → v7.2.2c → v7.3.1".
+func hopNames(p *release.Plan) string {
+	var names []string
+	for _, h := range p.Hops {
+		names = append(names, h.To)
+	}
+	return strings.Join(names, " → ")
+}

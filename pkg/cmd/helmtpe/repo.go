@@ -1,0 +1,160 @@
+package helmtpe
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"helm.sh/helm/v3/pkg/getter"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
+		repo := &cobra.Command{
+			Use:   "repo",
+			Short: "Manage the vendor's chart repository",
+			Long: templates.LongDesc(`
+				Manage the vendor's chart repository, where user and password are both the installation ID.`),
+			Example: templates.Examples(`
+				# Add the vendor repository, reading the installation ID from a file
+				helm tpe repo add --installation-id-file ~/.tpe/installation-id`),
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		}
+		repo.AddCommand(NewCmdRepoAdd(env))
+		root.AddCommand(repo)
+	})
+}
+
+// RepoAddOptions are the options of `helm tpe repo add`.
+type RepoAddOptions struct {
+	Name       string
+	URL        string
+	IDFile     string
+	ValueFiles []string
+	To         string
+	Output     string
+
+	env    *Env
+	format cli.Format
+	target manifest.Release
+	genericiooptions.IOStreams
+}
+
+// RepoAddResult is what `repo add` prints.
+type RepoAddResult struct {
+	Name           string   `json:"name"`
+	URL            string   `json:"url"`
+	IDSource       string   `json:"installationIdSource"`
+	ID             string   `json:"installationId"`
+	Target         string   `json:"target"`
+	ChartsVerified []string `json:"chartsVerified"`
+	RepoConfig     string   `json:"repositoryConfig"`
+}
+
+// NewCmdRepoAdd builds `helm tpe repo add`.
+func NewCmdRepoAdd(env *Env) *cobra.Command {
+	o := &RepoAddOptions{Name: release.DefaultRepoName, URL: release.DefaultRepoURL, Output: "table", env: env, IOStreams: env.Streams}
+	cmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add the vendor's chart repository with the installation ID, and check it",
+		Long: templates.LongDesc(`
+			Add the vendor's chart repository to Helm's repositories.yaml, as
+			"helm repo add --username ID --password ID actility URL" does, then check it: the index is
+			fetched with the credentials (401/403: the installation ID is rejected) and the four charts of
+			the target release (--to, default the newest known release) must be in it.
+
+			The installation ID is read from --installation-id-file, the HELM_TPE_INSTALLATION_ID variable,
+			global.installationId of the values files (-f), or a prompt that does not echo. It is never a
+			plain flag value (shell history), and it is never printed: at most its last 4 characters.
+			repositories.yaml is written with mode 0600.`),
+		Example: templates.Examples(`
+			# Add the vendor repository, reading the ID from a file
+			helm tpe repo add --installation-id-file ~/.tpe/installation-id
+
+			# Take the ID from your values file and check the charts of 7.3.1
+			helm tpe repo add -f values-thingpark-stack.yaml --to v7.3.1
+
+			# Another URL (a mirror), ID from the environment
+			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --name tpe-mirror --url https://mirror.example.com/charts`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	cmd.Flags().StringVar(&o.Name, "name", o.Name, "repository name in Helm's repositories.yaml")
+	cmd.Flags().StringVar(&o.URL, "url", o.URL, "repository URL")
+	cmd.Flags().StringVar(&o.IDFile, "installation-id-file", "", "file holding the installation ID")
+	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
+	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: the newest known)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	return cmd
+}
+
+// Complete resolves the target release and validates the flags.
+func (o *RepoAddOptions) Complete() error {
+	var err error
+	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+		return err
+	}
+	if o.Name == "" || o.URL == "" {
+		return fmt.Errorf("--name and --url must not be empty")
+	}
+	m, err := manifest.Load()
+	if err != nil {
+		return err
+	}
+	to := o.To
+	if to == "" {
+		to = m.Releases[len(m.Releases)-1].Name
+	}
+	o.target, err = m.Resolve(to)
+	return err
+}
+
+// Run adds and checks the repository.
+func (o *RepoAddOptions) Run() error {
+	var vals values.Values
+	if len(o.ValueFiles) > 0 {
+		var err error
+		if vals, err = values.Load(o.ValueFiles); err != nil {
+			return err
+		}
+	}
+	id, src, err := installationID(o.IDFile, vals, o.In, o.ErrOut)
+	if err != nil {
+		return err
+	}
+	red := release.NewRedactor(id)
+	r := &release.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
+		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings)}
+	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, release.Mask(id), src)
+	if _, err := r.FetchIndex(); err != nil {
+		return red.Error(err)
+	}
+	if err := r.CheckCharts(o.target); err != nil {
+		return red.Error(err)
+	}
+	if err := r.Save(); err != nil {
+		return red.Error(err)
+	}
+	res := RepoAddResult{Name: o.Name, URL: o.URL, IDSource: src, ID: release.Mask(id), Target: o.target.Name, RepoConfig: r.RepoConfig}
+	for _, c := range o.target.Charts() {
+		res.ChartsVerified = append(res.ChartsVerified, c.Chart+"-"+c.Version)
+	}
+	if o.format != cli.FormatTable {
+		return cli.WriteData(o.Out, o.format, res)
+	}
+	fmt.Fprintf(o.Out, "%q has been added to %s (installation ID %s, from %s)\n", o.Name, r.RepoConfig, res.ID, src)
+	fmt.Fprintf(o.Out, "the index lists the four charts of %s: %v\n", o.target.Name, res.ChartsVerified)
+	return nil
+}

@@ -1,0 +1,181 @@
+package helmtpe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
+		root.AddCommand(NewCmdRollback(env))
+	})
+}
+
+// RollbackOptions are the options of `helm tpe rollback`.
+type RollbackOptions struct {
+	ToRevision int
+	Backup     string
+	AllCharts  bool
+	Yes        bool
+	DryRun     bool
+	Timeout    time.Duration
+	Output     string
+
+	env    *Env
+	format cli.Format
+	genericiooptions.IOStreams
+}
+
+// NewCmdRollback builds `helm tpe rollback`.
+func NewCmdRollback(env *Env) *cobra.Command {
+	o := &RollbackOptions{Timeout: 20 * time.Minute, Output: "table", env: env, IOStreams: env.Streams}
+	cmd := &cobra.Command{
+		Use:   "rollback [--to-revision N] [--backup NAME] [--all-charts] [--yes] [--dry-run]",
+		Short: "Roll the tpe release back and restore its upgrade backup (the vendor's rollback procedure)",
+		Long: templates.LongDesc(`
+			Follow the vendor's rollback procedure (domain.md §7.2):
+
+			1. find the backup taken for the upgrade: the one helm tpe recorded, else the newest of
+			   list-backups whose get-backup-metadatas chart and appVersion match the Helm revision to
+			   return to (or --backup NAME, which must match too);
+			2. roll back the tpe release to that revision (default: the newest revision with another chart
+			   version than the current one; it must match a known TPE release unless --to-revision is given);
+			3. wait for every Deployment and StatefulSet;
+			4. restore the backup after an explicit confirmation: the restore DELETES the current data.
+			   --yes skips the prompt only together with --backup NAME.
+
+			Charts 1–3 carry operators and CRDs that only move forward: they are rolled back only with
+			--all-charts, which warns about the CRDs involved. --dry-run shows the steps and changes nothing.`),
+		Example: templates.Examples(`
+			# Show what a rollback would do
+			helm tpe rollback --dry-run
+
+			# Roll back and restore, confirming on the terminal
+			helm tpe rollback
+
+			# Unattended: the backup must be named
+			helm tpe rollback --backup thingpark-enterprise-backup-20231011081240 --yes`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().IntVar(&o.ToRevision, "to-revision", 0, "tpe revision to return to (see `helm history tpe`)")
+	cmd.Flags().StringVar(&o.Backup, "backup", "", "backup to restore (default: the upgrade backup)")
+	cmd.Flags().BoolVar(&o.AllCharts, "all-charts", false, "also roll back charts 1–3 (operators and CRDs: read the warning)")
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "restore without asking (only with --backup)")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "show the steps, change nothing")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of the rollback and of the wait")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	return cmd
+}
+
+// Validate checks the flags (pure).
+func (o *RollbackOptions) Validate() error {
+	var err error
+	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+		return err
+	}
+	if o.Yes && o.Backup == "" {
+		return fmt.Errorf("--yes restores without asking, so it needs --backup NAME: name the backup that will replace the current data")
+	}
+	if o.ToRevision < 0 {
+		return fmt.Errorf("--to-revision must be positive")
+	}
+	return nil
+}
+
+// Run plans and executes the rollback.
+func (o *RollbackOptions) Run(ctx context.Context) error {
+	start := time.Now()
+	logf := func(f string, a ...any) {
+		fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
+	}
+	cl, err := o.env.Cluster()
+	if err != nil {
+		return err
+	}
+	m, err := manifest.Load()
+	if err != nil {
+		return err
+	}
+	if !o.DryRun && !o.Yes && !isTTY(o.In) {
+		return fmt.Errorf("refusing to roll back without confirmation: stdin is not a terminal; pass --backup NAME --yes")
+	}
+	rb := &release.Rollback{Action: cl.Action, Exec: cl.Exec, Namespace: cl.Namespace, Matrix: m,
+		Progress: &release.ProgressStore{Kube: cl.Clients.Kube, Namespace: cl.Namespace},
+		ToRevision: o.ToRevision, Backup: o.Backup, AllCharts: o.AllCharts, Timeout: o.Timeout, Log: logf}
+	rb.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
+		_, err := wait.Run(ctx, cl.Clients.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout})
+		return err
+	}
+	rb.Confirm = func(prompt string) (bool, error) {
+		if o.Yes {
+			return true, nil
+		}
+		return confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
+	}
+	p, err := rb.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(o.ErrOut, "WARNING: %s\n", w)
+	}
+	if o.DryRun {
+		return writeRollbackPlan(o.Out, o.format, p)
+	}
+	if err := writeRollbackPlan(o.ErrOut, cli.FormatTable, p); err != nil {
+		return err
+	}
+	if !o.Yes {
+		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cl.Namespace, p.ToRevision), false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("not confirmed: nothing was changed")
+		}
+	}
+	res, err := rb.Run(ctx, p)
+	if err != nil {
+		return cli.Failed(err)
+	}
+	if o.format != cli.FormatTable {
+		return cli.WriteData(o.Out, o.format, res)
+	}
+	fmt.Fprintln(o.Out, res.Message)
+	return nil
+}
+
+func writeRollbackPlan(w io.Writer, f cli.Format, p *release.RollbackPlan) error {
+	if f != cli.FormatTable {
+		return cli.WriteData(w, f, p)
+	}
+	fmt.Fprintf(w, "Namespace: %s\n", p.Namespace)
+	fmt.Fprintf(w, "tpe:       revision %d (%s, appVersion %s) → revision %d (%s, appVersion %s", p.FromRevision, p.FromChart, p.FromAppVersion, p.ToRevision, p.ToChart, p.ToAppVersion)
+	if p.ToRelease != "" {
+		fmt.Fprintf(w, ", TPE %s", p.ToRelease)
+	}
+	fmt.Fprintln(w, ")")
+	fmt.Fprintf(w, "Backup:    %s (%s; chart %s, appVersion %s, taken %s)\n", p.Backup.Name, p.BackupSource, p.Backup.Chart, p.Backup.AppVersion, p.Backup.Time)
+	fmt.Fprintln(w, "Steps:")
+	for i, s := range p.Steps {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, s)
+	}
+	return nil
+}
