@@ -157,7 +157,9 @@ func (r *Repo) Save() error {
 }
 
 // IndexCachePath is where FetchIndex stored the index.
-func (r *Repo) IndexCachePath() string { return filepath.Join(r.RepoCache, helmpath.CacheIndexFile(r.Name)) }
+func (r *Repo) IndexCachePath() string {
+	return filepath.Join(r.RepoCache, helmpath.CacheIndexFile(r.Name))
+}
 
 // LoadChart downloads a chart version from the repository and loads it.
 func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {

@@ -117,7 +117,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("refusing to roll back without confirmation: stdin is not a terminal; pass --backup NAME --yes")
 	}
 	rb := &release.Rollback{Action: cl.Action, Exec: cl.Exec, Namespace: cl.Namespace, Matrix: m,
-		Progress: &release.ProgressStore{Kube: cl.Clients.Kube, Namespace: cl.Namespace},
+		Progress:   &release.ProgressStore{Kube: cl.Clients.Kube, Namespace: cl.Namespace},
 		ToRevision: o.ToRevision, Backup: o.Backup, AllCharts: o.AllCharts, Timeout: o.Timeout, Log: logf}
 	rb.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
 		_, err := wait.Run(ctx, cl.Clients.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout})
