@@ -19,11 +19,11 @@ func replicas(p *int32) int32 {
 
 // statefulSet judges a StatefulSet as kstatus does (partition-aware; OnDelete only needs ready
 // replicas since nothing rolls the pods).
-func (w *watcher) statefulSet(s *appsv1.StatefulSet, idx *index) Workload {
+func statefulSet(f For, s *appsv1.StatefulSet, idx *index) Workload {
 	want := replicas(s.Spec.Replicas)
 	wl := Workload{Kind: "StatefulSet", Name: s.Name, Ready: s.Status.ReadyReplicas, Desired: want}
 	var pending []string
-	if w.o.For == ForRollout {
+	if f == ForRollout {
 		if s.Status.ObservedGeneration < s.Generation {
 			pending = append(pending, "the controller has not observed the latest spec yet")
 		}
@@ -73,11 +73,11 @@ func (w *watcher) statefulSet(s *appsv1.StatefulSet, idx *index) Workload {
 }
 
 // deployment judges a Deployment as `kubectl rollout status` and kstatus do.
-func (w *watcher) deployment(d *appsv1.Deployment, idx *index) Workload {
+func deployment(f For, d *appsv1.Deployment, idx *index) Workload {
 	want := replicas(d.Spec.Replicas)
 	wl := Workload{Kind: "Deployment", Name: d.Name, Ready: d.Status.ReadyReplicas, Desired: want}
 	var pending []string
-	if w.o.For == ForRollout {
+	if f == ForRollout {
 		if d.Status.ObservedGeneration < d.Generation {
 			pending = append(pending, "the controller has not observed the latest spec yet")
 		}
@@ -108,7 +108,7 @@ func (w *watcher) deployment(d *appsv1.Deployment, idx *index) Workload {
 }
 
 // job is done when Complete; failed when Failed.
-func (w *watcher) job(j *batchv1.Job, idx *index) (Workload, bool) {
+func job(j *batchv1.Job, idx *index) (Workload, bool) {
 	want := int32(1)
 	if j.Spec.Completions != nil {
 		want = *j.Spec.Completions

@@ -331,29 +331,72 @@ func mergeStop(ctx context.Context, stop, fatal chan struct{}) <-chan struct{} {
 
 // evaluate computes a snapshot from the caches; failed is a Job that has failed, if any.
 func (w *watcher) evaluate() (Snapshot, *Workload) {
-	idx := w.index()
-	var ws []Workload
-	var failed *Workload
+	var objs Objects
 	for _, obj := range w.sts.GetStore().List() {
-		s := obj.(*appsv1.StatefulSet)
-		ws = append(ws, w.statefulSet(s, idx))
+		objs.StatefulSets = append(objs.StatefulSets, obj.(*appsv1.StatefulSet))
 	}
 	for _, obj := range w.dep.GetStore().List() {
-		d := obj.(*appsv1.Deployment)
-		ws = append(ws, w.deployment(d, idx))
+		objs.Deployments = append(objs.Deployments, obj.(*appsv1.Deployment))
 	}
 	if w.jobs != nil {
 		for _, obj := range w.jobs.GetStore().List() {
-			j := obj.(*batchv1.Job)
-			if ownedByKind(j.OwnerReferences, "CronJob") {
-				continue
-			}
-			wl, isFailed := w.job(j, idx)
-			ws = append(ws, wl)
-			if isFailed && failed == nil {
-				f := wl
-				failed = &f
-			}
+			objs.Jobs = append(objs.Jobs, obj.(*batchv1.Job))
+		}
+	}
+	for _, obj := range w.pods.GetStore().List() {
+		objs.Pods = append(objs.Pods, obj.(*corev1.Pod))
+	}
+	for _, obj := range w.pvcs.GetStore().List() {
+		objs.PVCs = append(objs.PVCs, obj.(*corev1.PersistentVolumeClaim))
+	}
+	for _, obj := range w.evs.GetStore().List() {
+		objs.Events = append(objs.Events, obj.(*corev1.Event))
+	}
+	return assess(w.o.For, objs)
+}
+
+// Objects are the objects Assess judges: the workloads, and the pods, PVCs and events that
+// explain them.
+type Objects struct {
+	StatefulSets []*appsv1.StatefulSet
+	Deployments  []*appsv1.Deployment
+	Jobs         []*batchv1.Job
+	Pods         []*corev1.Pod
+	PVCs         []*corev1.PersistentVolumeClaim
+	// Events are used only when their type is Warning.
+	Events []*corev1.Event
+}
+
+// Assess judges every workload of objs exactly as Run does (for `kubectl tpe status`, which
+// lists each kind once instead of watching). Jobs owned by a CronJob are skipped; a failed Job
+// is not done and its reason starts with "failed".
+func Assess(f For, objs Objects) Snapshot {
+	if f == "" {
+		f = ForRollout
+	}
+	s, _ := assess(f, objs)
+	return s
+}
+
+func assess(f For, objs Objects) (Snapshot, *Workload) {
+	idx := newIndex(objs)
+	var ws []Workload
+	var failed *Workload
+	for _, s := range objs.StatefulSets {
+		ws = append(ws, statefulSet(f, s, idx))
+	}
+	for _, d := range objs.Deployments {
+		ws = append(ws, deployment(f, d, idx))
+	}
+	for _, j := range objs.Jobs {
+		if ownedByKind(j.OwnerReferences, "CronJob") {
+			continue
+		}
+		wl, isFailed := job(j, idx)
+		ws = append(ws, wl)
+		if isFailed && failed == nil {
+			f := wl
+			failed = &f
 		}
 	}
 	sort.Slice(ws, func(i, j int) bool {
@@ -395,17 +438,15 @@ type index struct {
 	events map[string]*corev1.Event // latest Warning event per "Kind/name"
 }
 
-func (w *watcher) index() *index {
-	idx := &index{pvcs: map[string]*corev1.PersistentVolumeClaim{}, events: map[string]*corev1.Event{}}
-	for _, obj := range w.pods.GetStore().List() {
-		idx.pods = append(idx.pods, obj.(*corev1.Pod))
-	}
-	for _, obj := range w.pvcs.GetStore().List() {
-		p := obj.(*corev1.PersistentVolumeClaim)
+func newIndex(objs Objects) *index {
+	idx := &index{pods: objs.Pods, pvcs: map[string]*corev1.PersistentVolumeClaim{}, events: map[string]*corev1.Event{}}
+	for _, p := range objs.PVCs {
 		idx.pvcs[p.Name] = p
 	}
-	for _, obj := range w.evs.GetStore().List() {
-		e := obj.(*corev1.Event)
+	for _, e := range objs.Events {
+		if e.Type != corev1.EventTypeWarning {
+			continue
+		}
 		key := e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name
 		if old, ok := idx.events[key]; !ok || eventTime(e).After(eventTime(old)) {
 			idx.events[key] = e
@@ -413,6 +454,20 @@ func (w *watcher) index() *index {
 	}
 	return idx
 }
+
+// PodReason explains why a pod is not ready (unschedulable, image pull error, crash loop, ...),
+// using the Warning events given; "" when the pod is ready or finished.
+func PodReason(p *corev1.Pod, events []*corev1.Event) string {
+	return podReason(p, newIndex(Objects{Events: events}))
+}
+
+// PVCReason explains why a PVC is not bound; "" when it is bound.
+func PVCReason(pvc *corev1.PersistentVolumeClaim, events []*corev1.Event) string {
+	return pvcReason(pvc.Name, newIndex(Objects{PVCs: []*corev1.PersistentVolumeClaim{pvc}, Events: events}))
+}
+
+// EventTime is the best timestamp of an event (last, event time, creation).
+func EventTime(e *corev1.Event) time.Time { return eventTime(e) }
 
 func eventTime(e *corev1.Event) time.Time {
 	switch {
