@@ -1,0 +1,533 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+)
+
+// apiAnswer is the round trip of the version request, reported by the deployment machine check.
+type apiAnswer struct {
+	rtt time.Duration
+	err error
+	ver string
+}
+
+// checkVersion is check 1 (and records the API server's round trip for check 11).
+func (r *Runner) checkVersion() []check.Check {
+	c := check.Check{ID: "kubernetes.version", Category: CatKubernetes}
+	start := time.Now()
+	sv, err := r.Kube.Discovery().ServerVersion()
+	r.api = apiAnswer{rtt: time.Since(start), err: err}
+	if err != nil {
+		c.Status, c.Message = check.Fail, fmt.Sprintf("the API server does not answer: %v", err)
+		c.Remediation = "check --kubeconfig/--context and that this machine reaches the API server (bastion, VPN)"
+		return []check.Check{c}
+	}
+	major, minor, ok := parseServerVersion(sv.Major, sv.Minor, sv.GitVersion)
+	r.api.ver = sv.GitVersion
+	rel := r.Cfg.Target.Release
+	if !ok {
+		c.Status, c.Message = check.Warn, fmt.Sprintf("cannot read the Kubernetes version from %q", sv.GitVersion)
+		return []check.Check{c}
+	}
+	have := fmt.Sprintf("%d.%d", major, minor)
+	if !r.Cfg.Target.Known || rel.Kubernetes.Min == "" {
+		c.Status = check.Warn
+		c.Message = fmt.Sprintf("Kubernetes %s (%s): TPE release %s is unknown to this kubectl-tpe, so its supported Kubernetes versions are not known", have, sv.GitVersion, rel.Name)
+		c.Remediation = "pass a known release with --tpe-version (e.g. v7.3.1), or upgrade kubectl-tpe"
+		return []check.Check{c}
+	}
+	lo, _ := minorOf(rel.Kubernetes.Min)
+	hi, _ := minorOf(rel.Kubernetes.Max)
+	rng := fmt.Sprintf("%s–%s", rel.Kubernetes.Min, rel.Kubernetes.Max)
+	src := ""
+	if rel.Kubernetes.Source == "inferred" {
+		src = " (range inferred from the vendor's repository, not stated by its docs)"
+	}
+	switch {
+	case major != 1 || minor < lo:
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("Kubernetes %s is older than the versions supported by TPE %s (%s)%s", have, rel.Name, rng, src)
+		c.Remediation = fmt.Sprintf("upgrade the cluster to Kubernetes %s or later", rel.Kubernetes.Min)
+	case minor > hi:
+		c.Status = check.Warn
+		c.Message = fmt.Sprintf("Kubernetes %s is newer than the versions validated for TPE %s (%s)%s", have, rel.Name, rng, src)
+		c.Remediation = "the vendor did not validate this version: plan for it with Actility support, or use a cluster version in " + rng
+		if r.Cfg.Strict {
+			c.Status = check.Fail
+			c.Message += "; --strict makes this a failure"
+		}
+	default:
+		c.Status = check.Pass
+		c.Message = fmt.Sprintf("Kubernetes %s is supported by TPE %s (%s)%s", have, rel.Name, rng, src)
+	}
+	return []check.Check{c}
+}
+
+// parseServerVersion reads "1", "27+" (GKE/EKS) or falls back to GitVersion "v1.27.3-eks-…".
+func parseServerVersion(major, minor, git string) (int, int, bool) {
+	ma, err1 := strconv.Atoi(strings.TrimRight(major, "+"))
+	mi, err2 := strconv.Atoi(strings.TrimRight(minor, "+"))
+	if err1 == nil && err2 == nil {
+		return ma, mi, true
+	}
+	g := strings.TrimPrefix(git, "v")
+	parts := strings.SplitN(g, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, false
+	}
+	ma, err1 = strconv.Atoi(parts[0])
+	mi, err2 = strconv.Atoi(parts[1])
+	return ma, mi, err1 == nil && err2 == nil
+}
+
+func minorOf(v string) (int, bool) {
+	_, m, ok := strings.Cut(v, ".")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m)
+	return n, err == nil
+}
+
+// checkPriorityClasses is check 2.
+func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
+	c := check.Check{ID: "priorityclasses", Category: CatPriority}
+	list, err := r.Kube.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []check.Check{listProblem(c.ID, c.Category, "PriorityClasses", err)}
+	}
+	have := map[string]int32{}
+	for _, p := range list.Items {
+		have[p.Name] = p.Value
+	}
+	count := func(p prereq.PriorityNames) int {
+		n := 0
+		for _, name := range p.Names() {
+			if _, ok := have[name]; ok {
+				n++
+			}
+		}
+		return n
+	}
+	// Prefer the spelling the operator asked for, else the one found more completely.
+	spellings := []prereq.PriorityNames{prereq.DocsPriorityNames, prereq.VendorPriorityNames}
+	if r.Cfg.Prereq.PriorityClassNames == prereq.SpellingVendor {
+		spellings[0], spellings[1] = spellings[1], spellings[0]
+	}
+	best := spellings[0]
+	if count(spellings[1]) > count(best) {
+		best = spellings[1]
+	}
+	fix := fmt.Sprintf("kubectl tpe prereqs apply --hosting %s --priority-class-names=%s", hostingOr(r.Cfg.Hosting), best.Spelling)
+	var out []check.Check
+	var missing []string
+	for _, n := range best.Names() {
+		if _, ok := have[n]; !ok {
+			missing = append(missing, n)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("missing PriorityClass(es) %s (%s spelling: %s)", names(missing), best.Spelling, names(best.Names()))
+		c.Remediation = fix
+	case !(have[best.DataPath] > have[best.Data] && have[best.Data] > have[best.Others]):
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("PriorityClass values are out of order: %s=%d, %s=%d, %s=%d; datapath must be highest, others lowest",
+			best.DataPath, have[best.DataPath], best.Data, have[best.Data], best.Others, have[best.Others])
+		c.Remediation = "recreate them with values 1000000 > 999800 > 999500 (PriorityClass values are immutable: delete, then " + fix + ")"
+	default:
+		c.Status = check.Pass
+		c.Message = fmt.Sprintf("PriorityClasses %s exist in the %s spelling, values %d > %d > %d",
+			names(best.Names()), best.Spelling, have[best.DataPath], have[best.Data], have[best.Others])
+		if best.Spelling == prereq.SpellingVendor && r.Cfg.HasValues && len(r.Cfg.Values.PriorityClassNames()) == 0 {
+			c.Status = check.Warn
+			c.Message += "; the charts default to the docs spelling (thingpark-datapath, thingpark-others)"
+			c.Remediation = "add the vendor's examples/priority-class/values-default-priority-class.yaml to your -f files"
+		}
+	}
+	out = append(out, c)
+	if r.Cfg.HasValues {
+		used := r.Cfg.Values.PriorityClassNames()
+		keys := make([]string, 0, len(used))
+		for k := range used {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var miss []string
+		for _, n := range keys {
+			if _, ok := have[n]; !ok {
+				miss = append(miss, fmt.Sprintf("%s (set by %s)", n, used[n]))
+			}
+		}
+		if len(keys) > 0 {
+			v := check.Check{ID: "priorityclasses.values", Category: CatPriority, Status: check.Pass,
+				Message: fmt.Sprintf("every priorityClassName of the values exists (%s)", names(keys))}
+			if len(miss) > 0 {
+				v.Status, v.Message = check.Fail, "the values name PriorityClasses that do not exist: "+names(miss)
+				v.Remediation = "create them, or change priorityClassName in the values"
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func hostingOr(h string) string {
+	if h == "" {
+		return "<aks|eks|gke|other>"
+	}
+	return h
+}
+
+// Segment minimum allocatable per node (domain.md §4.2). S and M are our inference from the 7.3
+// sizing files (their sums of requests over three nodes); the vendor gave L, XL and XXL.
+var segmentMins = map[string]struct {
+	cpu, mem string
+	inferred bool
+}{
+	"S": {"2", "8Gi", true}, "M": {"2", "8Gi", true},
+	"L": {"3500m", "12.5Gi", false}, "XL": {"7500m", "27.5Gi", false}, "XXL": {"31500m", "118Gi", false},
+}
+
+// NodeGroupLabel marks the dedicated TPE nodes.
+const NodeGroupLabel = "thingpark.enterprise.actility.com/nodegroup-name"
+
+// checkNodes is check 8.
+func (r *Runner) checkNodes(ctx context.Context) []check.Check {
+	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []check.Check{listProblem("nodes.count", CatNodes, "Nodes", err)}
+	}
+	r.sawNodes = true
+	var schedulable, tpe []corev1.Node
+	zones := map[string]int{}
+	for _, n := range list.Items {
+		if n.Spec.Unschedulable || !nodeReady(n) {
+			continue
+		}
+		schedulable = append(schedulable, n)
+		if z := n.Labels[corev1.LabelTopologyZone]; z != "" {
+			zones[z]++
+		}
+		if n.Labels[NodeGroupLabel] == "tpe" {
+			tpe = append(tpe, n)
+		}
+	}
+	r.nodeCount = len(schedulable)
+	for z := range zones {
+		r.zones = append(r.zones, z)
+	}
+	sort.Strings(r.zones)
+	var out []check.Check
+	cnt := check.Check{ID: "nodes.count", Category: CatNodes, Status: check.Pass,
+		Message: fmt.Sprintf("%d schedulable, ready node(s) of %d", len(schedulable), len(list.Items))}
+	if len(schedulable) < 3 {
+		cnt.Status, cnt.Message = check.Fail, fmt.Sprintf("only %d schedulable, ready node(s) (of %d); TPE needs at least 3", len(schedulable), len(list.Items))
+		cnt.Remediation = "add worker nodes (3 workers in 3 availability zones)"
+	}
+	out = append(out, cnt)
+	zc := check.Check{ID: "nodes.zones", Category: CatNodes, Status: check.Pass,
+		Message: fmt.Sprintf("schedulable nodes span %d zone(s): %s", len(zones), names(r.zones))}
+	if len(zones) < 3 {
+		zc.Status = check.Fail
+		zc.Message = fmt.Sprintf("schedulable nodes span %d zone(s) (%s); TPE needs 3 (label %s)", len(zones), names(orNone(r.zones)), corev1.LabelTopologyZone)
+		zc.Remediation = "spread the node group over three availability zones"
+	}
+	out = append(out, zc)
+	ng := check.Check{ID: "nodes.nodegroup-label", Category: CatNodes, Status: check.Pass,
+		Message: fmt.Sprintf("%d node(s) carry %s=tpe", len(tpe), NodeGroupLabel)}
+	if len(tpe) < 3 {
+		ng.Status = check.Warn
+		ng.Message = fmt.Sprintf("%d node(s) carry %s=tpe; the vendor's selectors (values-selectors.yaml) need 3", len(tpe), NodeGroupLabel)
+		ng.Remediation = fmt.Sprintf("kubectl label node <node> %s=tpe   (on three nodes, one per zone), or do not use values-selectors.yaml", NodeGroupLabel)
+	}
+	out = append(out, ng)
+
+	seg := strings.ToUpper(r.Cfg.Segment)
+	alloc := check.Check{ID: "nodes.allocatable", Category: CatNodes}
+	min, ok := segmentMins[seg]
+	if !ok {
+		alloc.Status, alloc.Message = check.Skip, "no sizing segment given (--segment S|M|L|XL|XXL): allocatable CPU and memory not judged"
+		return append(out, alloc)
+	}
+	pool := tpe
+	poolName := "TPE node group"
+	if len(pool) < 3 {
+		pool, poolName = schedulable, "schedulable"
+	}
+	minCPU, minMem := resource.MustParse(min.cpu), resource.MustParse(min.mem)
+	var small []string
+	for _, n := range pool {
+		cpu, mem := n.Status.Allocatable[corev1.ResourceCPU], n.Status.Allocatable[corev1.ResourceMemory]
+		if cpu.Cmp(minCPU) < 0 || mem.Cmp(minMem) < 0 {
+			small = append(small, fmt.Sprintf("%s (%s CPU, %s memory)", n.Name, cpu.String(), mem.String()))
+		}
+	}
+	note := ""
+	if min.inferred {
+		note = " (segment " + seg + " minimum inferred, the vendor gives none)"
+	}
+	big := len(pool) - len(small)
+	switch {
+	case big >= 3:
+		alloc.Status = check.Pass
+		alloc.Message = fmt.Sprintf("%d %s node(s) have at least %s CPU and %s memory allocatable for segment %s%s", big, poolName, min.cpu, min.mem, seg, note)
+	default:
+		alloc.Status = check.Fail
+		alloc.Message = fmt.Sprintf("segment %s needs 3 nodes with at least %s CPU and %s memory allocatable%s; %d qualify", seg, min.cpu, min.mem, note, big)
+		alloc.Details = small
+		alloc.Remediation = "use larger instance types (e.g. L: Azure D4s_v5 / AWS m5.xlarge; XL: D8s_v5 / m5.2xlarge; XXL: D32s_v5 / m5.8xlarge)"
+	}
+	return append(out, alloc)
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	// A node without conditions yet (just registered) is not judged unready.
+	return len(n.Status.Conditions) == 0
+}
+
+func orNone(s []string) []string {
+	if len(s) == 0 {
+		return []string{"none"}
+	}
+	return s
+}
+
+// checkStorage is check 3.
+func (r *Runner) checkStorage(ctx context.Context) []check.Check {
+	list, err := r.Kube.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []check.Check{listProblem("storage.classes", CatStorage, "StorageClasses", err)}
+	}
+	byName := map[string]storagev1.StorageClass{}
+	var dynamic, defaults []string
+	for _, sc := range list.Items {
+		byName[sc.Name] = sc
+		if sc.Provisioner != "kubernetes.io/no-provisioner" && sc.Provisioner != "" {
+			dynamic = append(dynamic, sc.Name+" ("+sc.Provisioner+")")
+		}
+		if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+			defaults = append(defaults, sc.Name)
+		}
+	}
+	var out []check.Check
+	dyn := check.Check{ID: "storage.dynamic-provisioning", Category: CatStorage, Status: check.Pass,
+		Message: "dynamic provisioning: " + names(dynamic)}
+	if len(dynamic) == 0 {
+		dyn.Status = check.Fail
+		dyn.Message = fmt.Sprintf("no StorageClass with a dynamic provisioner (%d class(es), none provisions volumes)", len(list.Items))
+		dyn.Remediation = r.prereqFix() + "   (install the CSI driver of your hosting first)"
+	}
+	out = append(out, dyn)
+
+	// Which classes will TPE use?
+	var required []string
+	var why string
+	if r.Cfg.HasValues {
+		used := r.Cfg.Values.StorageClasses()
+		seen := map[string]bool{}
+		for _, k := range values.StorageClassKeys {
+			if n, ok := used[k]; ok && !seen[n] {
+				seen[n] = true
+				required = append(required, n)
+			}
+		}
+		why = "named by the values"
+	}
+	cls := check.Check{ID: "storage.classes", Category: CatStorage}
+	switch {
+	case len(required) > 0:
+	case r.Cfg.Hosting != "":
+		required = prereq.StorageClassNames(r.Cfg.Prereq)
+		why = "of hosting " + r.Cfg.Hosting
+	}
+	if len(required) == 0 {
+		if len(defaults) > 0 {
+			cls.Status, cls.Message = check.Pass, fmt.Sprintf("the values name no StorageClass; the default class %s will be used", names(defaults))
+			r.storageUsed = defaults
+		} else {
+			cls.Status = check.Fail
+			cls.Message = "no StorageClass is marked default, and neither --hosting nor the values name one"
+			cls.Remediation = "kubectl tpe prereqs apply --hosting <aks|eks|gke|other>, or set the persistence.storageClass keys in the values"
+		}
+		return append(out, cls)
+	}
+	var missing, present []string
+	for _, n := range required {
+		if _, ok := byName[n]; ok {
+			present = append(present, n)
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	r.storageUsed = present
+	if len(missing) > 0 {
+		cls.Status = check.Fail
+		cls.Message = fmt.Sprintf("missing StorageClass(es) %s (%s)", names(missing), why)
+		cls.Remediation = r.prereqFix()
+	} else {
+		cls.Status, cls.Message = check.Pass, fmt.Sprintf("StorageClass(es) %s exist (%s)", names(present), why)
+	}
+	out = append(out, cls)
+
+	if want, managed := prereq.CSIDrivers[r.Cfg.Hosting]; managed {
+		csi := check.Check{ID: "storage.csi-driver", Category: CatStorage}
+		var wrong []string
+		for _, n := range present {
+			if byName[n].Provisioner != want {
+				wrong = append(wrong, n+" ("+byName[n].Provisioner+")")
+			}
+		}
+		drivers, err := r.Kube.StorageV1().CSIDrivers().List(ctx, metav1.ListOptions{})
+		installed := false
+		if err == nil {
+			for _, d := range drivers.Items {
+				installed = installed || d.Name == want
+			}
+		}
+		switch {
+		case err != nil:
+			csi = listProblem(csi.ID, csi.Category, "CSIDrivers", err)
+		case !installed:
+			csi.Status, csi.Message = check.Fail, fmt.Sprintf("the CSI driver %s of %s is not installed (no CSIDriver object)", want, r.Cfg.Hosting)
+			csi.Remediation = "install the " + want + " CSI driver (an add-on of " + strings.ToUpper(r.Cfg.Hosting) + ")"
+		case len(wrong) > 0:
+			csi.Status, csi.Message = check.Warn, fmt.Sprintf("StorageClass(es) %s do not use %s, the driver validated on %s", names(wrong), want, r.Cfg.Hosting)
+		default:
+			csi.Status, csi.Message = check.Pass, fmt.Sprintf("CSI driver %s is installed and used", want)
+		}
+		out = append(out, csi)
+	}
+	if len(present) > 0 {
+		var immediate, noExpand []string
+		for _, n := range present {
+			sc := byName[n]
+			if sc.VolumeBindingMode == nil || *sc.VolumeBindingMode == storagev1.VolumeBindingImmediate {
+				immediate = append(immediate, n)
+			}
+			if sc.AllowVolumeExpansion == nil || !*sc.AllowVolumeExpansion {
+				noExpand = append(noExpand, n)
+			}
+		}
+		bm := check.Check{ID: "storage.binding-mode", Category: CatStorage, Status: check.Pass, Message: "StorageClasses bind volumes with WaitForFirstConsumer"}
+		if len(immediate) > 0 {
+			bm.Message = fmt.Sprintf("StorageClass(es) %s bind volumes Immediately", names(immediate))
+			if len(r.zones) > 1 || !r.sawNodes {
+				bm.Status = check.Warn
+				bm.Message += ": across zones a volume can be created in a zone where its pod cannot run"
+				bm.Remediation = "use volumeBindingMode: WaitForFirstConsumer (StorageClasses are immutable: recreate them)"
+			}
+		}
+		out = append(out, bm)
+		ex := check.Check{ID: "storage.expansion", Category: CatStorage, Status: check.Pass, Message: "StorageClasses allow volume expansion"}
+		if len(noExpand) > 0 {
+			ex.Status = check.Warn
+			ex.Message = fmt.Sprintf("StorageClass(es) %s do not allow volume expansion: growing a segment's volumes will need a migration", names(noExpand))
+			ex.Remediation = "set allowVolumeExpansion: true (this field may be changed on an existing StorageClass)"
+		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+func (r *Runner) prereqFix() string {
+	s := "kubectl tpe prereqs apply --hosting " + hostingOr(r.Cfg.Hosting)
+	if r.Cfg.Hosting == prereq.HostingOther {
+		p := r.Cfg.Prereq.Provisioner
+		if p == "" {
+			p = "<provisioner>"
+		}
+		s += " --storage-provisioner " + p
+	}
+	return s
+}
+
+// checkIngressClass is check 4.
+func (r *Runner) checkIngressClass(ctx context.Context) []check.Check {
+	name, controller := values.DefaultIngressClass, values.DefaultIngressController
+	if r.Cfg.HasValues {
+		name, controller = r.Cfg.Values.IngressClass()
+	}
+	c := check.Check{ID: "ingress.class", Category: CatIngress}
+	list, err := r.Kube.NetworkingV1().IngressClasses().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return []check.Check{listProblem(c.ID, c.Category, "IngressClasses", err)}
+	}
+	for _, ic := range list.Items {
+		if ic.Name != name {
+			continue
+		}
+		if ic.Spec.Controller != controller {
+			c.Status = check.Fail
+			c.Message = fmt.Sprintf("IngressClass %s exists but its controller is %s, not %s: TPE's ingress-nginx would ignore its Ingresses", name, ic.Spec.Controller, controller)
+			c.Remediation = "delete IngressClass " + name + " and run " + r.prereqFix()
+			return []check.Check{c}
+		}
+		c.Status, c.Message = check.Pass, fmt.Sprintf("IngressClass %s exists with controller %s", name, controller)
+		return []check.Check{c}
+	}
+	c.Status, c.Message = check.Fail, fmt.Sprintf("IngressClass %s (controller %s) does not exist", name, controller)
+	c.Remediation = r.prereqFix()
+	return []check.Check{c}
+}
+
+// CRDGroups are the API groups of the custom resources the charts need (domain.md §2.4).
+var CRDGroups = []string{"kafka.strimzi.io", "core.strimzi.io", "psmdb.percona.com", "cert-manager.io", "acme.cert-manager.io"}
+
+// checkCRDs is check 5: one discovery request, then one access review if a group is missing.
+func (r *Runner) checkCRDs(ctx context.Context) []check.Check {
+	groups, err := r.Kube.Discovery().ServerGroups()
+	if err != nil {
+		return []check.Check{{ID: "crds", Category: CatCRDs, Status: check.Fail, Message: fmt.Sprintf("API discovery failed: %v", err)}}
+	}
+	served := map[string][]string{}
+	for _, g := range groups.Groups {
+		for _, v := range g.Versions {
+			served[g.Name] = append(served[g.Name], v.Version)
+		}
+	}
+	var out []check.Check
+	canCreate, asked := false, false
+	for _, g := range CRDGroups {
+		c := check.Check{ID: "crds." + g, Category: CatCRDs}
+		if vs := served[g]; len(vs) > 0 {
+			c.Status, c.Message = check.Pass, fmt.Sprintf("API group %s is served (%s)", g, names(vs))
+			out = append(out, c)
+			continue
+		}
+		if !asked {
+			asked = true
+			canCreate, _, _ = r.Cfg.Reviewer.Allowed(ctx, rbacPerm("create", "apiextensions.k8s.io", "customresourcedefinitions"))
+		}
+		if canCreate {
+			c.Status = check.Pass
+			c.Message = fmt.Sprintf("API group %s is not served yet; %s may create its CRDs (chart thingpark-data-controllers/thingpark-application-controllers or the vendor's manifests/upgrade/*-crds-*.yaml)", g, r.Cfg.Reviewer.Subject())
+		} else {
+			c.Status = check.Fail
+			c.Message = fmt.Sprintf("API group %s is not served and %s may not create CustomResourceDefinitions", g, r.Cfg.Reviewer.Subject())
+			c.Remediation = "ask the cluster administrator to apply the CRDs of the release (manifests/upgrade/ of the vendor repository)"
+		}
+		out = append(out, c)
+	}
+	return out
+}
