@@ -1,0 +1,205 @@
+package kubectltpe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
+		root.AddCommand(NewCmdStatus(f, streams))
+	})
+}
+
+var (
+	statusLong = templates.LongDesc(`
+		Answer "is my TPE healthy, and which release is it?" on one screen:
+
+		* the four Helm releases of the namespace (chart, version, revision, status), read from
+		  Helm's release storage, and the TPE release they match in the embedded release matrix,
+		  or "mixed/unknown" naming the chart that differs;
+		* StatefulSets and Deployments ready, PVCs bound, pods that are not ready with their
+		  reason, and recent warning events;
+		* the verdict of the post-upgrade manager (skipped when you may not exec into pods);
+		* the address of the ingress LoadBalancer and whether it exposes the inbound ports of the
+		  prerequisites (443, 3001, 3101, 3002, 2022);
+		* the backup CronJob and its last successful run.
+
+		Each kind is listed once, so the number of API requests does not grow with the number of
+		pods. A section you may not read is shown as skipped instead of failing the command.
+		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
+
+		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`)
+
+	statusExample = templates.Examples(`
+		# Show the dashboard of the TPE installation in thingpark-enterprise
+		%[1]s status
+
+		# As JSON, for a monitoring script
+		%[1]s status -n thingpark-enterprise -o json
+
+		# Refresh every 5 seconds until Ctrl-C
+		%[1]s status --watch`)
+)
+
+// StatusOptions are the options of `kubectl tpe status`.
+type StatusOptions struct {
+	Output   string
+	Watch    bool
+	Interval time.Duration
+	Color    string
+
+	Namespace string
+	Client    kubernetes.Interface
+	Exec      podexec.Executor
+	Counter   *kube.RequestCounter
+	format    cli.Format
+
+	genericiooptions.IOStreams
+}
+
+// NewStatusOptions returns the defaults.
+func NewStatusOptions(streams genericiooptions.IOStreams) *StatusOptions {
+	return &StatusOptions{Output: "table", Interval: 5 * time.Second, Color: "auto", IOStreams: streams}
+}
+
+// NewCmdStatus builds `kubectl tpe status`.
+func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewStatusOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "status [-o table|json|yaml] [--watch]",
+		Short:   "Show which TPE release is installed and whether it is healthy",
+		Long:    statusLong,
+		Example: fmt.Sprintf(statusExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "refresh the dashboard every --interval until interrupted")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, the refresh interval")
+	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	return cmd
+}
+
+// Complete builds the clients.
+func (o *StatusOptions) Complete(f cmdutil.Factory) error {
+	if o.Client != nil {
+		return nil
+	}
+	c, err := kube.NewClients(f)
+	if err != nil {
+		return err
+	}
+	o.Client, o.Namespace, o.Counter = c.Kube, c.TPENamespace(), c.Counter
+	o.Exec = podexec.Kube{Client: c.Kube, Config: c.Config}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *StatusOptions) Validate() error {
+	var err error
+	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+		return err
+	}
+	switch o.Color {
+	case "auto", "always", "never":
+	default:
+		return fmt.Errorf("invalid value %q for --color: must be auto, always or never", o.Color)
+	}
+	if o.Watch && o.Interval <= 0 {
+		return fmt.Errorf("--interval must be positive with --watch")
+	}
+	return nil
+}
+
+// Run collects and prints the dashboard (repeatedly with --watch).
+func (o *StatusOptions) Run(ctx context.Context) error {
+	tty := cli.IsTerminal(o.Out)
+	for {
+		start := time.Now()
+		var before int64
+		if o.Counter != nil {
+			before = o.Counter.Total()
+		}
+		d, err := status.Collect(ctx, status.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec})
+		if err != nil {
+			return err
+		}
+		if o.Watch && tty && o.format == cli.FormatTable {
+			fmt.Fprint(o.Out, "\x1b[H\x1b[2J")
+		}
+		if err := o.print(o.Out, d); err != nil {
+			return err
+		}
+		if o.Counter != nil {
+			fmt.Fprintf(o.ErrOut, "(%d API requests, %s)\n", o.Counter.Total()-before, time.Since(start).Round(time.Millisecond))
+		}
+		if !o.Watch {
+			if d.Worst() == check.Fail {
+				return cli.Silent
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if d.Worst() == check.Fail {
+				return cli.Silent
+			}
+			return nil
+		case <-time.After(o.Interval):
+		}
+		if !tty || o.format != cli.FormatTable {
+			fmt.Fprintln(o.Out, "---")
+		}
+	}
+}
+
+func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
+	if o.format != cli.FormatTable {
+		return cli.WriteData(w, o.format, d)
+	}
+	color := cli.UseColor(w, o.Color)
+	rel := d.Release.Name
+	if len(d.Release.Also) > 0 {
+		rel += " (= " + strings.Join(d.Release.Also, ", ") + ")"
+	}
+	fmt.Fprintf(w, "TPE in namespace %s: release %s\n", d.Namespace, rel)
+	if len(d.Release.Helm) > 0 {
+		t := cli.NewTable(w, "RELEASE", "CHART", "VERSION", "APP VERSION", "REVISION", "STATUS", "UPDATED")
+		for _, r := range d.Release.Helm {
+			upd := ""
+			if !r.Updated.IsZero() {
+				upd = r.Updated.UTC().Format(time.RFC3339)
+			}
+			t.Row(r.Name, r.Chart, r.ChartVersion, r.AppVersion, fmt.Sprint(r.Revision), r.Status, upd)
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	return check.Write(w, cli.FormatTable, &d.Report, color)
+}
