@@ -219,7 +219,7 @@ func read(ctx context.Context, cfg Config) *inputs {
 func unreadable(id, category, what, ns string, err error) check.Check {
 	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 		return check.Check{ID: id, Category: category, Status: check.Skip,
-			Message: fmt.Sprintf("not shown: you may not list %s in namespace %s", what, ns),
+			Message:     fmt.Sprintf("not shown: you may not list %s in namespace %s", what, ns),
 			Remediation: fmt.Sprintf("ask for the list verb on %s in namespace %s to see this section", what, ns)}
 	}
 	return check.Check{ID: id, Category: category, Status: check.Fail, Message: fmt.Sprintf("cannot read %s in namespace %s: %v", what, ns, err)}

@@ -71,7 +71,7 @@ func installation(t testing.TB, n int, mut ...func(*[]runtime.Object)) []runtime
 			Status: appsv1.DeploymentStatus{ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1, Replicas: 1}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-mongo-0", Namespace: ns}, Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound}},
 		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "tpe-controllers-ingress-nginx-controller", Namespace: ns},
-			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 443}, {Port: 3001}, {Port: 3101}, {Port: 3002}, {Port: 2022}}},
+			Spec:   corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 443}, {Port: 3001}, {Port: 3101}, {Port: 3002}, {Port: 2022}}},
 			Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "10.1.2.3"}}}}},
 		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "thingpark-enterprise-backup", Namespace: ns}, Spec: batchv1.CronJobSpec{Schedule: "30 2 * * *"},
 			Status: batchv1.CronJobStatus{LastSuccessfulTime: &metav1.Time{Time: now.Add(-10 * time.Hour)}}},
