@@ -26,12 +26,12 @@ var (
 
 		There are two ways to complete the plugin:
 
-		* "kubectl tpe <TAB>": kubectl completes plugins itself when an executable named
+		* "kubectl tpe [TAB]": kubectl completes plugins itself when an executable named
 		  kubectl_complete-tpe is on PATH. The release archive ships it (a two-line script); a
 		  link to the kubectl-tpe binary named kubectl_complete-tpe works too, on every OS.
 		  kubectl's own completion must be loaded ("kubectl completion bash").
 
-		* "kubectl-tpe <TAB>": load the script this command prints.
+		* "kubectl-tpe [TAB]": load the script this command prints.
 
 		Flags complete their values: --namespace from the cluster, --context from the kubeconfig,
 		--to and --tpe-version from the embedded TPE release list, --hosting, --profile and

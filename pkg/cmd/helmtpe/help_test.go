@@ -1,0 +1,122 @@
+package helmtpe
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func walkTree(cmd *cobra.Command, fn func(*cobra.Command)) {
+	fn(cmd)
+	for _, c := range cmd.Commands() {
+		walkTree(c, fn)
+	}
+}
+
+// TestEveryCommandHasLongAndExamples: every command a user can see has a Long description and
+// kubectl-style Examples ("# comment" lines followed by a `helm tpe ...` command).
+func TestEveryCommandHasLongAndExamples(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	walkTree(root, func(cmd *cobra.Command) {
+		if !cmd.IsAvailableCommand() || cmd == root {
+			return
+		}
+		t.Run(cmd.CommandPath(), func(t *testing.T) {
+			if strings.TrimSpace(cmd.Long) == "" {
+				t.Error("no Long description")
+			}
+			if strings.TrimSpace(cmd.Example) == "" {
+				t.Fatal("no Examples")
+			}
+			var comments, commands int
+			for _, line := range strings.Split(cmd.Example, "\n") {
+				line = strings.TrimSpace(line)
+				switch {
+				case strings.HasPrefix(line, "#"):
+					comments++
+				case strings.HasPrefix(line, "helm "):
+					commands++
+				}
+			}
+			if comments == 0 || commands == 0 {
+				t.Errorf("Examples need a # comment and a helm tpe command line, got:\n%s", cmd.Example)
+			}
+		})
+	})
+	if strings.TrimSpace(root.Long) == "" {
+		t.Error("root has no Long description")
+	}
+}
+
+// TestFlagCompletionsAreWired: the completion of every flag named below is registered once the
+// whole tree is built (zz_completion_flags.go runs last).
+func TestFlagCompletionsAreWired(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	for _, name := range []string{"namespace", "kube-context"} {
+		if _, ok := root.GetFlagCompletionFunc(name); !ok {
+			t.Errorf("--%s has no completion", name)
+		}
+	}
+	n := 0
+	walkTree(root, func(cmd *cobra.Command) {
+		for _, name := range []string{"hosting", "to", "tpe-version", "output"} {
+			f := cmd.Flags().Lookup(name)
+			if f == nil || (name == "output" && !strings.Contains(f.Usage, "json")) {
+				continue
+			}
+			n++
+			if _, ok := cmd.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s has no completion", cmd.CommandPath(), name)
+			}
+		}
+	})
+	if n == 0 {
+		t.Error("no command of helm tpe has a completable flag: the walk is broken")
+	}
+}
+
+func TestEnvReportsHelmSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want EnvInfo
+	}{
+		{
+			name: "as a plugin: helm exports its global flags",
+			env: map[string]string{"HELM_NAMESPACE": "tpe-ns", "HELM_KUBECONTEXT": "prod", "KUBECONFIG": "/k/config",
+				"HELM_PLUGIN_NAME": "tpe", "HELM_PLUGIN_DIR": "/p/tpe", "HELM_BIN": "/usr/bin/helm", "HELM_DRIVER": "secret"},
+			want: EnvInfo{Namespace: "tpe-ns", KubeContext: "prod", KubeConfig: "/k/config", HelmDriver: "secret",
+				Plugin: true, PluginDir: "/p/tpe", HelmBin: "/usr/bin/helm"},
+		},
+		{
+			name: "standalone: the same flags",
+			env:  map[string]string{"HELM_NAMESPACE": "", "HELM_KUBECONTEXT": "", "KUBECONFIG": "", "HELM_PLUGIN_NAME": "", "HELM_PLUGIN_DIR": "", "HELM_BIN": "", "HELM_DRIVER": ""},
+			args: []string{"-n", "other", "--kube-context", "dev", "--kubeconfig", "/tmp/kc"},
+			want: EnvInfo{Namespace: "other", KubeContext: "dev", KubeConfig: "/tmp/kc", HelmDriver: "secret"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			streams, _, out, _ := genericiooptions.NewTestIOStreams()
+			root := NewCmdRoot(streams)
+			root.SetArgs(append(tt.args, "env", "-o", "json"))
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			var got EnvInfo
+			if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+package kubectltpe
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func walkTree(cmd *cobra.Command, fn func(*cobra.Command)) {
+	fn(cmd)
+	for _, c := range cmd.Commands() {
+		walkTree(c, fn)
+	}
+}
+
+// TestEveryCommandHasLongAndExamples: every command a user can see has a Long description and
+// kubectl-style Examples ("# comment" lines followed by a `kubectl tpe ...` command).
+func TestEveryCommandHasLongAndExamples(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	walkTree(root, func(cmd *cobra.Command) {
+		if !cmd.IsAvailableCommand() || cmd == root {
+			return
+		}
+		t.Run(cmd.CommandPath(), func(t *testing.T) {
+			if strings.TrimSpace(cmd.Long) == "" {
+				t.Error("no Long description")
+			}
+			if strings.TrimSpace(cmd.Example) == "" {
+				t.Fatal("no Examples")
+			}
+			var comments, commands int
+			for _, line := range strings.Split(cmd.Example, "\n") {
+				line = strings.TrimSpace(line)
+				switch {
+				case strings.HasPrefix(line, "#"):
+					comments++
+				case strings.HasPrefix(line, DisplayName+" "), strings.HasPrefix(line, "kubectl-tpe "):
+					commands++
+				}
+			}
+			if comments == 0 || commands == 0 {
+				t.Errorf("Examples need a # comment and a %q command line, got:\n%s", DisplayName, cmd.Example)
+			}
+			if !strings.HasPrefix(cmd.Example, "  ") {
+				t.Errorf("Examples are not indented as templates.Examples does:\n%s", cmd.Example)
+			}
+		})
+	})
+	if strings.TrimSpace(root.Long) == "" {
+		t.Error("root has no Long description")
+	}
+}
+
+func TestCompletionCommand(t *testing.T) {
+	tests := []struct {
+		shell, want string
+	}{
+		{"bash", "__start_kubectl-tpe"},
+		{"zsh", "#compdef kubectl-tpe"},
+		{"fish", "complete -c kubectl-tpe"},
+		{"powershell", "Register-ArgumentCompleter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.shell, func(t *testing.T) {
+			streams, _, out, _ := genericiooptions.NewTestIOStreams()
+			root := NewCmdRoot(streams)
+			root.SetArgs([]string{"completion", tt.shell})
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("completion %s does not contain %q", tt.shell, tt.want)
+			}
+		})
+	}
+	for _, args := range [][]string{{"completion", "tcsh"}, {"completion"}, {"completion", "bash", "zsh"}} {
+		root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+		root.SetArgs(args)
+		if err := root.Execute(); err == nil {
+			t.Errorf("%v: want an error", args)
+		}
+	}
+}
+
+func TestIsCompletionHelper(t *testing.T) {
+	for arg0, want := range map[string]bool{
+		"/usr/local/bin/kubectl_complete-tpe": true,
+		`C:\bin\kubectl_complete-tpe.exe`:     true,
+		"kubectl_complete-tpe":                true,
+		"/usr/local/bin/kubectl-tpe":          false,
+		"kubectl_complete-tree":               false,
+	} {
+		if got := isCompletionHelper(strings.ReplaceAll(arg0, `\`, "/")); got != want {
+			t.Errorf("isCompletionHelper(%q) = %v", arg0, got)
+		}
+	}
+}
+
+// TestFlagCompletionsAreWired: the completion of every flag named below is registered once the
+// whole tree is built (zz_completion_flags.go runs last).
+func TestFlagCompletionsAreWired(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	for _, name := range []string{"namespace", "context"} {
+		if _, ok := root.GetFlagCompletionFunc(name); !ok {
+			t.Errorf("--%s has no completion", name)
+		}
+	}
+	walkTree(root, func(cmd *cobra.Command) {
+		for _, name := range []string{"hosting", "to", "tpe-version", "profile", "output"} {
+			f := cmd.Flags().Lookup(name)
+			if f == nil || (name == "output" && !strings.Contains(f.Usage, "json")) {
+				continue
+			}
+			if _, ok := cmd.GetFlagCompletionFunc(name); !ok {
+				t.Errorf("%s --%s has no completion", cmd.CommandPath(), name)
+			}
+		}
+	})
+	// The completion request that kubectl sends to kubectl_complete-tpe.
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"__complete", "completion", ""})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for _, shell := range completionShells {
+		if !strings.Contains(out.String(), shell+"\n") {
+			t.Errorf("__complete completion does not offer %s:\n%s", shell, out.String())
+		}
+	}
+}
