@@ -1,0 +1,336 @@
+package kubectltpe
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
+		root.AddCommand(NewCmdPreflight(f, streams))
+	})
+}
+
+var (
+	preflightLong = templates.LongDesc(`
+		Check a Kubernetes cluster against every requirement of the TPE cluster prerequisites
+		page, as named checks with a status (pass, warn, fail, skip, manual), a message that names
+		the object, and a remediation:
+
+		 1. Kubernetes version against the range of the target TPE release (newer than validated
+		    warns; --strict makes it fail).
+		 2. PriorityClasses: the three classes in either spelling, values in the right order.
+		 3. StorageClasses: dynamic provisioning, the classes of the values or the hosting, the
+		    hosting's CSI driver, WaitForFirstConsumer binding, volume expansion.
+		 4. IngressClass nginx-tpe (or the values' class) and its controller.
+		 5. CRD groups of Strimzi, Percona MongoDB and cert-manager, or the right to create them.
+		 6. Admin profile RBAC and 7. operator profile RBAC: every missing (verb, group, resource).
+		 8. Nodes: three schedulable nodes in three zones, the TPE node-group label, allocatable
+		    CPU and memory for --segment.
+		 9. Network: inbound ports on the ingress LoadBalancer, and a firewall checklist of every
+		    flow (manual items); --probe dials the SMTP relay, OIDC issuer and backup endpoint.
+		10. Backup storage of the values (exactly one of s3Compat, amazon, azure); --probe checks
+		    that the bucket or container is reachable with the credentials.
+		11. Deployment machine: API server round trip; --probe reaches the chart repository (with
+		    the values' installation ID, never printed) and the configuration repository.
+		12. Inter-zone network: a manual item, or --network-test runs iperf3 pods pinned one per
+		    zone (removed afterwards, also on Ctrl-C) and judges < 10 ms and >= 1 Gbps.
+		13. TLS: the certificate of the values or --tls-cert parses, matches its key, verifies to
+		    the CA, is not expired (warns under 30 days) and covers --hostname.
+
+		--profile selects which account profile's permissions are checked; the default is "all"
+		for a user who may create PriorityClasses (a cluster administrator), else "operator".
+		A check the current user may not read is skipped, not failed.
+
+		Each kind is listed once: the number of API requests does not grow with the cluster.
+		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
+		before anything is sent to the cluster.
+
+		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`)
+
+	preflightExample = templates.Examples(`
+		# Check everything the current user can be checked for, against the newest TPE release
+		%[1]s preflight
+
+		# As cluster administrator, before creating the prerequisites on AKS
+		%[1]s preflight --profile admin --hosting aks --tpe-version v7.3.1
+
+		# As the application operator, with the values you will install with
+		%[1]s preflight --profile operator -n thingpark-enterprise -f values-thingpark-stack.yaml --segment l --probe
+
+		# Check another user's permissions (needs impersonation or SubjectAccessReview rights)
+		%[1]s preflight --profile operator --as tpe-operator
+
+		# Verify a certificate before installing it
+		%[1]s preflight --tls-cert tls.crt --tls-key tls.key --tls-ca ca.crt --hostname tpe.example.com
+
+		# JUnit XML for a CI pipeline, failing on warnings too
+		%[1]s preflight -o junit --fail-on warn > preflight.xml`)
+)
+
+// PreflightOptions are the options of `kubectl tpe preflight`.
+type PreflightOptions struct {
+	Profile            string
+	TPEVersion         string
+	Manifest           string
+	Hosting            string
+	ValuesFiles        []string
+	Segment            string
+	Hostname           string
+	Output             string
+	FailOn             string
+	Strict             bool
+	Probe              bool
+	ProbeTimeout       time.Duration
+	ChartRepo          string
+	ConfigRepo         string
+	NetworkTest        bool
+	NetworkTestImage   string
+	NetworkTestTimeout time.Duration
+	TLSCert            string
+	TLSKey             string
+	TLSCA              string
+	PriorityClassNames string
+	StorageClassName   string
+	StorageProvisioner string
+	Color              string
+
+	format  cli.Format
+	clients *kube.Clients
+	cfg     preflight.Config
+	genericiooptions.IOStreams
+}
+
+// NewPreflightOptions returns the defaults.
+func NewPreflightOptions(streams genericiooptions.IOStreams) *PreflightOptions {
+	return &PreflightOptions{
+		Output: "table", FailOn: "fail", ProbeTimeout: netprobe.DefaultTimeout,
+		ChartRepo: preflight.DefaultChartRepo, ConfigRepo: preflight.DefaultConfigRepo,
+		NetworkTestImage: netprobe.DefaultNetworkTestImage, NetworkTestTimeout: 2 * time.Minute,
+		PriorityClassNames: prereq.SpellingDocs, StorageClassName: prereq.DefaultOtherStorageClass,
+		Color: "auto", IOStreams: streams,
+	}
+}
+
+// NewCmdPreflight builds `kubectl tpe preflight`.
+func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPreflightOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "preflight",
+		Short:   "Check the cluster against the TPE prerequisites",
+		Long:    preflightLong,
+		Example: fmt.Sprintf(preflightExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(cmd.Context(), f); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Profile, "profile", o.Profile, "Account profile whose permissions are checked: admin, operator or all (default: all for a cluster administrator, else operator)")
+	fl.StringVar(&o.TPEVersion, "tpe-version", o.TPEVersion, "Target TPE release, e.g. v7.3.1 (default: the newest known release)")
+	fl.StringVar(&o.Manifest, "manifest", o.Manifest, "Release manifest (VERSIONS file) of the target release, instead of --tpe-version")
+	fl.StringVar(&o.Hosting, "hosting", o.Hosting, "Hosting of the cluster: aks, eks, gke or other (selects the expected StorageClasses and CSI driver)")
+	fl.StringArrayVarP(&o.ValuesFiles, "values", "f", o.ValuesFiles, "TPE values file the operator installs with (repeatable, merged like helm -f)")
+	fl.StringVar(&o.Segment, "segment", o.Segment, "Sizing segment: S, M, L, XL or XXL (judges allocatable CPU and memory)")
+	fl.StringVar(&o.Hostname, "hostname", o.Hostname, "Public TPE host name the certificate must cover (default: global.dnsHostname of the values)")
+	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json, yaml or junit")
+	fl.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit with code 2 when a check reaches this status: fail or warn")
+	fl.BoolVar(&o.Strict, "strict", o.Strict, "Fail (instead of warn) when Kubernetes is newer than the versions validated for the release")
+	fl.BoolVar(&o.Probe, "probe", o.Probe, "Open network connections from this machine: SMTP relay, OIDC issuer, backup storage, chart and configuration repositories")
+	fl.DurationVar(&o.ProbeTimeout, "probe-timeout", o.ProbeTimeout, "Timeout of each --probe connection")
+	fl.StringVar(&o.ChartRepo, "chart-repo", o.ChartRepo, "Vendor Helm chart repository probed by --probe")
+	fl.StringVar(&o.ConfigRepo, "config-repo", o.ConfigRepo, "Base URL of the configuration repository holding <release>/VERSIONS, probed by --probe")
+	fl.BoolVar(&o.NetworkTest, "network-test", o.NetworkTest, "Run iperf3 probe pods, one per zone, to measure inter-zone latency and bandwidth (they are removed afterwards)")
+	fl.StringVar(&o.NetworkTestImage, "network-test-image", o.NetworkTestImage, "Image of the --network-test pods (iperf3 as entrypoint)")
+	fl.DurationVar(&o.NetworkTestTimeout, "network-test-timeout", o.NetworkTestTimeout, "Time limit of --network-test")
+	fl.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM file of the server certificate (then its chain) to verify, instead of the values' global.ingress.tls")
+	fl.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM file of the private key of --tls-cert")
+	fl.StringVar(&o.TLSCA, "tls-ca", o.TLSCA, "PEM file of the CA that issued --tls-cert")
+	fl.StringVar(&o.PriorityClassNames, "priority-class-names", o.PriorityClassNames, "PriorityClass spelling expected first: docs (thingpark-datapath, -data, -others) or vendor (thingpark-data-path, -data, -other)")
+	fl.StringVar(&o.StorageClassName, "storage-class-name", o.StorageClassName, "StorageClass expected for --hosting other")
+	fl.StringVar(&o.StorageProvisioner, "storage-provisioner", o.StorageProvisioner, "Provisioner named in the remediation for --hosting other")
+	fl.StringVar(&o.Color, "color", o.Color, "Colour the table: auto, always or never (NO_COLOR is honoured)")
+	return cmd
+}
+
+// Validate checks the flags alone (no file is read, no request is sent).
+func (o *PreflightOptions) Validate() error {
+	var err error
+	if o.format, err = cli.ParseFormat(o.Output, check.Formats...); err != nil {
+		return err
+	}
+	if o.Profile != "" && !slices.Contains([]string{preflight.ProfileAdmin, preflight.ProfileOperator, preflight.ProfileAll}, o.Profile) {
+		return fmt.Errorf("--profile must be admin, operator or all, got %q", o.Profile)
+	}
+	if o.Hosting != "" && !slices.Contains(prereq.Hostings, o.Hosting) {
+		return fmt.Errorf("--hosting must be one of %s, got %q", strings.Join(prereq.Hostings, ", "), o.Hosting)
+	}
+	if o.Segment != "" && !slices.Contains([]string{"S", "M", "L", "XL", "XXL"}, strings.ToUpper(o.Segment)) {
+		return fmt.Errorf("--segment must be S, M, L, XL or XXL, got %q", o.Segment)
+	}
+	if o.TPEVersion != "" && o.Manifest != "" {
+		return fmt.Errorf("--tpe-version and --manifest both name the target release: give one")
+	}
+	if o.FailOn != "fail" && o.FailOn != "warn" {
+		return fmt.Errorf("--fail-on must be fail or warn, got %q", o.FailOn)
+	}
+	if (o.TLSKey != "" || o.TLSCA != "") && o.TLSCert == "" {
+		return fmt.Errorf("--tls-key and --tls-ca need --tls-cert")
+	}
+	if o.PriorityClassNames != prereq.SpellingDocs && o.PriorityClassNames != prereq.SpellingVendor {
+		return fmt.Errorf("--priority-class-names must be docs or vendor, got %q", o.PriorityClassNames)
+	}
+	if o.ProbeTimeout <= 0 || o.NetworkTestTimeout <= 0 {
+		return fmt.Errorf("--probe-timeout and --network-test-timeout must be positive")
+	}
+	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
+		return fmt.Errorf("--color must be auto, always or never, got %q", o.Color)
+	}
+	return nil
+}
+
+// Complete reads the input files, resolves the release and builds the clients. Every input
+// error is reported here, before any request reaches the cluster.
+func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
+	target, err := preflight.ResolveTarget(manifest.MustLoad(), o.TPEVersion, o.Manifest)
+	if err != nil {
+		return err
+	}
+	cfg := preflight.Config{Profile: o.Profile, Target: target, Hosting: o.Hosting, Segment: strings.ToUpper(o.Segment),
+		Hostname: o.Hostname, Strict: o.Strict, Probe: o.Probe, ProbeTimeout: o.ProbeTimeout,
+		ChartRepo: o.ChartRepo, ConfigRepo: o.ConfigRepo,
+		Prereq: prereq.Config{Hosting: o.Hosting, PriorityClassNames: o.PriorityClassNames,
+			StorageClassName: o.StorageClassName, Provisioner: o.StorageProvisioner},
+		NetworkTest: preflight.NetworkTestConfig{Enabled: o.NetworkTest, Image: o.NetworkTestImage, Timeout: o.NetworkTestTimeout, RunID: runID()},
+	}
+	if len(o.ValuesFiles) > 0 {
+		if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
+			return err
+		}
+		cfg.HasValues = true
+	}
+	if o.TLSCert != "" {
+		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, Hostname: o.Hostname}
+		if in.CertPEM, err = os.ReadFile(o.TLSCert); err != nil {
+			return fmt.Errorf("reading --tls-cert: %w", err)
+		}
+		if o.TLSKey != "" {
+			if in.KeyPEM, err = os.ReadFile(o.TLSKey); err != nil {
+				return fmt.Errorf("reading --tls-key: %w", err)
+			}
+		}
+		if o.TLSCA != "" {
+			if in.CAPEM, err = os.ReadFile(o.TLSCA); err != nil {
+				return fmt.Errorf("reading --tls-ca: %w", err)
+			}
+		}
+		// Parse now, so that a bad PEM fails before the cluster is contacted.
+		if _, err := values.CheckTLS(in); err != nil {
+			return err
+		}
+		cfg.TLS = &in
+	} else if cfg.HasValues {
+		if in, ok := values.TLSFromValues(cfg.Values); ok {
+			if _, err := values.CheckTLS(in); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.Hostname == "" && cfg.HasValues {
+		cfg.Hostname = cfg.Values.DNSHostname()
+	}
+
+	if o.clients, err = kube.NewClients(f); err != nil {
+		return err
+	}
+	cfg.Namespace = o.clients.TPENamespace()
+	cfg.Reviewer, cfg.User = o.reviewer(ctx)
+	if cfg.Profile == "" {
+		cfg.Profile = preflight.DetectProfile(ctx, cfg.Reviewer)
+		fmt.Fprintf(o.ErrOut, "Checking profile %q (set --profile to choose)\n", cfg.Profile)
+	}
+	o.cfg = cfg
+	return nil
+}
+
+// reviewer picks how RBAC is reviewed: for --as, a SubjectAccessReview by the real user when it
+// may create them, else the impersonated user's own reviews.
+func (o *PreflightOptions) reviewer(ctx context.Context) (rbac.Reviewer, string) {
+	imp := o.clients.Config.Impersonate
+	if imp.UserName != "" {
+		real := rest.CopyConfig(o.clients.Config)
+		real.Impersonate = rest.ImpersonationConfig{}
+		real.WrapTransport = nil
+		if rc, err := kube.FromConfig(real, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
+			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName
+		}
+		return rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}, imp.UserName
+	}
+	user := ""
+	if ssr, err := o.clients.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
+		user = ssr.Status.UserInfo.Username
+	}
+	who := "the current user"
+	if user != "" {
+		who = "user " + user
+	}
+	return rbac.SelfReviewer{Client: o.clients.Kube, Who: who}, user
+}
+
+// Run runs the checks and writes the report.
+func (o *PreflightOptions) Run(ctx context.Context) error {
+	start := time.Now()
+	rep, err := preflight.Run(ctx, o.clients.Kube, o.cfg)
+	if err != nil {
+		return err
+	}
+	klog.V(1).Infof("preflight: %s in %s", o.clients.Counter, time.Since(start).Round(time.Millisecond))
+	if err := check.Write(o.Out, o.format, rep, cli.UseColor(o.Out, o.Color)); err != nil {
+		return err
+	}
+	threshold := check.Fail
+	if o.FailOn == "warn" {
+		threshold = check.Warn
+	}
+	if rep.FailsOn(threshold) {
+		return cli.Silent
+	}
+	return nil
+}
+
+func runID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

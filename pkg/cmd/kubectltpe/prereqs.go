@@ -1,0 +1,257 @@
+package kubectltpe
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+)
+
+func init() {
+	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
+		root.AddCommand(NewCmdPrereqs(f, streams))
+	})
+}
+
+var (
+	prereqsLong = templates.LongDesc(`
+		Show or create the cluster-wide objects a cluster administrator provides before TPE is
+		installed (the prerequisites page, "Cluster wide resources" step):
+
+		* three PriorityClasses, highest first: thingpark-datapath 1000000, thingpark-data
+		  999800, thingpark-others 999500 (--priority-class-names=vendor uses the vendor
+		  manifest's spelling thingpark-data-path, thingpark-data, thingpark-other);
+		* the StorageClasses of the hosting (aks: disk.csi.azure.com, eks: ebs.csi.aws.com,
+		  gke: pd.csi.storage.gke.io, all WaitForFirstConsumer; other: one WaitForFirstConsumer
+		  class with the provisioner you name);
+		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
+
+		CRDs and the third-party controllers' ClusterRoles come with the charts and the vendor's
+		manifests and are not created here.`)
+
+	prereqsExample = templates.Examples(`
+		# Review the manifests for AKS
+		%[1]s prereqs show --hosting aks
+
+		# Create them with server-side apply
+		%[1]s prereqs apply --hosting aks`)
+
+	prereqsShowLong = templates.LongDesc(`
+		Print the cluster-wide manifests of the hosting as YAML (or JSON), for review or for your
+		own GitOps repository. Nothing is sent to the cluster.`)
+
+	prereqsShowExample = templates.Examples(`
+		# The objects for EKS, in the vendor manifest's PriorityClass spelling
+		%[1]s prereqs show --hosting eks --priority-class-names=vendor
+
+		# For another hosting, with the provisioner of your storage
+		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
+
+	prereqsApplyLong = templates.LongDesc(`
+		Apply the cluster-wide objects with server-side apply under field manager kubectl-tpe,
+		and report per object: created, configured, unchanged or conflict. A field owned by
+		another field manager (kubectl, helm, a GitOps tool) is never overwritten unless you pass
+		--force-conflicts. PriorityClass values and StorageClass parameters are immutable in
+		Kubernetes: such a difference is reported as failed, and you must delete the object first.
+
+		--dry-run=client only reads (three lists, no mutating request); --dry-run=server asks the
+		API server to validate the apply without persisting it.
+
+		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`)
+
+	prereqsApplyExample = templates.Examples(`
+		# Create the prerequisites on GKE
+		%[1]s prereqs apply --hosting gke
+
+		# What would change, without a single mutating request
+		%[1]s prereqs apply --hosting other --storage-provisioner rancher.io/local-path --dry-run=client
+
+		# Take over fields another tool set
+		%[1]s prereqs apply --hosting aks --force-conflicts`)
+)
+
+// PrereqsOptions are the options shared by `prereqs show` and `prereqs apply`.
+type PrereqsOptions struct {
+	Config         prereq.Config
+	Output         string
+	DryRun         string
+	ForceConflicts bool
+
+	format cli.Format
+	genericiooptions.IOStreams
+}
+
+// NewPrereqsOptions returns the defaults.
+func NewPrereqsOptions(streams genericiooptions.IOStreams) *PrereqsOptions {
+	return &PrereqsOptions{
+		Config: prereq.Config{PriorityClassNames: prereq.SpellingDocs, StorageClassName: prereq.DefaultOtherStorageClass,
+			IngressClassName: "nginx-tpe"},
+		DryRun: prereq.DryRunNone, IOStreams: streams,
+	}
+}
+
+func (o *PrereqsOptions) addFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&o.Config.Hosting, "hosting", o.Config.Hosting, "Hosting of the cluster: aks, eks, gke or other (required)")
+	fl.StringVar(&o.Config.PriorityClassNames, "priority-class-names", o.Config.PriorityClassNames, "PriorityClass spelling: docs (thingpark-datapath, -data, -others) or vendor (thingpark-data-path, -data, -other)")
+	fl.StringVar(&o.Config.StorageClassName, "storage-class-name", o.Config.StorageClassName, "Name of the StorageClass for --hosting other")
+	fl.StringVar(&o.Config.Provisioner, "storage-provisioner", o.Config.Provisioner, "Provisioner (CSI driver) of the StorageClass for --hosting other")
+	fl.StringVar(&o.Config.IngressClassName, "ingress-class-name", o.Config.IngressClassName, "Name of the IngressClass")
+}
+
+// NewCmdPrereqs builds `kubectl tpe prereqs`.
+func NewCmdPrereqs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "prereqs",
+		Short:   "Show or create the cluster-wide TPE prerequisites",
+		Long:    prereqsLong,
+		Example: fmt.Sprintf(prereqsExample, DisplayName),
+		Args:    cobra.NoArgs,
+	}
+	cmd.AddCommand(newCmdPrereqsShow(streams), newCmdPrereqsApply(f, streams))
+	return cmd
+}
+
+func newCmdPrereqsShow(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPrereqsOptions(streams)
+	o.Output = "yaml"
+	cmd := &cobra.Command{
+		Use:     "show",
+		Short:   "Print the cluster-wide manifests for review",
+		Long:    prereqsShowLong,
+		Example: fmt.Sprintf(prereqsShowExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(false); err != nil {
+				return err
+			}
+			return o.RunShow()
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: yaml or json")
+	return cmd
+}
+
+func newCmdPrereqsApply(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewPrereqsOptions(streams)
+	o.Output = "table"
+	cmd := &cobra.Command{
+		Use:     "apply",
+		Short:   "Create the cluster-wide objects with server-side apply",
+		Long:    prereqsApplyLong,
+		Example: fmt.Sprintf(prereqsApplyExample, DisplayName),
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(true); err != nil {
+				return err
+			}
+			clients, err := kube.NewClients(f)
+			if err != nil {
+				return err
+			}
+			return o.RunApply(cmd.Context(), clients)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (only reads) or "server" (validated by the API server, not persisted)`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = prereq.DryRunClient
+	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", o.ForceConflicts, "Take over fields owned by another field manager")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *PrereqsOptions) Validate(apply bool) error {
+	if o.Config.Hosting == "" {
+		return fmt.Errorf("--hosting is required: one of %s", strings.Join(prereq.Hostings, ", "))
+	}
+	if err := o.Config.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if apply {
+		o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML)
+		if err != nil {
+			return err
+		}
+		switch o.DryRun {
+		case prereq.DryRunNone, prereq.DryRunClient, prereq.DryRunServer:
+		default:
+			return fmt.Errorf(`--dry-run must be "none", "client" or "server", got %q`, o.DryRun)
+		}
+		if o.ForceConflicts && o.DryRun == prereq.DryRunClient {
+			return fmt.Errorf("--force-conflicts has no effect with --dry-run=client: use --dry-run=server")
+		}
+		return nil
+	}
+	o.format, err = cli.ParseFormat(o.Output, cli.FormatYAML, cli.FormatJSON)
+	return err
+}
+
+// RunShow prints the manifests.
+func (o *PrereqsOptions) RunShow() error {
+	objs := prereq.Build(o.Config)
+	if o.format == cli.FormatJSON {
+		items := []any{}
+		for _, p := range objs.PriorityClasses {
+			items = append(items, p)
+		}
+		for _, s := range objs.StorageClasses {
+			items = append(items, s)
+		}
+		items = append(items, objs.IngressClass)
+		return cli.WriteJSON(o.Out, map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	}
+	y, err := objs.YAML()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(o.Out, y)
+	return err
+}
+
+// RunApply applies the objects and reports per object.
+func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) error {
+	res, err := prereq.Apply(ctx, clients.Kube, prereq.Build(o.Config), prereq.ApplyOptions{DryRun: o.DryRun, ForceConflicts: o.ForceConflicts})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range res {
+		if r.Failed() {
+			failed++
+		}
+	}
+	switch o.format {
+	case cli.FormatJSON, cli.FormatYAML:
+		if err := cli.WriteData(o.Out, o.format, map[string]any{"dryRun": o.DryRun, "fieldManager": prereq.FieldManager, "results": res}); err != nil {
+			return err
+		}
+	default:
+		t := cli.NewTable(o.Out, "KIND", "NAME", "RESULT", "MESSAGE")
+		for _, r := range res {
+			t.Row(r.Kind, r.Name, r.Action, r.Message)
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		mode := ""
+		if o.DryRun != prereq.DryRunNone {
+			mode = fmt.Sprintf(" (dry run: %s)", o.DryRun)
+		}
+		fmt.Fprintf(o.Out, "\n%d object(s), %d failed or in conflict%s\n", len(res), failed, mode)
+	}
+	if failed > 0 {
+		return cli.Silent
+	}
+	return nil
+}
