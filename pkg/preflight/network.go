@@ -118,7 +118,7 @@ func (f Flow) ports() string {
 }
 
 func (f Flow) manual(cat string) check.Check {
-	return check.Check{ID: "network." + f.Direction + "." + f.ID, Category: cat, Status: check.Manual,
+	return check.Check{ID: "network." + strings.ReplaceAll(f.Direction, " ", "-") + "." + f.ID, Category: cat, Status: check.Manual,
 		Message: fmt.Sprintf("open %s %s: %s", f.Direction, f.ports(), f.Purpose),
 		Details: []string{"direction: " + f.Direction, "protocol/ports: " + f.ports(), "purpose: " + f.Purpose}}
 }
