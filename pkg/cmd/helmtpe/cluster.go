@@ -49,6 +49,11 @@ func (e *Env) Cluster() (*Cluster, error) {
 	if e.cluster != nil {
 		return e.cluster, nil
 	}
+	if clusterOverride != nil {
+		if c := clusterOverride(); c != nil {
+			return c, nil
+		}
+	}
 	getter := e.Settings.RESTClientGetter()
 	clients, err := kube.NewClients(getter)
 	if err != nil {
@@ -65,6 +70,9 @@ func (e *Env) Cluster() (*Cluster, error) {
 		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config}}
 	return e.cluster, nil
 }
+
+// clusterOverride lets unit tests hand in a cluster on memory storage and fake clients.
+var clusterOverride func() *Cluster
 
 // debugf is Helm's debug log: visible only with --debug (HELM_DEBUG) or klog -v.
 func (e *Env) debugf(format string, v ...any) {

@@ -230,6 +230,21 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			return cli.Failed(fmt.Errorf("the plan to %s has failed checks (above): nothing was changed", plan.Target))
 		}
 	}
+	// The repository and its credentials are checked before anything changes: a wrong
+	// installation ID must not leave a half-started run behind.
+	var wanted []manifest.Release
+	for _, h := range plan.Path() {
+		wanted = append(wanted, h.To)
+	}
+	if resuming {
+		m, _ := manifest.Load()
+		if r, err := o.Target.resolve(m); err == nil {
+			wanted = append(wanted, r)
+		}
+	}
+	if err := repo.CheckCharts(wanted...); err != nil {
+		return release.NewRedactor(repo.ID).Error(fmt.Errorf("%w: nothing was changed", err))
+	}
 	red := release.NewRedactor(repo.ID, o.vals.InstallationID())
 	stopAfter := os.Getenv(EnvStopAfter)
 	runner := &release.Runner{Action: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec, Namespace: cl.Namespace, Charts: repo,

@@ -46,6 +46,14 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:           "helm-tpe",
 		Short:         "Install, upgrade and roll back a ThingPark Enterprise release",
 		Long:          rootLong,
+		Example: templates.Examples(`
+			# Which releases exist, and what an upgrade to 7.3.1 involves
+			helm tpe releases
+			helm tpe plan --to v7.3.1 -f values.yaml
+
+			# Add the vendor repository, then upgrade with resume on failure
+			helm tpe repo add --installation-id-file ~/.tpe/installation-id
+			helm tpe upgrade --to v7.3.1 -f values.yaml`),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: DisplayName},
