@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -228,6 +229,8 @@ type watcher struct {
 	fatal    chan struct{}
 	once     sync.Once
 	fatalErr error
+	// synced is set once the workloads have been listed: later errors are never fatal.
+	synced atomic.Bool
 }
 
 func newWatcher(c kubernetes.Interface, o Options, sel labels.Selector) *watcher {
@@ -273,17 +276,18 @@ func (w *watcher) start(ctx context.Context, stop chan struct{}) error {
 		if _, err := inf.AddEventHandler(h); err != nil {
 			return fmt.Errorf("watching workloads: %w", err)
 		}
-		// Not being allowed to read the workloads is fatal; any other list/watch error (a dropped
-		// connection, an API server restart) is retried by the informer with a re-list.
+		// Not being allowed to list the workloads at the start is fatal. Any later list/watch
+		// error is retried by the informer with a re-list: a dropped connection, and also an API
+		// server restart, whose authorizer answers "forbidden" until it has loaded RBAC.
 		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-			if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			if !w.synced.Load() && (apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)) {
 				w.once.Do(func() {
 					w.fatalErr = fmt.Errorf("cannot watch workloads in namespace %s: %w", w.o.Namespace, err)
 					close(w.fatal)
 				})
 				return
 			}
-			cache.DefaultWatchErrorHandler(ctx, r, err)
+			klog.V(2).Infof("wait: %s: %v (re-listing)", r.TypeDescription(), err)
 		})
 	}
 	for _, inf := range []cache.SharedIndexInformer{w.pods, w.pvcs, w.evs} {
@@ -292,11 +296,7 @@ func (w *watcher) start(ctx context.Context, stop chan struct{}) error {
 		}
 		// Explanations are best effort: a user who cannot read events still gets the wait.
 		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-			if apierrors.IsForbidden(err) {
-				klog.V(2).Infof("wait: not explaining reasons from %s: %v", r.TypeDescription(), err)
-				return
-			}
-			cache.DefaultWatchErrorHandler(ctx, r, err)
+			klog.V(2).Infof("wait: %s (only used to explain reasons): %v", r.TypeDescription(), err)
 		})
 	}
 	wl.Start(stop)
@@ -313,6 +313,7 @@ func (w *watcher) start(ctx context.Context, stop chan struct{}) error {
 		}
 		return fmt.Errorf("listing workloads in %s: %w", w.o.Namespace, context.Cause(ctx))
 	}
+	w.synced.Store(true)
 	return nil
 }
 

@@ -192,8 +192,9 @@ func TestBecomesReady(t *testing.T) {
 	}
 }
 
-// TestSurvivesDroppedWatch closes the workload watches mid-wait: the informers must re-list and
-// still see the StatefulSet become ready.
+// TestSurvivesDroppedWatch closes the workload watches mid-wait and answers the first re-list
+// with "forbidden" as a restarting apiserver does: the informers must re-list and still see the
+// StatefulSet become ready.
 func TestSurvivesDroppedWatch(t *testing.T) {
 	c := fake.NewClientset(sts("mongo", 1, 0))
 	var mu sync.Mutex
@@ -208,8 +209,12 @@ func TestSurvivesDroppedWatch(t *testing.T) {
 	})
 	c.PrependReactor("list", "statefulsets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		mu.Lock()
+		defer mu.Unlock()
 		lists++
-		mu.Unlock()
+		if lists == 2 {
+			// A restarting apiserver answers "forbidden" until its authorizer has loaded RBAC.
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "statefulsets"}, "", errors.New("RBAC: not loaded yet"))
+		}
 		return false, nil, nil
 	})
 	go func() {
@@ -230,8 +235,8 @@ func TestSurvivesDroppedWatch(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if lists < 2 {
-		t.Errorf("%d lists, want a re-list after the watch dropped", lists)
+	if lists < 3 {
+		t.Errorf("%d lists, want re-lists after the watch dropped (one of them forbidden)", lists)
 	}
 }
 
