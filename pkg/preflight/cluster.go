@@ -522,10 +522,15 @@ func (r *Runner) checkCRDs(ctx context.Context) []check.Check {
 		if canCreate {
 			c.Status = check.Pass
 			c.Message = fmt.Sprintf("API group %s is not served yet; %s may create its CRDs (chart thingpark-data-controllers/thingpark-application-controllers or the vendor's manifests/upgrade/*-crds-*.yaml)", g, r.Cfg.Reviewer.Subject())
+		} else if r.Cfg.Profile == ProfileOperator {
+			// The operator cannot create CRDs and cannot tell whether the administrator will.
+			c.Status = check.Warn
+			c.Message = fmt.Sprintf("API group %s is not served yet: the cluster administrator must create its CRDs before chart thingpark-data-controllers is installed", g)
+			c.Remediation = "ask the cluster administrator to apply the CRDs of the release (manifests/upgrade/ of the vendor repository), or to run preflight --profile admin"
 		} else {
 			c.Status = check.Fail
 			c.Message = fmt.Sprintf("API group %s is not served and %s may not create CustomResourceDefinitions", g, r.Cfg.Reviewer.Subject())
-			c.Remediation = "ask the cluster administrator to apply the CRDs of the release (manifests/upgrade/ of the vendor repository)"
+			c.Remediation = "apply the CRDs of the release as a cluster administrator (manifests/upgrade/ of the vendor repository)"
 		}
 		out = append(out, c)
 	}

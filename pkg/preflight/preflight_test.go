@@ -402,3 +402,31 @@ func TestNetworkChecklist(t *testing.T) {
 		})
 	}
 }
+
+func TestCRDs(t *testing.T) {
+	nsOnly := []authv1.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"apps"}, Resources: []string{"*"}}}
+	tests := []struct {
+		name    string
+		served  bool
+		rules   []authv1.ResourceRule
+		profile string
+		want    check.Status
+		mention string
+	}{
+		{"served", true, nsOnly, ProfileOperator, check.Pass, "psmdb.percona.com is served (v1)"},
+		{"missing, admin may create", false, nil, ProfileAll, check.Pass, "may create its CRDs"},
+		{"missing, operator", false, nsOnly, ProfileOperator, check.Warn, "the cluster administrator must create its CRDs"},
+		{"missing, admin profile without rights", false, nsOnly, ProfileAdmin, check.Fail, "may not create CustomResourceDefinitions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cluster(t, "26", tt.rules)
+			if !tt.served {
+				c.Discovery().(*fakediscovery.FakeDiscovery).Resources = nil
+			}
+			cfg := baseConfig(t, "v7.3.1")
+			cfg.Profile = tt.profile
+			must(t, run(t, c, cfg), "crds.psmdb.percona.com", tt.want, tt.mention)
+		})
+	}
+}

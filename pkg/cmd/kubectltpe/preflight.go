@@ -275,7 +275,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	cfg.Reviewer, cfg.User = o.reviewer(ctx)
+	cfg.Reviewer, cfg.User = o.reviewer(ctx, cfg.Namespace)
 	if cfg.Profile == "" {
 		cfg.Profile = preflight.DetectProfile(ctx, cfg.Reviewer)
 		fmt.Fprintf(o.ErrOut, "Checking profile %q (set --profile to choose)\n", cfg.Profile)
@@ -284,18 +284,23 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	return nil
 }
 
-// reviewer picks how RBAC is reviewed: for --as, a SubjectAccessReview by the real user when it
-// may create them, else the impersonated user's own reviews.
-func (o *PreflightOptions) reviewer(ctx context.Context) (rbac.Reviewer, string) {
+// reviewer picks how RBAC is reviewed: for --as, the impersonated user's own reviews (one rules
+// review, then access reviews for what it lacks); when this user may not impersonate, a
+// SubjectAccessReview per permission if it may create those.
+func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Reviewer, string) {
 	imp := o.clients.Config.Impersonate
 	if imp.UserName != "" {
+		self := rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}
+		if _, _, _, err := self.Rules(ctx, ns); err == nil {
+			return self, imp.UserName
+		}
 		real := rest.CopyConfig(o.clients.Config)
 		real.Impersonate = rest.ImpersonationConfig{}
 		real.WrapTransport = nil
 		if rc, err := kube.FromConfig(real, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
 			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName
 		}
-		return rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}, imp.UserName
+		return self, imp.UserName
 	}
 	user := ""
 	if ssr, err := o.clients.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
