@@ -1,0 +1,76 @@
+package kubectltpe
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+func TestPreflightValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(o *PreflightOptions)
+		err  string
+	}{
+		{"defaults", func(*PreflightOptions) {}, ""},
+		{"bad output", func(o *PreflightOptions) { o.Output = "xml" }, "-o/--output"},
+		{"bad profile", func(o *PreflightOptions) { o.Profile = "root" }, "--profile"},
+		{"bad hosting", func(o *PreflightOptions) { o.Hosting = "ovh" }, "--hosting"},
+		{"bad segment", func(o *PreflightOptions) { o.Segment = "XS" }, "--segment"},
+		{"lower-case segment", func(o *PreflightOptions) { o.Segment = "xl" }, ""},
+		{"version and manifest", func(o *PreflightOptions) { o.TPEVersion, o.Manifest = "v7.3.1", "VERSIONS" }, "give one"},
+		{"bad fail-on", func(o *PreflightOptions) { o.FailOn = "skip" }, "--fail-on"},
+		{"key without cert", func(o *PreflightOptions) { o.TLSKey = "k.pem" }, "--tls-cert"},
+		{"bad spelling", func(o *PreflightOptions) { o.PriorityClassNames = "mine" }, "--priority-class-names"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := NewPreflightOptions(genericiooptions.NewTestIOStreamsDiscard())
+			tt.mod(o)
+			err := o.Validate()
+			if (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+				t.Errorf("Validate() = %v, want %q", err, tt.err)
+			}
+		})
+	}
+}
+
+func TestPrereqsShow(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{[]string{"prereqs", "show", "--hosting", "eks", "--priority-class-names=vendor"},
+			[]string{"name: thingpark-data-path", "value: 1000000", "name: thingpark-csi-gp2-xfs", "provisioner: ebs.csi.aws.com", "name: nginx-tpe"}, ""},
+		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
+			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
+		{[]string{"prereqs", "show"}, nil, "--hosting is required"},
+		{[]string{"prereqs", "show", "--hosting", "other"}, nil, "--storage-provisioner"},
+		{[]string{"prereqs", "apply", "--hosting", "aks", "--dry-run=maybe"}, nil, "--dry-run must be"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			root := NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
+			root.SetArgs(tt.args)
+			err := root.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
