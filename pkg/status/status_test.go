@@ -269,3 +269,20 @@ func TestFixedRequestCount(t *testing.T) {
 		t.Errorf("requests at 10 and 1000 pods: %v, want 10 each (9 lists + 1 SSAR)", counts)
 	}
 }
+
+// BenchmarkCollect measures the dashboard at 10, 1000 and 5000 pods on a fake clientset and
+// reports the API requests per run, which must not grow with the pods.
+func BenchmarkCollect(b *testing.B) {
+	for _, n := range []int{10, 1000, 5000} {
+		b.Run(fmt.Sprintf("pods=%d", n), func(b *testing.B) {
+			objs := installation(b, n)
+			var requests int
+			for b.Loop() {
+				c := client(objs, true)
+				collect(b, c, &fakeExec{stdout: pumDone})
+				requests = len(c.Actions())
+			}
+			b.ReportMetric(float64(requests), "requests/op")
+		})
+	}
+}

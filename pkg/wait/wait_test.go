@@ -3,6 +3,7 @@ package wait
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -258,5 +259,46 @@ func TestBadInput(t *testing.T) {
 	}
 	if _, err := Run(t.Context(), c, Options{Namespace: ns, For: "complete"}); err == nil || !strings.Contains(err.Error(), "--for") {
 		t.Errorf("bad --for: %v", err)
+	}
+}
+
+// BenchmarkRun measures a wait on a namespace with 10, 1000 and 5000 pods (fake clientset): the
+// requests it makes (one list and one watch per kind, whatever the pods) and the latency between
+// the last workload becoming ready and Run returning.
+func BenchmarkRun(b *testing.B) {
+	for _, n := range []int{10, 1000, 5000} {
+		b.Run(fmt.Sprintf("pods=%d", n), func(b *testing.B) {
+			objs := []runtime.Object{sts("mongo", 1, 0), deploy("twa", 1, 1)}
+			for i := 0; i < n; i++ {
+				objs = append(objs, waitingPod(fmt.Sprintf("twa-%d", i), "twa", "CrashLoopBackOff"))
+			}
+			var requests int
+			var latency time.Duration
+			for b.Loop() {
+				c := fake.NewClientset(objs...)
+				started := make(chan struct{})
+				var once sync.Once
+				var readyAt time.Time
+				go func() {
+					<-started
+					readyAt = time.Now()
+					if _, err := c.AppsV1().StatefulSets(ns).UpdateStatus(context.Background(), sts("mongo", 1, 1), metav1.UpdateOptions{}); err != nil {
+						b.Error(err)
+					}
+				}()
+				_, err := Run(context.Background(), c, Options{Namespace: ns, Timeout: time.Minute, Progress: func(s Snapshot) {
+					if !s.Done {
+						once.Do(func() { close(started) })
+					}
+				}})
+				latency += time.Since(readyAt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				requests = len(c.Actions()) - 1 // minus the benchmark's own UpdateStatus
+			}
+			b.ReportMetric(float64(requests), "requests/op")
+			b.ReportMetric(float64(latency.Microseconds())/1000/float64(b.N), "ready-to-return-ms")
+		})
 	}
 }

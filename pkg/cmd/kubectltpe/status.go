@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -154,8 +155,8 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		if err := o.print(o.Out, d); err != nil {
 			return err
 		}
-		if o.Counter != nil {
-			fmt.Fprintf(o.ErrOut, "(%d API requests, %s)\n", o.Counter.Total()-before, time.Since(start).Round(time.Millisecond))
+		if o.Counter != nil && klog.V(1).Enabled() {
+			fmt.Fprintf(o.ErrOut, "status: %d API requests, %s\n", o.Counter.Total()-before, time.Since(start).Round(time.Millisecond))
 		}
 		if !o.Watch {
 			if d.Worst() == check.Fail {
