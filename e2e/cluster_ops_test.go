@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -292,10 +297,64 @@ func TestClusterOpsPUM(t *testing.T) {
 			t.Errorf("fake restart ran %d times, want 1", got-before)
 		}
 	})
+	t.Run("support bundle", func(t *testing.T) {
+		env.SetPUM(t, "aborted")
+		file := filepath.Join(t.TempDir(), "bundle.tar.gz")
+		r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "-o", file)
+		if r.Code != 0 || !strings.Contains(r.Stdout, "wrote "+file) {
+			t.Fatalf("support-bundle: %s", r)
+		}
+		files := readTarGz(t, file)
+		for _, want := range []string{"manifest.json", "status.json", "preflight.json", "pum/status.txt", "pum/status.json", "events.json", "helm/releases.json", "workloads.json"} {
+			if _, ok := files[want]; !ok {
+				t.Errorf("bundle lacks %s", want)
+			}
+		}
+		if !strings.Contains(files["pum/status.json"], `"verdict": "failed"`) || !strings.Contains(files["manifest.json"], `"part": "cluster/nodes.json"`) {
+			t.Errorf("pum status or the skipped (forbidden) nodes part missing:\n%s", files["manifest.json"])
+		}
+		for name, content := range files {
+			if strings.Contains(content, env.InstallationID) {
+				t.Errorf("%s contains the installation ID", name)
+			}
+		}
+		if r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "-o", file); r.Code != 1 || !strings.Contains(r.Stderr, "exists") {
+			t.Errorf("support-bundle over an existing file: %s", r)
+		}
+	})
 	t.Run("logs without the job", func(t *testing.T) {
 		r := tpe("logs")
 		if r.Code != 1 || !strings.Contains(r.Stderr, fmt.Sprintf("job pum-process not found in namespace %s", ns)) {
 			t.Errorf("logs: %s", r)
 		}
 	})
+}
+
+func readTarGz(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = string(b)
+	}
 }

@@ -1,0 +1,141 @@
+package kubectltpe
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+)
+
+// scriptedExec answers `status` with the scripted outputs in turn (the last one repeats) and
+// records every command.
+type scriptedExec struct {
+	mu      sync.Mutex
+	outputs []string
+	cmds    []string
+}
+
+func (s *scriptedExec) Exec(_ context.Context, t podexec.Target, cmd []string, _ io.Reader) (podexec.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cmds = append(s.cmds, t.Deployment+" "+strings.Join(cmd, " "))
+	if cmd[0] == "restart" {
+		return podexec.Result{Pod: "pum-1", Stdout: "restarted\n"}, nil
+	}
+	out := s.outputs[0]
+	if len(s.outputs) > 1 {
+		s.outputs = s.outputs[1:]
+	}
+	return podexec.Result{Pod: "pum-1", Stdout: out}, nil
+}
+
+func pumEntry(uid, state string) string {
+	return "uid: " + uid + "\nrequestID: 'req-" + uid + "'\nscope: 'ALL'\nstate: '" + state + "'\nstateTimestamp: '2026-11-23T11:00:00.000Z'\n" +
+		"lastResponse: '{\"status\":500,\"message\":\"db down\"}'\nerrorCounter: 2\niterationCounter: 3\n"
+}
+
+func TestPUMStatusCommand(t *testing.T) {
+	done := "2 entrie(s)\n" + pumEntry("1", "PROCESSED") + pumEntry("2", "SKIPPED")
+	progress := "1 entrie(s)\n" + pumEntry("1", "TRANSIENT_ERROR")
+	aborted := "1 entrie(s)\n" + pumEntry("1", "ABORTED")
+	tests := []struct {
+		name     string
+		outputs  []string
+		wait     bool
+		output   string
+		code     int
+		contains []string
+	}{
+		{"done", []string{done}, false, "table", 0, []string{"req-1", "PROCESSED", "1h", "Verdict: done (2 of 2"}},
+		{"in progress", []string{progress}, false, "table", 0, []string{"TRANSIENT_ERROR", "Verdict: in progress"}},
+		{"failed shows the last response", []string{aborted}, false, "table", 2, []string{"Verdict: failed", `ABORTED req-1: last response {"status":500,"message":"db down"}`, "pum restart"}},
+		{"wait until done", []string{progress, progress, done}, true, "table", 0, []string{"Verdict: done"}},
+		{"wait times out", []string{progress}, true, "table", 2, []string{"Verdict: in progress"}},
+		{"json", []string{aborted}, false, "json", 2, []string{`"verdict": "failed"`, `"lastResponse": {`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+			o := NewPUMStatusOptions(streams)
+			o.Exec, o.Namespace, o.Output, o.Wait = &scriptedExec{outputs: tt.outputs}, "tpe", tt.output, tt.wait
+			o.Interval, o.Timeout = 10*time.Millisecond, 300*time.Millisecond
+			o.Now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+			if err := o.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			err := o.Run(t.Context())
+			if got := cli.ExitCode(err); got != tt.code {
+				t.Errorf("exit code %d, want %d (err %v)", got, tt.code, err)
+			}
+			for _, w := range tt.contains {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s\nstderr:\n%s", w, out, errOut)
+				}
+			}
+			if tt.output == "json" && !json.Valid(out.Bytes()) {
+				t.Errorf("not JSON: %s", out)
+			}
+		})
+	}
+}
+
+func TestPUMStatusValidate(t *testing.T) {
+	for _, o := range []*PUMStatusOptions{
+		{Output: "xml", Interval: time.Second},
+		{Output: "table", Wait: true, Timeout: 0, Interval: time.Second},
+		{Output: "table", Interval: 0},
+	} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("Validate(%+v) accepted", o)
+		}
+	}
+}
+
+func TestPUMRestartCommand(t *testing.T) {
+	done := "1 entrie(s)\n" + pumEntry("1", "PROCESSED")
+	yes, no := true, false
+	tests := []struct {
+		name        string
+		yesFlag     bool
+		interactive *bool
+		stdin       string
+		restarted   bool
+		errContains string
+	}{
+		{"no terminal, no --yes", false, &no, "", false, "pass --yes"},
+		{"--yes", true, &no, "", true, ""},
+		{"confirmed", false, &yes, "y\n", true, ""},
+		{"declined", false, &yes, "n\n", false, "not restarted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			streams, in, out, _ := genericiooptions.NewTestIOStreams()
+			in.WriteString(tt.stdin)
+			ex := &scriptedExec{outputs: []string{done}}
+			o := &PUMRestartOptions{Yes: tt.yesFlag, Namespace: "tpe", Exec: ex, Interactive: tt.interactive, IOStreams: streams}
+			err := o.Run(t.Context())
+			if tt.errContains != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errContains) {
+					t.Fatalf("err = %v, want %q", err, tt.errContains)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			restarted := len(ex.cmds) > 0 && ex.cmds[0] == "pum restart"
+			if restarted != tt.restarted {
+				t.Errorf("restarted = %v, want %v (cmds %q)", restarted, tt.restarted, ex.cmds)
+			}
+			if tt.restarted && (len(ex.cmds) != 2 || !strings.Contains(out.String(), "Verdict: done")) {
+				t.Errorf("status not shown after restart: %q\n%s", ex.cmds, out)
+			}
+		})
+	}
+}
