@@ -85,7 +85,7 @@ func TestStatusCommand(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"release"`
 		Checks  []struct{ ID, Status string } `json:"checks"`
-		Summary struct{ Fail int }           `json:"summary"`
+		Summary struct{ Fail int }            `json:"summary"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &d); err != nil {
 		t.Fatalf("%v: %s", err, out)
