@@ -269,7 +269,7 @@ func TestPreflightOperatorProfiles(t *testing.T) {
 				t.Errorf("missing permission delete %s not listed: %s", res, text)
 			}
 		}
-		if strings.Contains(text, "patch perconaservermongodbs") || strings.Contains(text, "kafka.strimzi.io") {
+		if strings.Contains(text, "\npatch perconaservermongodbs") || strings.Contains(text, ".kafka.strimzi.io in namespace") {
 			t.Errorf("permissions that are granted are listed: %s", text)
 		}
 	})

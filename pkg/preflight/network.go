@@ -105,8 +105,8 @@ var OutboundFlows = []Flow{
 
 // BaseStationServices are what base stations need that TPE does not provide.
 var BaseStationServices = []Flow{
-	{"bs-dns", "base stations", "UDP/TCP", []int{53}, "base stations → a DNS server (not provided by TPE)"},
-	{"bs-ntp", "base stations", "UDP", []int{123}, "base stations → an NTP server (not provided by TPE)"},
+	{"bs-dns", "base stations", "UDP", []int{53}, "base stations to reach a DNS server, which TPE does not provide"},
+	{"bs-ntp", "base stations", "UDP", []int{123}, "base stations to reach an NTP server, which TPE does not provide"},
 }
 
 func (f Flow) ports() string {
@@ -119,8 +119,14 @@ func (f Flow) ports() string {
 
 func (f Flow) manual(cat string) check.Check {
 	return check.Check{ID: "network." + strings.ReplaceAll(f.Direction, " ", "-") + "." + f.ID, Category: cat, Status: check.Manual,
-		Message: fmt.Sprintf("open %s %s: %s", f.Direction, f.ports(), f.Purpose),
-		Details: []string{"direction: " + f.Direction, "protocol/ports: " + f.ports(), "purpose: " + f.Purpose}}
+		Message: f.message()}
+}
+
+func (f Flow) message() string {
+	if f.Direction == "base stations" {
+		return fmt.Sprintf("allow %s (%s)", f.Purpose, f.ports())
+	}
+	return fmt.Sprintf("open %s %s: %s", f.Direction, f.ports(), f.Purpose)
 }
 
 // IngressServiceName is the LoadBalancer Service of chart 3's ingress-nginx (release tpe-controllers).

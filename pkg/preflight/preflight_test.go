@@ -393,7 +393,7 @@ func TestNetworkChecklist(t *testing.T) {
 		{"lb without sftp", []runtime.Object{lb}, "network.inbound.sftp", check.Fail, "does not expose TCP port(s) 3002"},
 		{"outbound smtp", nil, "network.outbound.smtp", check.Manual, "TCP/25, TCP/587, TCP/465"},
 		{"snmp", nil, "network.outbound.snmp", check.Manual, "UDP/162"},
-		{"dns", nil, "network.base-stations.bs-dns", check.Manual, "not provided by TPE"},
+		{"dns", nil, "network.base-stations.bs-dns", check.Manual, "allow base stations to reach a DNS server, which TPE does not provide (UDP/53)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
