@@ -93,7 +93,15 @@ var (
 
 // The cluster-admin prerequisites of 7.3 (and of the fixture 7.2 charts' pods): the PriorityClasses
 // and the CRDs of the data operators, as minimal objects.
+const storageClassName = "thingpark-csi-e2e-xfs"
+
 const priorityClasses = `
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: thingpark-csi-e2e-xfs}
+provisioner: example.com/fake
+volumeBindingMode: Immediate
+---
 apiVersion: scheduling.k8s.io/v1
 kind: PriorityClass
 metadata: {name: thingpark-datapath}
@@ -145,6 +153,17 @@ func adminApply(t *testing.T, manifest string) {
 	}
 }
 
+// requests summarises helm tpe's API requests since t0 from the audit log.
+func requests(t *testing.T, t0 time.Time) string {
+	t.Helper()
+	events := env.Audit(t, t0, "helm-tpe")
+	byVerb := map[string]int{}
+	for _, e := range events {
+		byVerb[e.Verb]++
+	}
+	return fmt.Sprintf("%d API requests %v", len(events), byVerb)
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -168,7 +187,12 @@ func TestHelmTPE(t *testing.T) {
   lora: {ismBand: [eu868], netId: "000001"}
   backup:
     s3Compat: {url: "http://minio.tools.svc:9000", accessKey: minio, secretAccessKey: minio-secret-e2e, bucket: thingpark-enterprise-backup}
-`, env.InstallationID))
+kafka-cluster: {kafka: {persistence: {storageClass: %[2]s}}}
+mongo-replicaset: {persistence: {storageClass: %[2]s}}
+zookeeper: {persistence: {storageClass: %[2]s}}
+mariadb-galera: {persistence: {storageClass: %[2]s}}
+lrc: {persistence: {storageClass: %[2]s}}
+`, env.InstallationID, storageClassName))
 	wrongValues := writeFile(t, "wrong.yaml", fmt.Sprintf("global:\n  installationId: %q\n  backup:\n    s3Compat: {url: \"http://m:9000\", accessKey: a, secretAccessKey: b, bucket: c}\n", wrongID))
 	wrongIDFile := writeFile(t, "wrong-id", wrongID+"\n")
 
@@ -179,6 +203,8 @@ func TestHelmTPE(t *testing.T) {
 		}
 		env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "configmap", "tpe-upgrade-progress", "--ignore-not-found")
 		env.KubectlOK(t, admin, "delete", "priorityclass", "thingpark-datapath", "thingpark-data", "thingpark-others", "--ignore-not-found")
+		env.KubectlOK(t, admin, "delete", "storageclass", storageClassName, "--ignore-not-found")
+		env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "pvc", "--all", "--wait=false")
 		env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
 		env.ResetController(t)
 	})
@@ -236,8 +262,8 @@ func TestHelmTPE(t *testing.T) {
 	t.Run("install v7.2.2c", func(t *testing.T) {
 		h.at(t)
 		t0 := time.Now()
-		r := h.mustRun(op, nil, "install", "--to", "v7.2.2c", "-f", values, "--yes")
-		t.Logf("install wall time %s", time.Since(t0).Round(time.Millisecond))
+		r := h.mustRun(op, nil, "install", "--to", "v7.2.2c", "-f", values, "--yes", "--timeout", "3m")
+		t.Logf("install wall time %s, %s", time.Since(t0).Round(time.Millisecond), requests(t, t0))
 		for _, want := range []string{"step 1/6", "step 5/6", "fresh install"} {
 			if !strings.Contains(r.Stderr+r.Stdout, want) {
 				t.Errorf("install output lacks %q: %s", want, r)
@@ -276,7 +302,7 @@ func TestHelmTPE(t *testing.T) {
 		for _, s := range p.Hops[0].AdminSteps {
 			steps[s.ID] = s.Status
 		}
-		if steps["crd-strimzi"] != "todo" || steps["crd-psmdb"] != "todo" || steps["priorityclasses"] != "done" {
+		if steps["crd-strimzi"] != "todo" || steps["crd-psmdb"] != "todo" || steps["priorityclasses"] != "done" || steps["storageclasses"] != "done" {
 			t.Errorf("admin steps: %v", steps)
 		}
 		if len(p.Downtime) != 5 {
@@ -339,7 +365,7 @@ func TestHelmTPE(t *testing.T) {
 	t.Run("upgrade interrupted after the second chart, then resumed", func(t *testing.T) {
 		h.at(t)
 		t0 := time.Now()
-		r := h.run(op, []string{"HELM_TPE_TEST_STOP_AFTER=tpe-data"}, "upgrade", "--to", "v7.3.1", "-f", values, "--yes")
+		r := h.run(op, []string{"HELM_TPE_TEST_STOP_AFTER=tpe-data"}, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--timeout", "3m")
 		if r.Code != 2 || !strings.Contains(r.Stderr, "--resume") {
 			t.Fatalf("interrupted upgrade: want exit 2 naming --resume, got %s", r)
 		}
@@ -366,12 +392,12 @@ func TestHelmTPE(t *testing.T) {
 			t.Errorf("backup %s is not on the fake controller (%v)", backup, env.Backups(t))
 		}
 		// a plain rerun refuses to start over
-		if r := h.run(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes"); r.Code == 0 || !strings.Contains(r.Stderr, "--resume") {
+		if r := h.run(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--timeout", "3m"); r.Code == 0 || !strings.Contains(r.Stderr, "--resume") {
 			t.Errorf("rerun without --resume: %s", r)
 		}
 		revData := helmList(t)["tpe-data"].Revision
-		r = h.mustRun(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--resume")
-		t.Logf("interrupted + resumed upgrade wall time %s", time.Since(t0).Round(time.Millisecond))
+		r = h.mustRun(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--resume", "--timeout", "3m")
+		t.Logf("interrupted + resumed upgrade wall time %s, %s", time.Since(t0).Round(time.Millisecond), requests(t, t0))
 		wantCharts(t, charts731)
 		if got := helmList(t)["tpe-data"].Revision; got != revData {
 			t.Errorf("--resume upgraded tpe-data again (revision %s → %s)", revData, got)

@@ -229,7 +229,7 @@ func NewPlan(ctx context.Context, in PlanInput) *Plan {
 	if p.Action == ActionUpgrade {
 		p.Downtime = Downtime
 		rep.Add(check.Check{ID: "downtime", Category: CategoryDowntime, Status: check.Manual,
-			Message: "the upgrade interrupts the service (seed 003)", Details: Downtime,
+			Message:     fmt.Sprintf("the upgrade interrupts the service (%d impacts listed above, seed 003)", len(Downtime)),
 			Remediation: "plan a maintenance window and warn the users"})
 	}
 	valuesChecks(in, rep)
@@ -490,6 +490,20 @@ func valuesChecks(in PlanInput, rep *check.Report) {
 		return
 	}
 	rep.Add(values.CheckInstallationID(in.Values))
+	// The same TLS and backup checks as `kubectl tpe preflight`.
+	if tin, ok := values.TLSFromValues(in.Values); ok {
+		if cs, err := values.CheckTLS(tin); err != nil {
+			rep.Add(check.Check{ID: "values.tls", Category: CategoryValues, Status: check.Fail, Message: err.Error(),
+				Remediation: "fix global.ingress.tls (PEM certificate, key and CA)"})
+		} else {
+			rep.Add(cs...)
+		}
+	}
+	b := values.CheckBackup(in.Values)
+	if b.Status == check.Fail && in.State.Fresh() {
+		b.Status = check.Warn // mandatory for upgrades (seed 000); a fresh install can add it later
+	}
+	rep.Add(b)
 	if in.Charts == nil {
 		rep.Add(check.Check{ID: "values.charts", Category: CategoryValues, Status: check.Skip,
 			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `helm tpe repo add` so that plan can fetch the charts"})

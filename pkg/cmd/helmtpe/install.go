@@ -199,6 +199,10 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if prog != nil && prog.State != release.RunDone && !o.Resume && !o.DryRun {
+		return cli.Failed(fmt.Errorf("an unfinished %s to %s (started %s) is recorded in ConfigMap %s/%s: continue it with `%s --resume`, or delete that ConfigMap to start over",
+			prog.Action, prog.Target, prog.StartedAt.Format(time.RFC3339), cl.Namespace, release.ProgressConfigMap, o.retryCommand(prog.Target)))
+	}
 	var plan *release.Plan
 	resuming := o.Resume && prog != nil && prog.State != release.RunDone
 	if resuming {
