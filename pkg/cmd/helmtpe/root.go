@@ -43,9 +43,9 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	settings := helmcli.New()
 	env := &Env{Settings: settings, Streams: streams}
 	cmd := &cobra.Command{
-		Use:           "helm-tpe",
-		Short:         "Install, upgrade and roll back a ThingPark Enterprise release",
-		Long:          rootLong,
+		Use:   "helm-tpe",
+		Short: "Install, upgrade and roll back a ThingPark Enterprise release",
+		Long:  rootLong,
 		Example: templates.Examples(`
 			# Which releases exist, and what an upgrade to 7.3.1 involves
 			helm tpe releases
