@@ -118,7 +118,7 @@ func Collect(ctx context.Context, cfg Config) (*Dashboard, error) {
 	d.release(cfg, in)
 	d.workloads(cfg, in)
 	d.pum(ctx, cfg, in)
-	d.ingress(in)
+	d.ingress(cfg, in)
 	d.backup(cfg, in)
 	return d, nil
 }
@@ -500,9 +500,9 @@ func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
 	d.Add(c)
 }
 
-func (d *Dashboard) ingress(in *inputs) {
+func (d *Dashboard) ingress(cfg Config, in *inputs) {
 	if err := in.errs["services"]; err != nil {
-		d.Add(unreadable("ingress.loadbalancer", CategoryIngress, "services", "the namespace", err))
+		d.Add(unreadable("ingress.loadbalancer", CategoryIngress, "services", cfg.Namespace, err))
 		return
 	}
 	var lbs []corev1.Service
