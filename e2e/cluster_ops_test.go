@@ -153,6 +153,7 @@ func TestClusterOpsWaitAndStatus(t *testing.T) {
 		t.Errorf("status of a healthy release exits %d:\n%s", r.Code, r.Stdout)
 	}
 	table := tpe("status")
+	t.Logf("kubectl tpe status of the fixture release:\n%s", table.Stdout)
 	if !strings.Contains(table.Stdout, "release v7.3.1") || !strings.Contains(table.Stdout, "thingpark-enterprise") {
 		t.Errorf("status table:\n%s", table)
 	}

@@ -393,7 +393,10 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 		var details []string
 		for i := range in.pods {
 			p := &in.pods[i]
-			if p.Status.Phase == corev1.PodSucceeded || p.DeletionTimestamp != nil {
+			// Finished pods are not expected to be ready; a failed Job pod (a backup, the
+			// post-upgrade procedure) is reported by its own section.
+			if p.Status.Phase == corev1.PodSucceeded || p.DeletionTimestamp != nil ||
+				(p.Status.Phase == corev1.PodFailed && ownedByJob(p.OwnerReferences)) {
 				continue
 			}
 			counted++
@@ -623,6 +626,15 @@ func (d *Dashboard) backup(cfg Config, in *inputs) {
 func ownedBy(refs []metav1.OwnerReference, name string) bool {
 	for _, r := range refs {
 		if r.Kind == "CronJob" && r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func ownedByJob(refs []metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.Kind == "Job" {
 			return true
 		}
 	}
