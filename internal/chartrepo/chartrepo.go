@@ -351,7 +351,6 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
