@@ -821,3 +821,22 @@ func TestStepsOrder(t *testing.T) {
 	}
 	sort.Strings(kinds)
 }
+
+func TestFailedStepMessageIsRedacted(t *testing.T) {
+	cfg := newActionConfig(t)
+	installAll(t, cfg, "v7.2.2c")
+	kube := fake.NewClientset()
+	r := newRunner(t, cfg, kube, newFakeExec())
+	r.SkipBackup = true
+	// the chart's render error happens to print the secret
+	r.Charts = fakeCharts{failRender: map[string]bool{"thingpark-data-controllers-1.2.4": true}}
+	r.Secrets = []string{"fixture.failRender"}
+	_, err := r.Run(t.Context(), plan(t, cfg, "v7.3.1"))
+	if err == nil || strings.Contains(err.Error(), "fixture.failRender") {
+		t.Fatalf("err = %v", err)
+	}
+	cm, _ := kube.CoreV1().ConfigMaps(ns).Get(t.Context(), ProgressConfigMap, metav1.GetOptions{})
+	if d := fmt.Sprint(cm.Data); strings.Contains(d, "fixture.failRender") || !strings.Contains(d, "****nder") {
+		t.Errorf("progress ConfigMap: %s", d)
+	}
+}

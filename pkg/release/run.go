@@ -40,6 +40,9 @@ type Runner struct {
 	Resume     bool
 	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
 	StopAfter string
+	// Secrets (the installation ID) are removed from every message recorded in the progress
+	// ConfigMap or returned.
+	Secrets []string
 	// RetryCommand is the command a user reruns to continue ("helm tpe upgrade --to v7.3.1 -f v.yaml").
 	RetryCommand string
 	now          func() time.Time
@@ -220,7 +223,9 @@ func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cau
 	} else {
 		st.State = StateFailed
 	}
-	st.Message = oneLine(cause.Error())
+	red := NewRedactor(r.Secrets...)
+	st.Message = red.String(oneLine(cause.Error()))
+	cause = red.Error(cause)
 	prog.State = RunFailed
 	prog.UpdatedAt = r.clock().UTC()
 	// The run's context may be cancelled (Ctrl-C): record with a fresh one.

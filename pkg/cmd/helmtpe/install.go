@@ -253,7 +253,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	stopAfter := os.Getenv(EnvStopAfter)
 	runner := &release.Runner{Action: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec, Namespace: cl.Namespace, Charts: repo,
 		Values: o.vals, ValueFiles: o.ValueFiles, Timeout: o.Timeout, SkipBackup: o.SkipBackup, Resume: o.Resume,
-		StopAfter: stopAfter, Log: func(f string, a ...any) { o.logf("%s", red.String(fmt.Sprintf(f, a...))) },
+		StopAfter: stopAfter, Secrets: []string{repo.ID, o.vals.InstallationID()}, Log: func(f string, a ...any) { o.logf("%s", red.String(fmt.Sprintf(f, a...))) },
 		RetryCommand: o.retryCommand(plan.Target)}
 	runner.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
 		last := ""
