@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -130,7 +132,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	if o.TTY != nil {
 		tty = *o.TTY
 	}
-	p := &waitPrinter{w: o.ErrOut, tty: tty, last: map[string]wait.Workload{}}
+	p := &waitPrinter{w: o.ErrOut, tty: tty, last: map[string]wait.Workload{}, width: terminalWidth(o.ErrOut)}
 	sel := ""
 	if o.Selector != "" {
 		sel = fmt.Sprintf(" matching %s", o.Selector)
@@ -170,6 +172,28 @@ type waitPrinter struct {
 	tty   bool
 	lines int
 	last  map[string]wait.Workload
+	// width is the terminal width: live lines are cut to it so that redrawing can count them.
+	width int
+}
+
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
+		}
+	}
+	return 0
+}
+
+func (p *waitPrinter) cut(line string) string {
+	if p.width <= 1 {
+		return line
+	}
+	r := []rune(line)
+	if len(r) >= p.width {
+		return string(r[:p.width-2]) + "…"
+	}
+	return line
 }
 
 func (p *waitPrinter) print(s wait.Snapshot) {
@@ -188,7 +212,7 @@ func (p *waitPrinter) print(s wait.Snapshot) {
 			if !w.Done {
 				line += "  " + w.Reason
 			}
-			b.WriteString(line + "\n")
+			b.WriteString(p.cut(line) + "\n")
 			p.lines++
 		}
 		fmt.Fprintf(&b, "%s (%s)\n", s.Summary(), s.Elapsed.Round(time.Second))
