@@ -55,6 +55,7 @@ type Env struct {
 	CommandTimeout time.Duration
 
 	ownCluster bool
+	pluginDir  string // temporary dir of the plugin binaries, removed by Stop
 	repoServer *http.Server
 	watchdog   *os.Process
 	log        io.Writer
@@ -183,6 +184,10 @@ func (e *Env) Stop() {
 		_, _ = e.watchdog.Wait()
 		e.watchdog = nil
 	}
+	if e.pluginDir != "" {
+		_ = os.RemoveAll(e.pluginDir)
+		e.pluginDir = ""
+	}
 }
 
 // Cleanup removes the run dir of a cluster Start created (call after Stop, e.g. when all tests passed).
@@ -220,6 +225,7 @@ func (e *Env) buildPlugins(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.pluginDir = dir
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/kubectl-tpe", "./cmd/helm-tpe")
 	cmd.Dir = e.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
