@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/thingpark-tools/kubectl-tpe/e2e/framework"
+	"github.com/thingpark-tools/kubectl-tpe/internal/chartrepo"
 )
 
 // helmTPE wraps the plugin runs of one test: it keeps every output, so that the test can check at
@@ -244,6 +245,25 @@ lrc: {persistence: {storageClass: %[2]s}}
 		}
 	})
 
+	t.Run("repository failures are clear", func(t *testing.T) {
+		h.at(t)
+		for _, f := range []struct {
+			fault chartrepo.Fault
+			want  string
+		}{
+			{chartrepo.FaultNotFound, "HTTP 404"},
+			{chartrepo.FaultServerError, "HTTP 500"},
+			{chartrepo.FaultTruncatedIndex, "invalid or truncated"},
+		} {
+			env.SetRepoFault(t, f.fault)
+			r := h.run("", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.2.2c")
+			if r.Code == 0 || !strings.Contains(r.Stderr, f.want) {
+				t.Errorf("repo add with fault %v: want %q, got %s", f.fault, f.want, r)
+			}
+		}
+		env.SetRepoFault(t, chartrepo.FaultNone)
+	})
+
 	t.Run("repo add", func(t *testing.T) {
 		h.at(t)
 		r := h.mustRun("", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
@@ -452,6 +472,17 @@ lrc: {persistence: {storageClass: %[2]s}}
 		if len(restores) == 0 || restores[len(restores)-1] != backup {
 			t.Errorf("restores on the fake controller: %v, want %s", restores, backup)
 		}
+	})
+
+	t.Run("upgrade again after the rollback of tpe alone", func(t *testing.T) {
+		h.at(t)
+		t0 := time.Now()
+		r := h.mustRun(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--timeout", "3m")
+		t.Logf("upgrade of tpe (charts 1–3 already at 7.3.1) wall time %s, %s", time.Since(t0).Round(time.Millisecond), requests(t, t0))
+		if !strings.Contains(r.Stderr, "partly upgraded") {
+			t.Errorf("the plan does not say the namespace is partly upgraded: %s", r.Stderr)
+		}
+		wantCharts(t, charts731)
 	})
 
 	h.at(t)

@@ -142,6 +142,15 @@ func NewPlan(ctx context.Context, in PlanInput) *Plan {
 	switch {
 	case in.State.Fresh():
 		p.Action = ActionInstall
+	case in.State.Current == nil && partialFrom(in) != nil:
+		// Some charts are at the target already (an interrupted run without its progress record, or a
+		// rollback of tpe alone): continue from the release the others still match.
+		from = partialFrom(in)
+		p.Installed = from.Name
+		p.Action = ActionUpgrade
+		rep.Add(check.Check{ID: "path.installed", Category: CategoryPath, Status: check.Warn,
+			Message:     fmt.Sprintf("partly upgraded: the charts match %s except those already at %s (%s)", from.Name, in.Target.Name, in.State.Describe()),
+			Remediation: "the plan upgrades the remaining charts; charts already at the target are left as they are"})
 	case in.State.Current == nil:
 		p.Reason = fmt.Sprintf("the installed charts match no known TPE release (%s): upgrade them to a release of `helm tpe releases` by hand, or pass that release's VERSIONS file with --manifest", in.State.Describe())
 		rep.Add(check.Check{ID: "path.installed", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
@@ -197,7 +206,7 @@ func NewPlan(ctx context.Context, in PlanInput) *Plan {
 		if h.From != nil {
 			ph.From = h.From.Name
 		}
-		ph.Charts = chartChanges(h, in.State)
+		ph.Charts = chartChanges(h, in.State, i == 0)
 		for _, c := range ph.Charts {
 			if c.Renamed {
 				rep.Add(check.Check{ID: fmt.Sprintf("charts.rename.%d", ph.N), Category: CategoryCharts, Status: check.Pass,
@@ -236,14 +245,57 @@ func NewPlan(ctx context.Context, in PlanInput) *Plan {
 	return p
 }
 
-// chartChanges lists each chart of a hop with what is installed before it.
-func chartChanges(h manifest.Hop, st *State) []ChartChange {
+// partialFrom finds the known release, older than the target, that every installed chart matches
+// unless it is already at the target's version; nil when there is none.
+func partialFrom(in PlanInput) *manifest.Release {
+	if in.State.Fresh() {
+		return nil
+	}
+	tt, err := manifest.ParseTag(in.Target.Name)
+	if err != nil {
+		return nil
+	}
+	target := map[string]manifest.ChartRef{}
+	for _, c := range in.Target.Charts() {
+		target[c.ReleaseName] = c
+	}
+	for i := len(in.Matrix.Releases) - 1; i >= 0; i-- {
+		r := in.Matrix.Releases[i]
+		if !manifest.MustParseTag(r.Name).Less(tt) {
+			continue
+		}
+		ok, atOld := true, 0
+		for _, c := range r.Charts() {
+			got, found := in.State.Releases[c.ReleaseName]
+			switch {
+			case !found:
+				ok = false
+			case got.Chart == c.Chart && got.Version == c.Version:
+				atOld++
+			case got.Chart == target[c.ReleaseName].Chart && got.Version == target[c.ReleaseName].Version:
+			default:
+				ok = false
+			}
+		}
+		if ok && atOld > 0 {
+			return &r
+		}
+	}
+	return nil
+}
+
+// chartChanges lists each chart of a hop with what is installed before it: the release it starts
+// from, or for the first hop what is actually installed.
+func chartChanges(h manifest.Hop, st *State, first bool) []ChartChange {
 	var out []ChartChange
 	var prev map[string]manifest.ChartRef
 	if h.From != nil {
 		prev = map[string]manifest.ChartRef{}
 		for _, c := range h.From.Charts() {
 			prev[c.ReleaseName] = c
+			if in, ok := st.Releases[c.ReleaseName]; ok && first && st.Current == nil {
+				prev[c.ReleaseName] = manifest.ChartRef{Step: c.Step, ReleaseName: c.ReleaseName, Chart: in.Chart, Version: in.Version}
+			}
 		}
 	}
 	for _, c := range h.To.Charts() {

@@ -840,3 +840,58 @@ func TestFailedStepMessageIsRedacted(t *testing.T) {
 		t.Errorf("progress ConfigMap: %s", d)
 	}
 }
+
+func TestPlanPartlyUpgraded(t *testing.T) {
+	m := manifest.MustLoad()
+	old, _ := m.Get("v7.2.2c")
+	target, _ := m.Get("v7.3.1")
+	tests := []struct {
+		name      string
+		atTarget  int // the first N charts are at the target
+		unchanged []string
+	}{
+		{"interrupted after chart 2", 2, []string{"tpe-data-controllers", "tpe-data"}},
+		{"tpe rolled back alone", 3, []string{"tpe-data-controllers", "tpe-data", "tpe-controllers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := newActionConfig(t)
+			for i, c := range old.Charts() {
+				if i < tt.atTarget {
+					c = target.Charts()[i]
+				}
+				installRelease(t, cfg, c, 1, helmrelease.StatusDeployed)
+			}
+			p := plan(t, cfg, "v7.3.1")
+			if p.Installed != "v7.2.2c" || len(p.Hops) != 1 || statusOf(p, "path.installed") != check.Warn {
+				t.Fatalf("plan: installed %q hops %d %+v", p.Installed, len(p.Hops), p.Report.Checks)
+			}
+			var unchanged []string
+			for _, c := range p.Hops[0].Charts {
+				if c.Action == "unchanged" {
+					unchanged = append(unchanged, c.ReleaseName)
+				}
+			}
+			if strings.Join(unchanged, ",") != strings.Join(tt.unchanged, ",") {
+				t.Errorf("unchanged = %v, want %v", unchanged, tt.unchanged)
+			}
+			// and the run upgrades only the others
+			ex := newFakeExec()
+			r := newRunner(t, cfg, fake.NewClientset(), ex)
+			r.SkipBackup = true
+			if _, err := r.Run(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			got := revisions(t, cfg)
+			for i, c := range target.Charts() {
+				wantRev := "2:"
+				if i < tt.atTarget {
+					wantRev = "1:"
+				}
+				if want := wantRev + c.Chart + "-" + c.Version + ":deployed"; got[c.ReleaseName] != want {
+					t.Errorf("%s = %s, want %s", c.ReleaseName, got[c.ReleaseName], want)
+				}
+			}
+		})
+	}
+}

@@ -95,14 +95,20 @@ func (r *Repo) FetchIndex() (*repo.IndexFile, error) {
 
 func classify(url string, err error) error {
 	msg := err.Error()
+	// Helm's getter ends the error with " : <HTTP status>"; only that part is the status (the URL
+	// before it may contain "401" or ": 5", e.g. in a port number).
+	code := ""
+	if st := statusIn(msg); st != "error" {
+		code, _, _ = strings.Cut(st, " ")
+	}
 	switch {
-	case strings.Contains(msg, "401") || strings.Contains(msg, "403"):
+	case code == "401" || code == "403":
 		return &RepoError{Kind: "rejected", Msg: fmt.Sprintf("installation ID rejected by the chart repository %s (HTTP %s): check the installation ID Actility gave you", url, statusIn(msg))}
-	case strings.Contains(msg, ": 404"):
+	case code == "404":
 		return &RepoError{Kind: "not-found", Msg: fmt.Sprintf("chart repository %s has no index.yaml (HTTP 404): check --url", url)}
-	case strings.Contains(msg, ": 5"):
+	case len(code) == 3 && code[0] == '5':
 		return &RepoError{Kind: "server", Msg: fmt.Sprintf("chart repository %s failed (HTTP %s): try again later", url, statusIn(msg))}
-	case strings.Contains(msg, "error converting YAML") || strings.Contains(msg, "no API version") || strings.Contains(msg, "yaml"):
+	case strings.Contains(msg, "error converting YAML") || strings.Contains(msg, "no API version") || strings.Contains(msg, "yaml: "):
 		return &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated: try again later (%s)", url, msg)}
 	}
 	return &RepoError{Kind: "unreachable", Msg: fmt.Sprintf("cannot reach chart repository %s: %s", url, msg)}
