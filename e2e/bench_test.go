@@ -92,7 +92,6 @@ func benchInt(t testing.TB, name string, def int) int {
 	return v
 }
 
-
 // benchReport prints the figures (to stdout, and to TPE_BENCH_OUT when set).
 type benchReport struct {
 	t   *testing.T

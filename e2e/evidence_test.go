@@ -122,7 +122,9 @@ func newEvSecrets(t testing.TB) evSecrets {
 // evValues is the values file of the fixture installation: installation ID, Amazon backup keys,
 // an external TLS certificate with its private key, and the fixture StorageClass.
 func evValues(s evSecrets, extra string) string {
-	indent := func(p string) string { return "        " + strings.ReplaceAll(strings.TrimSpace(p), "\n", "\n        ") }
+	indent := func(p string) string {
+		return "        " + strings.ReplaceAll(strings.TrimSpace(p), "\n", "\n        ")
+	}
 	return fmt.Sprintf(`global:
   installationId: %q
   dnsHostname: tpe.example.com
@@ -256,7 +258,7 @@ func (f *evFixture) charts(t testing.TB) map[string]string {
 type evProgress struct {
 	Action, From, Target, State, Backup string
 	Steps                               []struct {
-		N                                                  int
+		N                                                 int
 		Kind, ReleaseName, Chart, Version, State, Message string
 	}
 }
