@@ -10,12 +10,17 @@ import (
 	"encoding/pem"
 	"encoding/xml"
 	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -458,4 +463,69 @@ func TestPreflightNetworkTest(t *testing.T) {
 	if strings.TrimSpace(left) != "" {
 		t.Errorf("probe pods left behind: %s", left)
 	}
+}
+
+// TestPreflightProbe: --probe against local endpoints: the chart repository of the run (with the
+// installation ID of the values, which must never be printed), a configuration repository serving
+// the fixture VERSIONS files, an in-process S3-compatible server holding the backup bucket, and an
+// SMTP relay port.
+func TestPreflightProbe(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("tpe-backup"); err != nil {
+		t.Fatal(err)
+	}
+	s3 := httptest.NewServer(gofakes3.New(backend).Server())
+	defer s3.Close()
+	conf := httptest.NewServer(http.FileServer(http.Dir(env.ReleasesDir)))
+	defer conf.Close()
+	smtp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer smtp.Close()
+	go func() {
+		for {
+			c, err := smtp.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	valuesFor := func(bucket, id string) string {
+		f := filepath.Join(t.TempDir(), "values.yaml")
+		v := "global:\n  installationId: " + id + "\n  dnsHostname: tpe.example.com\n  outgoingMail:\n    smtpServer: " + smtp.Addr().String() + "\n" +
+			"  backup:\n    s3Compat:\n      url: " + s3.URL + "\n      bucket: " + bucket + "\n      accessKey: e2e-access\n      secretAccessKey: e2e-backup-secret\n"
+		if err := os.WriteFile(f, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	probe := func(t *testing.T, values string) (preflightReport, string) {
+		r := env.KubectlTPE(t, env.OperatorKubeconfig, "preflight", "--profile", "operator", "-o", "json", "--probe", "--probe-timeout", "3s",
+			"--tpe-version", "v7.3.1", "--chart-repo", env.RepoURL, "--config-repo", conf.URL, "-f", values)
+		for _, secret := range []string{env.InstallationID, "e2e-backup-secret"} {
+			if strings.Contains(r.Stdout+r.Stderr, secret) {
+				t.Errorf("a secret appears in the output")
+			}
+		}
+		return parseReport(t, r.Stdout), r.String()
+	}
+	t.Run("every endpoint reachable", func(t *testing.T) {
+		rep, out := probe(t, valuesFor("tpe-backup", env.InstallationID))
+		for _, id := range []string{"machine.chart-repository", "machine.config-repository", "backup.config", "backup.reachable", "network.probe.smtp", "network.probe.backup", "values.installation-id"} {
+			if st, text := rep.find(t, id); st != "pass" {
+				t.Errorf("%s = %s: %s\n%s", id, st, text, out)
+			}
+		}
+	})
+	t.Run("wrong installation ID and missing bucket fail", func(t *testing.T) {
+		rep, _ := probe(t, valuesFor("no-such-bucket", "wrong-installation-id"))
+		if st, text := rep.find(t, "machine.chart-repository"); st != "fail" || !strings.Contains(text, "credentials were refused") {
+			t.Errorf("chart repository = %s: %s", st, text)
+		}
+		if st, text := rep.find(t, "backup.reachable"); st != "fail" || !strings.Contains(text, `bucket "no-such-bucket" does not exist`) {
+			t.Errorf("backup.reachable = %s: %s", st, text)
+		}
+	})
 }

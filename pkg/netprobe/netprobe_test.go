@@ -77,7 +77,7 @@ func TestHTTPGet(t *testing.T) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		w.Write([]byte("apiVersion: v1\n"))
+		_, _ = w.Write([]byte("apiVersion: v1\n"))
 	}))
 	defer srv.Close()
 	tests := []struct {
@@ -150,13 +150,13 @@ func TestAzureContainer(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
-			r.ParseForm()
+			_ = r.ParseForm()
 			if r.Form.Get("client_secret") != secret {
 				w.WriteHeader(http.StatusUnauthorized)
-				w.Write([]byte(`{"error":"invalid_client"}`))
+				_, _ = w.Write([]byte(`{"error":"invalid_client"}`))
 				return
 			}
-			w.Write([]byte(`{"access_token":"tok","expires_in":3600}`))
+			_, _ = w.Write([]byte(`{"access_token":"tok","expires_in":3600}`))
 		case r.URL.Path == "/tpe-backup" && r.Header.Get("Authorization") == "Bearer tok":
 			w.Header().Set("x-ms-version", "2023-11-03")
 			w.WriteHeader(http.StatusOK)

@@ -50,8 +50,8 @@ func (r *Runner) checkVersion() []check.Check {
 		c.Remediation = "pass a known release with --tpe-version (e.g. v7.3.1), or upgrade kubectl-tpe"
 		return []check.Check{c}
 	}
-	lo, _ := minorOf(rel.Kubernetes.Min)
-	hi, _ := minorOf(rel.Kubernetes.Max)
+	lo := minorOf(rel.Kubernetes.Min)
+	hi := minorOf(rel.Kubernetes.Max)
 	rng := fmt.Sprintf("%s–%s", rel.Kubernetes.Min, rel.Kubernetes.Max)
 	src := ""
 	if rel.Kubernetes.Source == "inferred" {
@@ -94,13 +94,11 @@ func parseServerVersion(major, minor, git string) (int, int, bool) {
 	return ma, mi, err1 == nil && err2 == nil
 }
 
-func minorOf(v string) (int, bool) {
-	_, m, ok := strings.Cut(v, ".")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m)
-	return n, err == nil
+// minorOf returns the minor of "1.27" (0 when malformed; the matrix is tested to be well formed).
+func minorOf(v string) int {
+	_, m, _ := strings.Cut(v, ".")
+	n, _ := strconv.Atoi(m)
+	return n
 }
 
 // checkPriorityClasses is check 2.
@@ -145,7 +143,7 @@ func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("missing PriorityClass(es) %s (%s spelling: %s)", names(missing), best.Spelling, names(best.Names()))
 		c.Remediation = fix
-	case !(have[best.DataPath] > have[best.Data] && have[best.Data] > have[best.Others]):
+	case have[best.DataPath] <= have[best.Data] || have[best.Data] <= have[best.Others]:
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("PriorityClass values are out of order: %s=%d, %s=%d, %s=%d; datapath must be highest, others lowest",
 			best.DataPath, have[best.DataPath], best.Data, have[best.Data], best.Others, have[best.Others])
@@ -260,7 +258,7 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 
 	seg := strings.ToUpper(r.Cfg.Segment)
 	alloc := check.Check{ID: "nodes.allocatable", Category: CatNodes}
-	min, ok := segmentMins[seg]
+	need, ok := segmentMins[seg]
 	if !ok {
 		alloc.Status, alloc.Message = check.Skip, "no sizing segment given (--segment S|M|L|XL|XXL): allocatable CPU and memory not judged"
 		return append(out, alloc)
@@ -270,7 +268,7 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	if len(pool) < 3 {
 		pool, poolName = schedulable, "schedulable"
 	}
-	minCPU, minMem := resource.MustParse(min.cpu), resource.MustParse(min.mem)
+	minCPU, minMem := resource.MustParse(need.cpu), resource.MustParse(need.mem)
 	var small []string
 	for _, n := range pool {
 		cpu, mem := n.Status.Allocatable[corev1.ResourceCPU], n.Status.Allocatable[corev1.ResourceMemory]
@@ -279,17 +277,17 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 		}
 	}
 	note := ""
-	if min.inferred {
+	if need.inferred {
 		note = " (segment " + seg + " minimum inferred, the vendor gives none)"
 	}
 	big := len(pool) - len(small)
 	switch {
 	case big >= 3:
 		alloc.Status = check.Pass
-		alloc.Message = fmt.Sprintf("%d %s node(s) have at least %s CPU and %s memory allocatable for segment %s%s", big, poolName, min.cpu, min.mem, seg, note)
+		alloc.Message = fmt.Sprintf("%d %s node(s) have at least %s CPU and %s memory allocatable for segment %s%s", big, poolName, need.cpu, need.mem, seg, note)
 	default:
 		alloc.Status = check.Fail
-		alloc.Message = fmt.Sprintf("segment %s needs 3 nodes with at least %s CPU and %s memory allocatable%s; %d qualify", seg, min.cpu, min.mem, note, big)
+		alloc.Message = fmt.Sprintf("segment %s needs 3 nodes with at least %s CPU and %s memory allocatable%s; %d qualify", seg, need.cpu, need.mem, note, big)
 		alloc.Details = small
 		alloc.Remediation = "use larger instance types (e.g. L: Azure D4s_v5 / AWS m5.xlarge; XL: D8s_v5 / m5.2xlarge; XXL: D32s_v5 / m5.8xlarge)"
 	}

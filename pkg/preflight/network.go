@@ -69,11 +69,11 @@ func (r *Runner) rbacCheck(ctx context.Context, id string, p rbac.Profile, rules
 	return c
 }
 
-func summarize(items []string, max int) string {
-	if len(items) <= max {
+func summarize(items []string, limit int) string {
+	if len(items) <= limit {
 		return strings.Join(items, "; ")
 	}
-	return strings.Join(items[:max], "; ") + fmt.Sprintf("; and %d more (see details)", len(items)-max)
+	return strings.Join(items[:limit], "; ") + fmt.Sprintf("; and %d more (see details)", len(items)-limit)
 }
 
 // Flow is one network flow of seed 000.

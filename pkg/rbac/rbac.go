@@ -16,14 +16,13 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	authv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // Permission is one (verb, group, resource) a profile needs, in a namespace ("" = cluster scope).

@@ -22,9 +22,15 @@ func TestLoadMerge(t *testing.T) {
 	a := filepath.Join(dir, "a.yaml")
 	b := filepath.Join(dir, "b.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(a, []byte("global:\n  dnsHostname: a.example.com\n  installationId: ID1\nlrc:\n  persistence: {storageClass: x}\nkeep: 1\n"), 0o600)
-	os.WriteFile(b, []byte("global:\n  dnsHostname: b.example.com\nkeep: null\nlrc:\n  priorityClassName: thingpark-datapath\n"), 0o600)
-	os.WriteFile(bad, []byte("global: [\n"), 0o600)
+	if err := os.WriteFile(a, []byte("global:\n  dnsHostname: a.example.com\n  installationId: ID1\nlrc:\n  persistence: {storageClass: x}\nkeep: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("global:\n  dnsHostname: b.example.com\nkeep: null\nlrc:\n  priorityClassName: thingpark-datapath\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("global: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	v, err := Load([]string{a, b})
 	if err != nil {
