@@ -529,3 +529,10 @@ func TestPreflightProbe(t *testing.T) {
 		}
 	})
 }
+
+func TestPreflightAsWithoutRights(t *testing.T) {
+	r := env.KubectlTPE(t, env.OperatorKubeconfig, "preflight", "--as", "someone-else")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "--as someone-else: you may neither impersonate this user nor create SubjectAccessReviews") {
+		t.Fatalf("want one clear error: %s", r)
+	}
+}

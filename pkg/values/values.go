@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -235,4 +236,24 @@ func CheckInstallationID(v Values) check.Check {
 		c.Status, c.Message = check.Pass, fmt.Sprintf("%s is set (%d characters, value hidden)", KeyInstallationID, len(id))
 	}
 	return c
+}
+
+// Checks runs every values check that preflight and `helm tpe install` share: the installation ID,
+// the backup storage, and the TLS certificate of global.ingress.tls when the values give one.
+// hostname overrides global.dnsHostname for the SAN check; a zero now means time.Now(). A TLS PEM
+// that does not parse is returned as an error (bad input), never as a check.
+func Checks(v Values, hostname string, now time.Time) ([]check.Check, error) {
+	out := []check.Check{CheckInstallationID(v), CheckBackup(v)}
+	if in, ok := TLSFromValues(v); ok {
+		if hostname != "" {
+			in.Hostname = hostname
+		}
+		in.Now = now
+		tc, err := CheckTLS(in)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tc...)
+	}
+	return out, nil
 }

@@ -266,3 +266,35 @@ func TestTLSFromValues(t *testing.T) {
 		t.Error("no certificate must give ok=false")
 	}
 }
+
+func TestChecks(t *testing.T) {
+	kit := newCertKit(t)
+	c, k := kit.leaf("tpe.example.com", time.Now().Add(-time.Hour), time.Now().Add(100*24*time.Hour))
+	v := Values{"global": map[string]any{"installationId": "abcd-1234-secret", "dnsHostname": "tpe.example.com",
+		"backup":  map[string]any{"amazon": map[string]any{"bucket": "b", "region": "eu-west-1"}},
+		"ingress": map[string]any{"tls": map[string]any{"certificate": string(c), "key": string(k), "caCertificate": string(kit.caPEM)}}}}
+	tests := []struct {
+		name, host string
+		want       check.Status
+	}{
+		{"values host", "", check.Pass},
+		{"other host", "other.example.org", check.Fail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := Checks(v, tt.host, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := check.NewReport("Values")
+			r.Add(cs...)
+			if r.Worst() != tt.want || len(cs) != 7 {
+				t.Errorf("worst %s (%d checks), want %s: %+v", r.Worst(), len(cs), tt.want, cs)
+			}
+		})
+	}
+	v["global"].(map[string]any)["ingress"] = map[string]any{"tls": map[string]any{"certificate": "junk"}}
+	if _, err := Checks(v, "", time.Time{}); err == nil {
+		t.Error("a bad PEM must be an error")
+	}
+}

@@ -275,7 +275,9 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	cfg.Reviewer, cfg.User = o.reviewer(ctx, cfg.Namespace)
+	if cfg.Reviewer, cfg.User, err = o.reviewer(ctx, cfg.Namespace); err != nil {
+		return err
+	}
 	if cfg.Profile == "" {
 		cfg.Profile = preflight.DetectProfile(ctx, cfg.Reviewer)
 		fmt.Fprintf(o.ErrOut, "Checking profile %q (set --profile to choose)\n", cfg.Profile)
@@ -287,20 +289,21 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 // reviewer picks how RBAC is reviewed: for --as, the impersonated user's own reviews (one rules
 // review, then access reviews for what it lacks); when this user may not impersonate, a
 // SubjectAccessReview per permission if it may create those.
-func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Reviewer, string) {
+func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Reviewer, string, error) {
 	imp := o.clients.Config.Impersonate
 	if imp.UserName != "" {
 		self := rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}
-		if _, _, _, err := self.Rules(ctx, ns); err == nil {
-			return self, imp.UserName
+		_, _, _, impErr := self.Rules(ctx, ns)
+		if impErr == nil {
+			return self, imp.UserName, nil
 		}
 		real := rest.CopyConfig(o.clients.Config)
 		real.Impersonate = rest.ImpersonationConfig{}
 		real.WrapTransport = nil
 		if rc, err := kube.FromConfig(real, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
-			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName
+			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName, nil
 		}
-		return self, imp.UserName
+		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", imp.UserName, impErr)
 	}
 	user := ""
 	if ssr, err := o.clients.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
@@ -310,7 +313,7 @@ func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Review
 	if user != "" {
 		who = "user " + user
 	}
-	return rbac.SelfReviewer{Client: o.clients.Kube, Who: who}, user
+	return rbac.SelfReviewer{Client: o.clients.Kube, Who: who}, user, nil
 }
 
 // Run runs the checks and writes the report.
