@@ -499,10 +499,12 @@ func (r *Runner) checkCRDs(ctx context.Context) []check.Check {
 		return []check.Check{{ID: "crds", Category: CatCRDs, Status: check.Fail, Message: fmt.Sprintf("API discovery failed: %v", err)}}
 	}
 	served := map[string][]string{}
+	r.preferred = map[string]string{}
 	for _, g := range groups.Groups {
 		for _, v := range g.Versions {
 			served[g.Name] = append(served[g.Name], v.Version)
 		}
+		r.preferred[g.Name] = g.PreferredVersion.GroupVersion
 	}
 	var out []check.Check
 	canCreate, asked := false, false

@@ -30,9 +30,30 @@ func (r *Runner) checkRBAC(ctx context.Context) []check.Check {
 		if err != nil {
 			return append(out, check.Check{ID: "rbac.operator", Category: CatRBAC, Status: check.Fail, Message: err.Error()})
 		}
-		out = append(out, r.rbacCheck(ctx, "rbac.operator", rbac.OperatorProfile(r.Cfg.Namespace, rules, nil), src))
+		out = append(out, r.rbacCheck(ctx, "rbac.operator", rbac.OperatorProfile(r.Cfg.Namespace, rules, r.dataResources()), src))
 	}
 	return out
+}
+
+// dataResources lists the resources the cluster serves in the operator's custom resource groups
+// (one discovery request per served group, at most two), so that a newer operator's kinds are
+// checked too.
+func (r *Runner) dataResources() map[string][]string {
+	extra := map[string][]string{}
+	for g := range rbac.DataGroups {
+		gv, ok := r.preferred[g]
+		if !ok || gv == "" {
+			continue
+		}
+		list, err := r.Kube.Discovery().ServerResourcesForGroupVersion(gv)
+		if err != nil {
+			continue // the embedded list still applies
+		}
+		for _, res := range list.APIResources {
+			extra[g] = append(extra[g], res.Name)
+		}
+	}
+	return extra
 }
 
 func (r *Runner) rbacCheck(ctx context.Context, id string, p rbac.Profile, rulesSource string) check.Check {

@@ -106,6 +106,8 @@ type Runner struct {
 	sawNodes    bool
 	storageUsed []string
 	api         apiAnswer
+	// preferred maps served API groups to their preferred group/version (from discovery).
+	preferred map[string]string
 }
 
 // Run runs every check and returns the report. It returns an error only for bad input (a PEM
