@@ -474,15 +474,27 @@ lrc: {persistence: {storageClass: %[2]s}}
 		}
 	})
 
-	t.Run("upgrade again after the rollback of tpe alone", func(t *testing.T) {
+	t.Run("upgrade again after the rollback of tpe alone: PUM ABORTED stops, --resume finishes", func(t *testing.T) {
 		h.at(t)
+		env.SetPUM(t, "aborted")
 		t0 := time.Now()
-		r := h.mustRun(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--timeout", "3m")
+		r := h.run(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--timeout", "3m", "--pum-interval", "200ms")
 		t.Logf("upgrade of tpe (charts 1–3 already at 7.3.1) wall time %s, %s", time.Since(t0).Round(time.Millisecond), requests(t, t0))
 		if !strings.Contains(r.Stderr, "partly upgraded") {
 			t.Errorf("the plan does not say the namespace is partly upgraded: %s", r.Stderr)
 		}
+		for _, want := range []string{"ABORTED", "RDTP-18480", "kubectl tpe pum restart", "--resume"} {
+			if r.Code != 2 || !strings.Contains(r.Stderr, want) {
+				t.Errorf("PUM aborted: want exit 2 and %q, got %s", want, r)
+			}
+		}
+		env.SetPUM(t, "done")
+		h.mustRun(op, nil, "upgrade", "--to", "v7.3.1", "-f", values, "--yes", "--resume", "--pum-interval", "200ms")
 		wantCharts(t, charts731)
+		// kubectl tpe status (issue 5) agrees
+		if st := env.KubectlTPE(t, op, "status", "-n", env.Namespace, "-o", "json"); !strings.Contains(st.Stdout, `"name": "v7.3.1"`) {
+			t.Errorf("kubectl tpe status does not say v7.3.1: %s", st)
+		}
 	})
 
 	h.at(t)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -541,21 +542,18 @@ func valuesChecks(in PlanInput, rep *check.Report) {
 			Message: "no values file given (-f): the values are not checked", Remediation: "pass your values files with -f; `helm tpe values get` saves the installed ones"})
 		return
 	}
-	rep.Add(values.CheckInstallationID(in.Values))
-	// The same TLS and backup checks as `kubectl tpe preflight`.
-	if tin, ok := values.TLSFromValues(in.Values); ok {
-		if cs, err := values.CheckTLS(tin); err != nil {
-			rep.Add(check.Check{ID: "values.tls", Category: CategoryValues, Status: check.Fail, Message: err.Error(),
-				Remediation: "fix global.ingress.tls (PEM certificate, key and CA)"})
-		} else {
-			rep.Add(cs...)
+	// The same installation ID, backup and TLS checks as `kubectl tpe preflight`.
+	cs, err := values.Checks(in.Values, "", time.Time{})
+	if err != nil {
+		rep.Add(check.Check{ID: "values.tls", Category: CategoryValues, Status: check.Fail, Message: err.Error(),
+			Remediation: "fix global.ingress.tls (PEM certificate, key and CA)"})
+	}
+	for _, c := range cs {
+		if c.Category == values.CategoryBackup && c.Status == check.Fail && in.State.Fresh() {
+			c.Status = check.Warn // mandatory for upgrades (seed 000); a fresh install can add it later
 		}
+		rep.Add(c)
 	}
-	b := values.CheckBackup(in.Values)
-	if b.Status == check.Fail && in.State.Fresh() {
-		b.Status = check.Warn // mandatory for upgrades (seed 000); a fresh install can add it later
-	}
-	rep.Add(b)
 	if in.Charts == nil {
 		rep.Add(check.Check{ID: "values.charts", Category: CategoryValues, Status: check.Skip,
 			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `helm tpe repo add` so that plan can fetch the charts"})

@@ -149,19 +149,17 @@ func (o *RunOptions) logf(format string, a ...any) {
 // validateValues runs the values checks of preflight; a failure stops before any change.
 func (o *RunOptions) validateValues() error {
 	rep := check.NewReport("Values")
-	rep.Add(values.CheckInstallationID(o.vals))
-	if tin, ok := values.TLSFromValues(o.vals); ok {
-		cs, err := values.CheckTLS(tin)
-		if err != nil {
-			return fmt.Errorf("values %s: %w", values.KeyTLS, err)
+	cs, err := values.Checks(o.vals, "", time.Time{})
+	if err != nil {
+		return fmt.Errorf("values %s: %w", values.KeyTLS, err)
+	}
+	for _, c := range cs {
+		// Upgrade backups are mandatory (seed 000); an install, or --skip-backup, only warns.
+		if c.Category == values.CategoryBackup && c.Status == check.Fail && (o.SkipBackup || o.Verb == release.ActionInstall) {
+			c.Status = check.Warn
 		}
-		rep.Add(cs...)
+		rep.Add(c)
 	}
-	b := values.CheckBackup(o.vals)
-	if b.Status == check.Fail && (o.SkipBackup || o.Verb == release.ActionInstall) {
-		b.Status = check.Warn
-	}
-	rep.Add(b)
 	if rep.Worst() == check.Fail {
 		_ = check.Write(o.ErrOut, cli.FormatTable, rep, false)
 		return cli.Failed(fmt.Errorf("the values files (%s) fail the checks above: nothing was changed", strings.Join(o.ValueFiles, ", ")))
