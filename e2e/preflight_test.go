@@ -201,9 +201,16 @@ func TestPreflightAdminBeforeAndAfterPrereqs(t *testing.T) {
 
 func TestPreflightOperatorProfiles(t *testing.T) {
 	t.Run("operator passes the operator profile", func(t *testing.T) {
+		since, start := time.Now(), time.Now()
 		r := env.KubectlTPE(t, env.OperatorKubeconfig, "preflight", "--profile", "operator", "-o", "json")
+		wall := time.Since(start)
 		if r.Code != 0 {
 			t.Fatalf("want exit 0: %s", r)
+		}
+		events := env.Audit(t, since, "kubectl-tpe")
+		t.Logf("FIGURE preflight --profile operator on the local cluster: %d API requests, wall time %s", len(events), wall.Round(time.Millisecond))
+		if len(events) > 20 {
+			t.Errorf("preflight made %d requests, budget 20", len(events))
 		}
 		rep := parseReport(t, r.Stdout)
 		if st, text := rep.find(t, "rbac.operator"); st != "pass" || !strings.Contains(text, "user tpe-operator") {
