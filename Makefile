@@ -15,7 +15,7 @@ test-unit: ## Unit tests (no cluster)
 
 .PHONY: help
 help:
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 # Further targets live in hack/make/*.mk (cluster and e2e, release and lint, benchmarks).
 -include hack/make/*.mk
