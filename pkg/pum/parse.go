@@ -215,6 +215,11 @@ func Parse(raw string) (*Status, error) {
 	}
 	flush()
 
+	if count < 0 && len(blocks) == 0 {
+		// Neither the header nor a single field: this is not the pum status format (a stack trace,
+		// a shell error). Reading it as "0 requests, done" would end an upgrade too early.
+		return fail(0, "the output is not the pum status format (no \"N entrie(s)\" line and no entry)")
+	}
 	if count < 0 {
 		st.Warnings = append(st.Warnings, "the output has no \"N entrie(s)\" line; counting the entries found")
 	} else if count != len(blocks) {

@@ -207,3 +207,24 @@ func firstHeader(raw string) string {
 	}
 	return ""
 }
+
+// TestParseGarbage: output that is not the pum format at all (a stack trace, a shell error) is an
+// error, never "0 requests, done" (found by the fault tests of issue 8).
+func TestParseGarbage(t *testing.T) {
+	for _, raw := range []string{
+		"Exception in thread \"main\" java.lang.IllegalStateException: mongo not ready\n\tat com.actility.pum.Status.main(Status.java:42)\n",
+		"sh: status: not found\n",
+		"OCI runtime exec failed\n",
+	} {
+		t.Run(strings.Fields(raw)[0], func(t *testing.T) {
+			st, err := Parse(raw)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Parse(%q) = %+v, %v; want a ParseError", raw, st, err)
+			}
+		})
+	}
+	if st, err := Parse("0 entrie(s)\n"); err != nil || st.Verdict != Done {
+		t.Errorf("an empty list with its header is still done: %+v %v", st, err)
+	}
+}
