@@ -895,3 +895,32 @@ func TestPlanPartlyUpgraded(t *testing.T) {
 		})
 	}
 }
+
+func TestCtrlCIsRecordedAsInterrupted(t *testing.T) {
+	cfg := newActionConfig(t)
+	installAll(t, cfg, "v7.2.2c")
+	kube := fake.NewClientset()
+	r := newRunner(t, cfg, kube, newFakeExec())
+	r.SkipBackup = true
+	ctx, cancel := context.WithCancel(t.Context())
+	// Ctrl-C while waiting after chart 2
+	r.Wait = func(ctx context.Context, _ string, _ time.Duration) error {
+		if n, _ := lastRelease(cfg, "tpe-data"); n != nil && n.Version == 2 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}
+	_, err := r.Run(ctx, plan(t, cfg, "v7.3.1"))
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	prog, err := ProgressStore{Kube: kube, Namespace: ns}.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := prog.Next()
+	if prog.State != RunFailed || prog.Steps[i].ReleaseName != "tpe-data" || prog.Steps[i].State != StateInterrupted {
+		t.Errorf("progress: %s, next step %+v", prog.State, prog.Steps[i])
+	}
+}

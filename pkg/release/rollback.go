@@ -82,7 +82,7 @@ func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
 		return nil, err
 	}
 	if len(h) == 0 {
-		return nil, fmt.Errorf("Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.Namespace)
+		return nil, fmt.Errorf("the Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.Namespace)
 	}
 	cur := h[len(h)-1]
 	p := &RollbackPlan{Namespace: rb.Namespace, FromRevision: cur.Version, FromChart: ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
