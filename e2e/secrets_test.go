@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/thingpark-tools/kubectl-tpe/e2e/framework"
+)
+
+// TestSecretsNeverLeak runs every command of the e2e suite against an installation whose values
+// hold the installation ID, Amazon backup keys, an Azure client secret and a TLS private key, and
+// checks that none of them appears in stdout, stderr, the support bundle, the progress ConfigMap or
+// the API server audit log; and that --dry-run of `prereqs apply` and `helm tpe upgrade` makes no
+// mutating API request (counted in the audit log).
+func TestSecretsNeverLeak(t *testing.T) {
+	f := newEvFixture(t)
+	env.SetPUM(t, "done")
+	since := time.Now()
+	s := f.Secrets
+	azure := writeFile(t, "azure.yaml", evAzureValues(s))
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	if err := os.WriteFile(certFile, []byte(s.TLSCertPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, []byte(s.TLSKeyPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var outputs []string
+	type cmd struct {
+		name string
+		run  func() framework.Result
+		// codes are the accepted exit codes (default 0)
+		codes []int
+	}
+	k := func(kubeconfig string, args ...string) func() framework.Result {
+		return func() framework.Result { return f.kubectlTPE(t, kubeconfig, args...) }
+	}
+	h := func(args ...string) func() framework.Result {
+		return func() framework.Result { return f.helmTPE(t, "", nil, args...) }
+	}
+	bundle := filepath.Join(dir, "bundle.tar.gz")
+	admin := env.AdminKubeconfig
+	phase := func(t *testing.T, cmds []cmd) {
+		for _, c := range cmds {
+			r := c.run()
+			outputs = append(outputs, r.Stdout, r.Stderr)
+			ok := r.Code == 0
+			for _, code := range c.codes {
+				ok = ok || r.Code == code
+			}
+			if !ok {
+				t.Errorf("%s: %s", c.name, redact(r.String()))
+			}
+			if what := s.find(r.Stdout + r.Stderr); what != "" {
+				t.Errorf("%s: the %s appears in its output", c.name, what)
+			}
+		}
+	}
+
+	t.Run("before install", func(t *testing.T) {
+		phase(t, []cmd{
+			{"helm tpe repo add -f values", h("repo", "add", "--url", env.RepoURL, "-f", f.Values, "--to", "v7.3.1"), nil},
+			{"helm tpe repo add (env)", func() framework.Result {
+				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--url", env.RepoURL, "--to", "v7.3.1", "-o", "json")
+			}, nil},
+			{"helm tpe releases", h("releases"), nil},
+			{"helm tpe manifest", h("manifest", "v7.3.1", "-o", "yaml"), nil},
+			{"helm tpe env", h("env", "-o", "json"), nil},
+			{"helm tpe plan (fresh)", h("plan", "--to", "v7.2.2c", "-f", f.Values, "-o", "json"), []int{2}},
+			{"helm tpe install --dry-run", h("install", "--to", "v7.2.2c", "-f", f.Values, "--dry-run"), nil},
+			{"kubectl tpe preflight -f values", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", f.Values, "-o", "json"), []int{2}},
+			{"kubectl tpe preflight -f azure", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", azure, "--probe", "--probe-timeout", "1s"), []int{2}},
+			{"kubectl tpe preflight --tls-*", k(admin, "preflight", "--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", certFile, "--hostname", "tpe.example.com", "-o", "yaml"), []int{2}},
+			{"kubectl tpe prereqs show", k(admin, "prereqs", "show", "--hosting", "other", "--storage-provisioner", "example.com/fake"), nil},
+		})
+	})
+
+	t.Run("prereqs apply --dry-run makes no mutating request", func(t *testing.T) {
+		t0 := time.Now()
+		r := f.kubectlTPE(t, admin, "prereqs", "apply", "--hosting", "other", "--storage-provisioner", "example.com/fake", "--dry-run")
+		outputs = append(outputs, r.Stdout, r.Stderr)
+		if r.Code != 0 {
+			t.Fatalf("prereqs apply --dry-run: %s", r)
+		}
+		c := countAudit(t, t0, time.Now(), "kubectl-tpe/")
+		t.Logf("prereqs apply --dry-run: %s API requests, %d mutating", c, c.Mutating)
+		if c.Total == 0 {
+			t.Error("no kubectl-tpe request in the audit log")
+		}
+		if c.Mutating > 0 {
+			t.Errorf("prereqs apply --dry-run made mutating requests: %v", c.Mutations)
+		}
+	})
+
+	f.install(t, "v7.2.2c")
+
+	t.Run("helm tpe upgrade --dry-run makes no mutating request", func(t *testing.T) {
+		t0 := time.Now()
+		r := f.helmTPE(t, "", nil, "upgrade", "--to", "v7.3.1", "-f", f.Values, "--dry-run")
+		outputs = append(outputs, r.Stdout, r.Stderr)
+		if r.Code != 0 {
+			t.Fatalf("upgrade --dry-run: %s", redact(r.String()))
+		}
+		c := countAudit(t, t0, time.Now(), "helm-tpe/")
+		t.Logf("helm tpe upgrade --dry-run: %s API requests, %d mutating", c, c.Mutating)
+		if c.Total == 0 {
+			t.Error("no helm-tpe request in the audit log")
+		}
+		if c.Mutating > 0 {
+			t.Errorf("upgrade --dry-run made mutating requests: %v", c.Mutations)
+		}
+		f.wantRelease(t, charts722c)
+	})
+
+	t.Run("installed", func(t *testing.T) {
+		phase(t, []cmd{
+			{"helm tpe plan", h("plan", "--to", "v7.3.1", "-f", f.Values), nil},
+			{"helm tpe plan -f azure", h("plan", "--to", "v7.3.1", "-f", f.Values, "-f", azure, "-o", "yaml"), []int{2}},
+			{"helm tpe values get", h("values", "get", "-d", filepath.Join(dir, "values")), nil},
+			{"helm tpe upgrade", h("upgrade", "--to", "v7.3.1", "-f", f.Values, "--yes", "--pum-interval", "1s"), nil},
+			{"helm tpe upgrade -o json (rerun)", h("upgrade", "--to", "v7.3.1", "-f", f.Values, "--yes", "-o", "json"), nil},
+			{"helm tpe rollback --dry-run", h("rollback", "--dry-run", "-o", "json"), nil},
+			{"kubectl tpe status", k("", "status"), nil},
+			{"kubectl tpe status -o yaml -v=6", k("", "status", "-o", "yaml", "-v=6"), nil},
+			{"kubectl tpe wait", k("", "wait", "--timeout", "3m"), nil},
+			{"kubectl tpe pum status", k("", "pum", "status"), nil},
+			{"kubectl tpe pum status -o json", k("", "pum", "status", "-o", "json"), nil},
+			{"kubectl tpe preflight (operator)", k("", "preflight", "--profile", "operator", "-f", f.Values), []int{2}},
+			{"kubectl tpe support-bundle", k("", "support-bundle", "-o", bundle), nil},
+		})
+		if entries, err := os.ReadDir(filepath.Join(dir, "values")); err == nil {
+			t.Logf("helm tpe values get wrote %d files (they hold the values by design)", len(entries))
+		}
+	})
+
+	t.Run("support bundle", func(t *testing.T) {
+		fh, err := os.Open(bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		gz, err := gzip.NewReader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(gz)
+		n := 0
+		for {
+			hd, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if what := s.find(string(b)); what != "" {
+				t.Errorf("support bundle file %s holds the %s", hd.Name, what)
+			}
+		}
+		t.Logf("support bundle: %d files scanned", n)
+		if n == 0 {
+			t.Error("empty support bundle")
+		}
+	})
+
+	t.Run("progress ConfigMap", func(t *testing.T) {
+		p, raw := f.progress(t)
+		if p == nil {
+			t.Fatal("no progress ConfigMap after the upgrade")
+		}
+		if what := s.find(raw); what != "" {
+			t.Errorf("the progress ConfigMap holds the %s:\n%s", what, raw)
+		}
+	})
+
+	t.Run("audit log", func(t *testing.T) {
+		fh, err := os.Open(env.AuditLog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		lines := 0
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, `"requestReceivedTimestamp"`) {
+				continue
+			}
+			lines++
+			if what := s.find(line); what != "" {
+				t.Errorf("the audit log holds the %s: %.300s", what, line)
+			}
+		}
+		t.Logf("audit log: %d lines scanned (level Metadata: URIs, user agents, object references), since %s", lines, since.Format(time.RFC3339))
+	})
+
+	for _, o := range append(outputs, f.outputs...) {
+		if what := s.find(o); what != "" {
+			t.Errorf("the %s appears in a command output", what)
+		}
+	}
+}
