@@ -236,7 +236,9 @@ func TestFaultPUMExec(t *testing.T) {
 		oneErrorLine(t, r, "pum", "does not exist")
 	})
 	op("create", "deployment", "pum", "--image=example/post-upgrade:1")
-	t.Cleanup(func() { _, _ = env.KubectlOK(t, env.OperatorKubeconfig, "-n", ns, "delete", "deployment", "pum", "--ignore-not-found") })
+	t.Cleanup(func() {
+		_, _ = env.KubectlOK(t, env.OperatorKubeconfig, "-n", ns, "delete", "deployment", "pum", "--ignore-not-found")
+	})
 	op("rollout", "status", "deployment/pum", "--timeout=90s")
 
 	t.Run("garbage output", func(t *testing.T) {
