@@ -172,6 +172,13 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 		}
 		c := countAudit(t, m.Start, m.End, "helm-tpe/")
 		tpeWall, tpeReq = append(tpeWall, m.Wall), append(tpeReq, c)
+		var steps []string
+		for _, l := range strings.Split(m.Stderr, "\n") {
+			if strings.HasPrefix(l, "[") && strings.Contains(l, "done (") {
+				steps = append(steps, l)
+			}
+		}
+		rep.printf("upgrade helm tpe steps: %s", strings.Join(steps, " | "))
 		f.wantRelease(t, charts731)
 		rep.printf("upgrade v7.2.2c→v7.3.1 helm tpe upgrade --to v7.3.1 -f values.yaml --yes: wall %s, API requests %s, mutating %d", secs(m.Wall), c, c.Mutating)
 	}
