@@ -31,7 +31,7 @@ type Release struct {
 	Chart        string    `json:"chart"`
 	ChartVersion string    `json:"chartVersion"`
 	AppVersion   string    `json:"appVersion,omitempty"`
-	Updated      time.Time `json:"updated,omitempty"`
+	Updated      time.Time `json:"updated,omitzero"`
 	Description  string    `json:"description,omitempty"`
 }
 

@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
@@ -137,5 +142,38 @@ func TestPUMRestartCommand(t *testing.T) {
 				t.Errorf("status not shown after restart: %q\n%s", ex.cmds, out)
 			}
 		})
+	}
+}
+
+func TestPUMLogs(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pum-process", Namespace: "tpe"},
+		Spec: batchv1.JobSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"job-name": "pum-process"}}}}
+	pod := func(name string, age time.Duration) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "tpe", Labels: map[string]string{"job-name": "pum-process"},
+			CreationTimestamp: metav1.Time{Time: time.Now().Add(-age)}},
+			Spec: corev1.PodSpec{InitContainers: []corev1.Container{{Name: "init"}}, Containers: []corev1.Container{{Name: "pum-process"}}}}
+	}
+	c := fake.NewClientset(job, pod("pum-process-new", time.Minute), pod("pum-process-old", time.Hour))
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := &PUMLogsOptions{Namespace: "tpe", Client: c, Since: 10 * time.Minute, IOStreams: streams}
+	if err := o.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := "[pum-process-old/init] fake logs\n[pum-process-old/pum-process] fake logs\n[pum-process-new/init] fake logs\n[pum-process-new/pum-process] fake logs\n"
+	if out.String() != want {
+		t.Errorf("logs =\n%s\nwant\n%s", out, want)
+	}
+	var since []int64
+	for _, a := range c.Actions() {
+		if a.GetSubresource() == "log" {
+			since = append(since, *a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions).SinceSeconds)
+		}
+	}
+	if len(since) != 4 || since[0] != 600 {
+		t.Errorf("log requests with since = %v", since)
+	}
+	o.Client = fake.NewClientset()
+	if err := o.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "job pum-process not found in namespace tpe") {
+		t.Errorf("missing job: %v", err)
 	}
 }
