@@ -127,6 +127,10 @@ func (e *TimeoutError) Error() string {
 	} else {
 		b.WriteString("timed out")
 	}
+	if len(e.NotReady) == 0 {
+		b.WriteString(" before the workloads could be listed (is the API server reachable?)")
+		return b.String()
+	}
 	fmt.Fprintf(&b, " with %d workload(s) not ready:", len(e.NotReady))
 	for _, w := range e.NotReady {
 		fmt.Fprintf(&b, "\n  %s: %s", w, w.Reason)

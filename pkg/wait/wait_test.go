@@ -302,3 +302,15 @@ func BenchmarkRun(b *testing.B) {
 		})
 	}
 }
+
+func TestTimeoutBeforeListing(t *testing.T) {
+	c := fake.NewClientset()
+	c.PrependReactor("list", "deployments", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("connection refused")
+	})
+	_, err := Run(t.Context(), c, Options{Namespace: ns, Timeout: 200 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "before the workloads could be listed") {
+		t.Fatalf("err = %v", err)
+	}
+}
