@@ -136,9 +136,23 @@ func TestSecretsNeverLeak(t *testing.T) {
 			{"kubectl tpe preflight (operator)", k("", "preflight", "--profile", "operator", "-f", f.Values), []int{2}},
 			{"kubectl tpe support-bundle", k("", "support-bundle", "-o", bundle), nil},
 		})
-		if entries, err := os.ReadDir(filepath.Join(dir, "values")); err == nil {
-			t.Logf("helm tpe values get wrote %d files (they hold the values by design)", len(entries))
+		// Positive control: the files of `values get` hold the values by design, so the detector
+		// must find the installation ID there (a detector that finds nothing proves nothing).
+		entries, err := os.ReadDir(filepath.Join(dir, "values"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		found := ""
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(dir, "values", e.Name()))
+			if w := s.find(string(b)); w != "" {
+				found = w
+			}
+		}
+		if found == "" {
+			t.Errorf("the %d files of helm tpe values get hold no secret: the detector is broken", len(entries))
+		}
+		t.Logf("helm tpe values get wrote %d files; they hold the values by design (detector found the %s)", len(entries), found)
 	})
 
 	t.Run("support bundle", func(t *testing.T) {
