@@ -158,6 +158,22 @@ func TestClusterOpsWaitAndStatus(t *testing.T) {
 		t.Errorf("status table:\n%s", table)
 	}
 
+	// A user with the built-in "view" role (no Secrets, no exec): those sections say so and the
+	// rest still works.
+	env.KubectlAdmin(t, "-n", ns, "create", "rolebinding", "e2e-ops-viewer", "--clusterrole=view", "--user=e2e-ops-viewer")
+	t.Cleanup(func() { _, _ = env.KubectlOK(t, env.AdminKubeconfig, "-n", ns, "delete", "rolebinding", "e2e-ops-viewer", "--ignore-not-found") })
+	viewer := env.KubectlTPE(t, env.AdminKubeconfig, "-n", ns, "--as", "e2e-ops-viewer", "status")
+	t.Logf("kubectl tpe status as a viewer:\n%s", viewer.Stdout)
+	if viewer.Code != 0 {
+		t.Errorf("status as a viewer exits %d:\n%s", viewer.Code, viewer)
+	}
+	for _, w := range []string{"SKIP     release.helm", "you may not list secrets (Helm's release storage) in namespace " + ns,
+		"SKIP     pum.verdict", "you may not exec into pods", "PASS     workloads.ready"} {
+		if !strings.Contains(viewer.Stdout, w) {
+			t.Errorf("viewer status lacks %q", w)
+		}
+	}
+
 	// Break the lrc StatefulSet: its updated pod can never be scheduled.
 	if r := helm("upgrade", "tpe", "e2e-ops/thingpark-enterprise", "--version", "1.4.1", "-n", ns, "--reuse-values", "--set", "fixture.unschedulable=true"); r.Code != 0 {
 		t.Fatalf("helm upgrade (unschedulable): %s", redact(r.String()))

@@ -68,7 +68,8 @@ type Dashboard struct {
 
 // ReleaseSection says which TPE release the Helm releases match.
 type ReleaseSection struct {
-	// Name is the matching TPE release (e.g. "v7.3.1"), or "mixed/unknown".
+	// Name is the matching TPE release (e.g. "v7.3.1"), "mixed/unknown" when the charts match no
+	// release, or "unknown" when Helm's release storage cannot be read.
 	Name string `json:"name"`
 	// Also lists other releases with the same four chart versions (v7.3.0 ≡ v7.3.1).
 	Also []string `json:"also,omitempty"`
@@ -81,6 +82,9 @@ type ReleaseSection struct {
 
 // Unknown is the release name when the installed charts match no known release.
 const Unknown = "mixed/unknown"
+
+// NotReadable is the release name when Helm's release storage cannot be read.
+const NotReadable = "unknown"
 
 // inputs are the lists read from the API server, one request each.
 type inputs struct {
@@ -227,7 +231,7 @@ func unreadable(id, category, what, ns string, err error) check.Check {
 
 func (d *Dashboard) release(cfg Config, in *inputs) {
 	if err := in.errs["helm"]; err != nil {
-		d.Release = ReleaseSection{Name: Unknown}
+		d.Release = ReleaseSection{Name: NotReadable}
 		d.Add(unreadable("release.helm", CategoryRelease, "secrets (Helm's release storage)", cfg.Namespace, err))
 		return
 	}

@@ -249,7 +249,7 @@ func TestForbiddenSectionsAreSkipped(t *testing.T) {
 	if ex.calls != 0 {
 		t.Error("exec attempted although the SSAR denied it")
 	}
-	if d.Release.Name != Unknown || d.Release.Readable {
+	if d.Release.Name != NotReadable || d.Release.Readable {
 		t.Errorf("release = %+v", d.Release)
 	}
 	if got := statusOf(t, d, "workloads.ready"); got.Status != check.Pass {

@@ -184,6 +184,9 @@ func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
 	}
 	color := cli.UseColor(w, o.Color)
 	rel := d.Release.Name
+	if !d.Release.Readable {
+		rel += " (Helm's release storage is not readable)"
+	}
 	if len(d.Release.Also) > 0 {
 		rel += " (= " + strings.Join(d.Release.Also, ", ") + ")"
 	}
