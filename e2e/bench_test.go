@@ -282,6 +282,16 @@ func benchScale(t *testing.T, f *evFixture, rep *benchReport) {
 		{"status", env.OperatorKubeconfig, []string{"status", "-n", f.NS}},
 		{"wait", env.OperatorKubeconfig, []string{"wait", "-n", f.NS, "--timeout", "5m"}},
 	}
+	// the request count of each command must not grow with the pods
+	counts := map[string][]int{}
+	defer func() {
+		for name, c := range counts {
+			sort.Ints(c)
+			if len(c) > 0 && c[len(c)-1] > c[0] {
+				t.Errorf("kubectl tpe %s: the API request count grows with the pods: %v", name, c)
+			}
+		}
+	}()
 	for _, size := range sizes {
 		want := max(0, size-existing)
 		t0 := time.Now()
@@ -309,6 +319,7 @@ func benchScale(t *testing.T, f *evFixture, rep *benchReport) {
 				rss = append(rss, m.MaxRSSKB)
 			}
 			mn, md, mx := walls.stats()
+			counts[cs.name] = append(counts[cs.name], reqs...)
 			sort.Ints(reqs)
 			sort.Slice(rss, func(i, j int) bool { return rss[i] < rss[j] })
 			rep.printf("scale: pods=%d kubectl tpe %s: exit %d, API requests min %d max %d, wall min %s median %s max %s, peak RSS median %.1f MiB max %.1f MiB",
