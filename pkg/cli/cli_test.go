@@ -75,3 +75,21 @@ func TestUseColorHonoursNoColor(t *testing.T) {
 		t.Fatal("always/never not honoured")
 	}
 }
+
+func TestTableHasNoTrailingSpaces(t *testing.T) {
+	var b bytes.Buffer
+	tb := NewTable(&b, "A", "LONG HEADER")
+	tb.Row("x", "")
+	tb.Row("a much longer cell", "y")
+	if err := tb.Render(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasSuffix(l, " ") {
+			t.Fatalf("trailing space in %q", l)
+		}
+	}
+	if !strings.Contains(b.String(), "a much longer cell   y") {
+		t.Fatalf("columns not aligned:\n%s", b.String())
+	}
+}

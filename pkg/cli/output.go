@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,11 +70,16 @@ func WriteData(w io.Writer, f Format, v any) error {
 }
 
 // Table is a borderless, kubectl-looking table.
-type Table struct{ t *tablewriter.Table }
+type Table struct {
+	t   *tablewriter.Table
+	buf bytes.Buffer
+	out io.Writer
+}
 
 // NewTable starts a table with the given column headers.
 func NewTable(w io.Writer, headers ...string) *Table {
-	t := tablewriter.NewTable(w,
+	tb := &Table{out: w}
+	t := tablewriter.NewTable(&tb.buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleNone),
@@ -99,14 +105,31 @@ func NewTable(w io.Writer, headers ...string) *Table {
 	if len(headers) > 0 {
 		t.Header(toAny(headers)...)
 	}
-	return &Table{t: t}
+	tb.t = t
+	return tb
 }
 
 // Row appends one row.
 func (t *Table) Row(cells ...string) { _ = t.t.Append(toAny(cells)...) }
 
-// Render writes the table.
-func (t *Table) Render() error { return t.t.Render() }
+// Render writes the table, without the padding tablewriter leaves at the end of each line.
+func (t *Table) Render() error {
+	if err := t.t.Render(); err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(t.buf.String(), "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		nl := strings.HasSuffix(l, "\n")
+		b.WriteString(strings.TrimRight(l, " \n"))
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	t.buf.Reset()
+	_, err := io.WriteString(t.out, b.String())
+	return err
+}
 
 func toAny(s []string) []any {
 	out := make([]any, len(s))
