@@ -6,8 +6,9 @@ package e2e
 // bash completes kubectl-tpe through the script `kubectl-tpe completion bash` prints.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -28,7 +29,9 @@ import (
 // helm for helm4), building it first when it is missing (minutes, once per machine: it is stamped).
 func pluginTool(t *testing.T, tool string) string {
 	t.Helper()
-	out, err := exec.Command("bash", "-c", ". hack/tools/versions.sh && echo $TOOLS_BIN").Output()
+	cmd := exec.Command("bash", "-c", ". hack/tools/versions.sh && echo $TOOLS_BIN")
+	cmd.Dir = env.Root
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("hack/tools/versions.sh: %v", err)
 	}
@@ -41,7 +44,7 @@ func pluginTool(t *testing.T, tool string) string {
 		return bin
 	}
 	t0 := time.Now()
-	cmd := exec.Command("hack/tools/build.sh")
+	cmd = exec.Command("hack/tools/build.sh")
 	cmd.Dir = env.Root
 	cmd.Env = append(os.Environ(), "TOOLS="+tool)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -65,7 +68,10 @@ func toolEnv(home string, path ...string) []string {
 	path = append(path, env.BinDir, os.Getenv("PATH"))
 	return append(out,
 		"PATH="+strings.Join(path, string(os.PathListSeparator)),
-		"HELM_PLUGINS="+filepath.Join(home, "plugins"),
+		// HELM_PLUGINS is Helm's default place, $HELM_DATA_HOME/plugins: Helm 4.3's local installer
+		// writes there whatever HELM_PLUGINS says (LocalInstaller.Path uses helmpath.DataPath),
+		// while both Helms load plugins from HELM_PLUGINS.
+		"HELM_PLUGINS="+filepath.Join(home, "data", "plugins"),
 		"HELM_CONFIG_HOME="+filepath.Join(home, "config"),
 		"HELM_CACHE_HOME="+filepath.Join(home, "cache"),
 		"HELM_DATA_HOME="+filepath.Join(home, "data"),
@@ -430,7 +436,8 @@ func TestKrewManifestInstall(t *testing.T) {
 		if s, err := known(archive); err == nil {
 			return s, nil
 		}
-		return fmt.Sprintf("%064x", len(archive)), nil
+		sum := sha256.Sum256([]byte("not built in this test: " + archive))
+		return hex.EncodeToString(sum[:]), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -518,10 +525,21 @@ func TestCompletionBash(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Fatalf("bash is needed for the completion test: %v", err)
 	}
+	// cobra's bash completion, like kubectl's, needs the bash-completion package, as in a user's shell.
+	bashCompletion := ""
+	for _, f := range []string{"/usr/share/bash-completion/bash_completion", "/etc/bash_completion"} {
+		if _, err := os.Stat(f); err == nil {
+			bashCompletion = f
+			break
+		}
+	}
+	if bashCompletion == "" {
+		t.Fatal("bash-completion is not installed: run make plugin-test-deps (or apt-get install bash-completion)")
+	}
 	binDir := filepath.Dir(env.KubectlTPEBin)
 	complete := func(t *testing.T, words ...string) []string {
 		t.Helper()
-		script := `set -u
+		script := `source "$BASH_COMPLETION_FILE"
 source <(kubectl-tpe completion bash)
 COMP_WORDS=("$@")
 COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
@@ -529,7 +547,7 @@ COMP_LINE="${COMP_WORDS[*]}"
 COMP_POINT=${#COMP_LINE}
 __start_kubectl-tpe 2>/dev/null
 printf '%s\n' "${COMPREPLY[@]}"`
-		e := toolEnv(t.TempDir(), binDir)
+		e := append(toolEnv(t.TempDir(), binDir), "BASH_COMPLETION_FILE="+bashCompletion)
 		r := runOK(t, e, "bash", append([]string{"-c", script, "bash"}, words...)...)
 		var out []string
 		for _, line := range strings.Split(strings.TrimRight(r.Stdout, "\n"), "\n") {

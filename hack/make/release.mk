@@ -55,7 +55,20 @@ docs: ## Generate docs/commands/ (one page per command) from both cobra trees
 verify-docs: ## Fail when docs/commands/ is stale (run make docs)
 	$(GO) run ./hack/gendocs -dir docs/commands -verify
 
+# `make test` also runs the packaging unit tests, and its e2e step gets what the packaging e2e
+# tests need first (bash-completion, goreleaser, helm v4).
+test: test-packaging
+test-e2e: plugin-test-deps
+
+.PHONY: test-packaging
+test-packaging: ## Unit tests of the packaging: manifests vs goreleaser, krew rules, docs up to date
+	$(GO) test ./internal/packaging/... ./hack/gendocs/... ./hack/krew/...
+
+.PHONY: plugin-test-deps
+plugin-test-deps: ## bash-completion (apt-get, as root) and the pinned goreleaser + helm v4 for the e2e packaging tests
+	hack/plugin/test-deps.sh
+
 .PHONY: test-plugins
-test-plugins: ## Packaging tests: manifests, helm v3/v4 plugin install, krew install, completion (needs the e2e cluster)
-	$(GO) test ./internal/packaging/... ./pkg/cmd/... ./hack/gendocs/...
+test-plugins: test-packaging plugin-test-deps ## Packaging tests only: unit + e2e (helm v3/v4 install, krew install, completion; starts the e2e cluster)
+	$(GO) test ./pkg/cmd/...
 	$(GO) test ./e2e/ -count=1 -v -run '$(PLUGIN_TESTS)'
