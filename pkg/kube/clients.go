@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ func NewClients(getter genericclioptions.RESTClientGetter) (*Clients, error) {
 	if err != nil {
 		return nil, ConfigError(err)
 	}
+	if err := checkConfigured(getter, cfg); err != nil {
+		return nil, err
+	}
 	ns, explicit, err := getter.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return nil, ConfigError(err)
@@ -89,6 +93,26 @@ func ConfigError(err error) error {
 		return fmt.Errorf("no Kubernetes cluster is configured: set --kubeconfig or the KUBECONFIG environment variable to a kubeconfig file, or use --context to pick a context (%w)", err)
 	}
 	return fmt.Errorf("cannot load the kubeconfig (check --kubeconfig, KUBECONFIG and --context): %w", err)
+}
+
+// cli-runtime falls back to http://localhost:8080 when no kubeconfig is found (as kubectl does);
+// for a maintenance-window tool that is a confusing list of "connection refused" errors instead
+// of one message that says which kubeconfig was looked for.
+const insecureDefaultHost = "http://localhost:8080"
+
+func checkConfigured(getter genericclioptions.RESTClientGetter, cfg *rest.Config) error {
+	if cfg.Host != insecureDefaultHost && cfg.Host != "localhost:8080" {
+		return nil
+	}
+	raw, err := getter.ToRawKubeConfigLoader().RawConfig()
+	if err != nil || len(raw.Clusters) > 0 {
+		return nil
+	}
+	where := "~/.kube/config does not exist"
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		where = fmt.Sprintf("KUBECONFIG=%s names no readable kubeconfig file", env)
+	}
+	return fmt.Errorf("no Kubernetes cluster is configured (%s): pass --kubeconfig FILE, set KUBECONFIG to the kubeconfig of the TPE cluster, or use --context to pick a context", where)
 }
 
 // RequestCounter counts HTTP requests by verb; it is safe for concurrent use.
