@@ -124,14 +124,26 @@ func contextOf(cmd *cobra.Command) context.Context {
 // knownFormats are the words of an --output flag's usage that name formats.
 var knownFormats = []string{"table", "json", "yaml", "junit", "versions", "wide", "name"}
 
+// fixedFlags are flags whose values are a fixed list, by flag name.
+var fixedFlags = map[string][]string{
+	"color":                {"auto", "always", "never"},
+	"fail-on":              {"fail", "warn"},
+	"segment":              {"S", "M", "L", "XL", "XXL"},
+	"priority-class-names": {"docs", "vendor"},
+}
+
 // Tree registers the completions of the flags every command of the tree may have, by flag name:
-// --hosting, --profile, --to, --tpe-version, --from and --output (whose formats are read from
-// the flag's usage text, "output format: table, json or yaml"). Flags that already have a
-// completion keep it.
+// --hosting, --profile, --to, --tpe-version, --from, --color, --fail-on, --segment,
+// --priority-class-names, and --output (whose formats are read from the flag's usage text,
+// "output format: table, json or yaml"; an --output that names a file gets none). Flags that
+// already have a completion keep it.
 func Tree(root *cobra.Command) {
 	walk(root, func(cmd *cobra.Command) {
 		Flag(cmd, "hosting", Hosting())
 		Flag(cmd, "profile", Profiles())
+		for name, values := range fixedFlags {
+			Flag(cmd, name, Values(values...))
+		}
 		for _, name := range []string{"to", "tpe-version", "from"} {
 			Flag(cmd, name, Releases())
 		}

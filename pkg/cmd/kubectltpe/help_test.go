@@ -109,7 +109,7 @@ func TestFlagCompletionsAreWired(t *testing.T) {
 		}
 	}
 	walkTree(root, func(cmd *cobra.Command) {
-		for _, name := range []string{"hosting", "to", "tpe-version", "profile", "output"} {
+		for _, name := range []string{"hosting", "to", "tpe-version", "profile", "output", "color", "fail-on", "segment", "priority-class-names"} {
 			f := cmd.Flags().Lookup(name)
 			if f == nil || (name == "output" && !strings.Contains(f.Usage, "json")) {
 				continue
