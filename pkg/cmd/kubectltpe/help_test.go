@@ -132,3 +132,22 @@ func TestFlagCompletionsAreWired(t *testing.T) {
 		}
 	}
 }
+
+// TestKubectlConventions: kubectl tpe takes kubectl's connection flags (--request-timeout among
+// them) and klog's -v, and hides klog's other flags, as kubectl plugins do.
+func TestKubectlConventions(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	for _, name := range []string{"kubeconfig", "context", "namespace", "request-timeout", "as", "v"} {
+		if root.PersistentFlags().Lookup(name) == nil {
+			t.Errorf("kubectl tpe has no --%s", name)
+		}
+	}
+	for _, name := range []string{"logtostderr", "alsologtostderr", "vmodule", "log_dir"} {
+		if f := root.PersistentFlags().Lookup(name); f != nil && !f.Hidden {
+			t.Errorf("klog's --%s is visible", name)
+		}
+	}
+	if !root.SilenceUsage || !root.SilenceErrors {
+		t.Error("the root must silence usage and errors: main prints the error once")
+	}
+}
