@@ -157,7 +157,7 @@ func Tree(root *cobra.Command) {
 
 func formatsIn(usage string) []string {
 	words := strings.FieldsFunc(strings.ToLower(usage), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z')
+		return r < 'a' || r > 'z'
 	})
 	var out []string
 	for _, w := range words {
