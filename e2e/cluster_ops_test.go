@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -161,7 +162,9 @@ func TestClusterOpsWaitAndStatus(t *testing.T) {
 	// A user with the built-in "view" role (no Secrets, no exec): those sections say so and the
 	// rest still works.
 	env.KubectlAdmin(t, "-n", ns, "create", "rolebinding", "e2e-ops-viewer", "--clusterrole=view", "--user=e2e-ops-viewer")
-	t.Cleanup(func() { _, _ = env.KubectlOK(t, env.AdminKubeconfig, "-n", ns, "delete", "rolebinding", "e2e-ops-viewer", "--ignore-not-found") })
+	t.Cleanup(func() {
+		_, _ = env.KubectlOK(t, env.AdminKubeconfig, "-n", ns, "delete", "rolebinding", "e2e-ops-viewer", "--ignore-not-found")
+	})
 	viewer := env.KubectlTPE(t, env.AdminKubeconfig, "-n", ns, "--as", "e2e-ops-viewer", "status")
 	t.Logf("kubectl tpe status as a viewer:\n%s", viewer.Stdout)
 	if viewer.Code != 0 {
@@ -362,7 +365,7 @@ func readTarGz(t *testing.T, path string) map[string]string {
 	out := map[string]string{}
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

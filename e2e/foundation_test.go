@@ -53,7 +53,9 @@ func TestClusterUsers(t *testing.T) {
 		if _, err := env.KubectlOK(t, env.OperatorKubeconfig, "-n", env.Namespace, "create", "deployment", "e2e-foundation", "--image=example/app:1"); err != nil {
 			t.Fatal(err)
 		}
-		defer env.KubectlOK(t, env.OperatorKubeconfig, "-n", env.Namespace, "delete", "deployment", "e2e-foundation", "--wait=false")
+		defer func() {
+			_, _ = env.KubectlOK(t, env.OperatorKubeconfig, "-n", env.Namespace, "delete", "deployment", "e2e-foundation", "--wait=false")
+		}()
 		if _, err := env.KubectlOK(t, env.OperatorKubeconfig, "-n", env.Namespace, "rollout", "status", "deployment/e2e-foundation", "--timeout=90s"); err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +65,7 @@ func TestClusterUsers(t *testing.T) {
 	t.Run("operator is denied a StorageClass", func(t *testing.T) {
 		r := env.Run(t, nil, strings.NewReader(sc), env.Kubectl, "--kubeconfig", env.OperatorKubeconfig, "create", "-f", "-")
 		if r.Code == 0 || !strings.Contains(r.Stderr, "Forbidden") {
-			env.KubectlOK(t, env.AdminKubeconfig, "delete", "storageclass", "e2e-foundation-sc", "--ignore-not-found")
+			_, _ = env.KubectlOK(t, env.AdminKubeconfig, "delete", "storageclass", "e2e-foundation-sc", "--ignore-not-found")
 			t.Fatalf("operator create StorageClass: want Forbidden, got %s", r)
 		}
 	})
@@ -318,7 +320,7 @@ volumeBindingMode: WaitForFirstConsumer
 		t.Fatalf("create prerequisites: %s", r)
 	}
 	t.Cleanup(func() {
-		env.KubectlOK(t, env.AdminKubeconfig, "delete", "priorityclass,storageclass", "-l", "e2e=foundation", "--ignore-not-found")
+		_, _ = env.KubectlOK(t, env.AdminKubeconfig, "delete", "priorityclass,storageclass", "-l", "e2e=foundation", "--ignore-not-found")
 	})
 	helm := func(args ...string) framework.Result { return env.HelmCLI(t, env.OperatorKubeconfig, args...) }
 	if r := helm("repo", "add", "e2e-foundation", env.RepoURL, "--username", env.InstallationID, "--password", env.InstallationID, "--force-update"); r.Code != 0 {

@@ -202,11 +202,11 @@ lrc: {persistence: {storageClass: %[2]s}}
 		for _, n := range []string{"tpe", "tpe-controllers", "tpe-data", "tpe-data-controllers"} {
 			env.HelmCLI(t, admin, "uninstall", "-n", env.Namespace, n, "--wait=false")
 		}
-		env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "configmap", "tpe-upgrade-progress", "--ignore-not-found")
-		env.KubectlOK(t, admin, "delete", "priorityclass", "thingpark-datapath", "thingpark-data", "thingpark-others", "--ignore-not-found")
-		env.KubectlOK(t, admin, "delete", "storageclass", storageClassName, "--ignore-not-found")
-		env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "pvc", "--all", "--wait=false")
-		env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
+		_, _ = env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "configmap", "tpe-upgrade-progress", "--ignore-not-found")
+		_, _ = env.KubectlOK(t, admin, "delete", "priorityclass", "thingpark-datapath", "thingpark-data", "thingpark-others", "--ignore-not-found")
+		_, _ = env.KubectlOK(t, admin, "delete", "storageclass", storageClassName, "--ignore-not-found")
+		_, _ = env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "pvc", "--all", "--wait=false")
+		_, _ = env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
 		env.ResetController(t)
 	})
 

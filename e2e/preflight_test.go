@@ -376,7 +376,9 @@ func TestPreflightTLS(t *testing.T) {
 	}
 	t.Run("a PEM that does not parse is a clear error before any request", func(t *testing.T) {
 		bad := filepath.Join(k.dir, "bad.crt")
-		os.WriteFile(bad, []byte("not a certificate"), 0o600)
+		if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		since := time.Now()
 		r := env.KubectlTPE(t, env.OperatorKubeconfig, "preflight", "--tls-cert", bad)
 		if r.Code != 1 || !strings.Contains(r.Stderr, "--tls-cert "+bad+": the certificate is not valid PEM") {

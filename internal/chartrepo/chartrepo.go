@@ -234,11 +234,11 @@ func applySince(ch *chart.Chart, dir string) error {
 		return fmt.Errorf("chartrepo: chart %s version %q: %w", ch.Name(), ch.Metadata.Version, err)
 	}
 	for file, since := range spec.Since {
-		min, err := semver.NewVersion(since)
+		lowest, err := semver.NewVersion(since)
 		if err != nil {
 			return fmt.Errorf("chartrepo: %s/fixture-versions.yaml: %s: %w", dir, file, err)
 		}
-		if !v.LessThan(min) {
+		if !v.LessThan(lowest) {
 			continue
 		}
 		if file == "values.schema.json" {

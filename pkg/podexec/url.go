@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/url"
 
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 func mustURL(s string) *url.URL {

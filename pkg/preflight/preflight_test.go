@@ -345,9 +345,9 @@ func TestResolveTarget(t *testing.T) {
 	m := manifest.MustLoad()
 	dir := t.TempDir()
 	known := filepath.Join(dir, "VERSIONS")
-	os.WriteFile(known, []byte("THINGPARK_DATA_CONTROLLERS_VERSION=1.2.4\nTHINGPARK_DATA_VERSION=1.3.5\nTHINGPARK_APPLICATION_CONTROLLERS_VERSION=1.2.4\nTHINGPARK_ENTERPRISE_VERSION=1.4.1\n"), 0o600)
+	mustWrite(t, known, ("THINGPARK_DATA_CONTROLLERS_VERSION=1.2.4\nTHINGPARK_DATA_VERSION=1.3.5\nTHINGPARK_APPLICATION_CONTROLLERS_VERSION=1.2.4\nTHINGPARK_ENTERPRISE_VERSION=1.4.1\n"))
 	unknown := filepath.Join(dir, "VERSIONS.new")
-	os.WriteFile(unknown, []byte("THINGPARK_DATA_CONTROLLERS_VERSION=9.2.4\nTHINGPARK_DATA_VERSION=9.3.5\nTHINGPARK_APPLICATION_CONTROLLERS_VERSION=9.2.4\nTHINGPARK_ENTERPRISE_VERSION=9.4.1\n"), 0o600)
+	mustWrite(t, unknown, ("THINGPARK_DATA_CONTROLLERS_VERSION=9.2.4\nTHINGPARK_DATA_VERSION=9.3.5\nTHINGPARK_APPLICATION_CONTROLLERS_VERSION=9.2.4\nTHINGPARK_ENTERPRISE_VERSION=9.4.1\n"))
 	tests := []struct {
 		name, version, file string
 		want                string
@@ -445,5 +445,12 @@ func TestOperatorProfileIncludesDiscoveredKinds(t *testing.T) {
 	res, _ := rep.Find("rbac.operator")
 	if res.Status != check.Fail || !strings.Contains(res.Message, "kafkanodepools.kafka.strimzi.io") {
 		t.Fatalf("rbac.operator = %+v", res)
+	}
+}
+
+func mustWrite(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -108,9 +108,9 @@ func (e *ParseError) Error() string {
 		where = fmt.Sprintf(" at line %d", e.Line)
 	}
 	raw := e.Raw
-	const max = 4000
-	if len(raw) > max {
-		raw = raw[:max] + "\n[... " + strconv.Itoa(len(e.Raw)-max) + " more bytes]"
+	const maxLen = 4000
+	if len(raw) > maxLen {
+		raw = raw[:maxLen] + "\n[... " + strconv.Itoa(len(e.Raw)-maxLen) + " more bytes]"
 	}
 	return fmt.Sprintf("cannot parse the pum status output%s: %s; the raw output was:\n%s", where, e.Msg, indent(raw))
 }

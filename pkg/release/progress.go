@@ -110,7 +110,7 @@ func (s ProgressStore) Load(ctx context.Context) (*Progress, error) {
 	}
 	var p Progress
 	if err := json.Unmarshal([]byte(cm.Data[progressKey]), &p); err != nil {
-		return nil, fmt.Errorf("the ConfigMap %s/%s holds no valid progress record (%v): delete it to start over", s.Namespace, ProgressConfigMap, err)
+		return nil, fmt.Errorf("the ConfigMap %s/%s holds no valid progress record (%w): delete it to start over", s.Namespace, ProgressConfigMap, err)
 	}
 	return &p, nil
 }

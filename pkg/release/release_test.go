@@ -492,7 +492,7 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 		t.Fatalf("rerun without --resume: %v", err)
 	}
 	r.Resume = true
-	res, err = r.Run(ctx, &Plan{Target: "v7.3.1", Action: ActionUpgrade, Reachable: true})
+	_, err = r.Run(ctx, &Plan{Target: "v7.3.1", Action: ActionUpgrade, Reachable: true})
 	if err != nil {
 		t.Fatal(err)
 	}

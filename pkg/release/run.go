@@ -180,7 +180,7 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*RunResult, error) {
 		st.Elapsed = r.clock().Sub(t0).Round(time.Second).String()
 		if err != nil {
 			if ctx.Err() != nil {
-				err = fmt.Errorf("%w: %v", ErrInterrupted, err)
+				err = fmt.Errorf("%w: %w", ErrInterrupted, err)
 			}
 			return r.stop(prog, store, st, err, start)
 		}
@@ -260,7 +260,7 @@ func (r *Runner) backupStep(ctx context.Context, p *Plan, prog *Progress, st *Pr
 	if err != nil {
 		var np *podexec.NoReadyPodError
 		if errors.As(err, &np) {
-			return fmt.Errorf("the backup tooling does not answer (%v): an upgrade backup is mandatory; fix the controller or pass --skip-backup", err)
+			return fmt.Errorf("the backup tooling does not answer (%w): an upgrade backup is mandatory; fix the controller or pass --skip-backup", err)
 		}
 		return fmt.Errorf("the backup tooling does not answer: %w", err)
 	}

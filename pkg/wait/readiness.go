@@ -166,9 +166,9 @@ func explain(pending []string, pods []*corev1.Pod, claims []string, idx *index, 
 	}
 	out := strings.Join(pending, ", ")
 	if len(causes) > 0 {
-		const max = 3
-		if len(causes) > max {
-			causes = append(causes[:max], fmt.Sprintf("and %d more", len(causes)-max))
+		const maxShown = 3
+		if len(causes) > maxShown {
+			causes = append(causes[:maxShown], fmt.Sprintf("and %d more", len(causes)-maxShown))
 		}
 		out += "; " + strings.Join(causes, "; ")
 	}

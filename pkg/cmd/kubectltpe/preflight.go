@@ -297,10 +297,10 @@ func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Review
 		if impErr == nil {
 			return self, imp.UserName, nil
 		}
-		real := rest.CopyConfig(o.clients.Config)
-		real.Impersonate = rest.ImpersonationConfig{}
-		real.WrapTransport = nil
-		if rc, err := kube.FromConfig(real, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
+		direct := rest.CopyConfig(o.clients.Config)
+		direct.Impersonate = rest.ImpersonationConfig{}
+		direct.WrapTransport = nil
+		if rc, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
 			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName, nil
 		}
 		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", imp.UserName, impErr)

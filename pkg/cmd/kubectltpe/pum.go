@@ -163,12 +163,12 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, kubernetes.Interface, error) {
+func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
 	c, err := kube.NewClients(f)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", err
 	}
-	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), c.Kube, nil
+	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), nil
 }
 
 // Complete builds the executor.
@@ -176,7 +176,7 @@ func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
 	if o.Exec != nil {
 		return nil
 	}
-	ex, ns, _, err := pumExecutor(f)
+	ex, ns, err := pumExecutor(f)
 	o.Exec, o.Namespace = ex, ns
 	return err
 }
@@ -326,7 +326,7 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Exec == nil {
-				ex, ns, _, err := pumExecutor(f)
+				ex, ns, err := pumExecutor(f)
 				if err != nil {
 					return err
 				}
