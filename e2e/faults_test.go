@@ -366,8 +366,19 @@ rules:
 	if c := countAudit(t, since, time.Now(), "kubectl-tpe/"); c.Mutating > 0 {
 		t.Errorf("preflight changed something: %v", c.Mutations)
 	}
-	// helm tpe plan, as the same operator: record whether it names the missing permission too.
+	// helm tpe plan, as the same operator, names it too (install and upgrade refuse a failed plan).
+	since = time.Now()
 	p := env.HelmTPE(t, env.OperatorKubeconfig, []string{"HELM_NAMESPACE=" + ns}, "plan", "--to", "v7.3.1")
 	noCrash(t, p)
-	t.Logf("helm tpe plan as the restricted operator (exit %d), names psmdb.percona.com: %v", p.Code, strings.Contains(p.Stdout+p.Stderr, "psmdb.percona.com"))
+	if p.Code != 2 {
+		t.Errorf("helm tpe plan with a missing psmdb verb: exit %d, want 2\n%s", p.Code, p.Stdout)
+	}
+	for _, w := range []string{"permissions.operator", "psmdb.percona.com", "delete"} {
+		if !strings.Contains(p.Stdout, w) {
+			t.Errorf("helm tpe plan does not name %q:\n%s", w, p.Stdout)
+		}
+	}
+	if c := countAudit(t, since, time.Now(), "helm-tpe/"); c.Mutating > 0 {
+		t.Errorf("plan changed something: %v", c.Mutations)
+	}
 }

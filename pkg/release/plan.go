@@ -131,6 +131,9 @@ type PlanInput struct {
 	Values     values.Values
 	ValueFiles []string
 	Charts     ChartSource
+	// SkipPermissions leaves out the check of the user's operator profile (unit tests on fake
+	// clientsets, whose access reviews always answer "denied").
+	SkipPermissions bool
 }
 
 // NewPlan computes the plan: the path, each hop's charts, cluster-admin steps and Kubernetes
@@ -243,6 +246,9 @@ func NewPlan(ctx context.Context, in PlanInput) *Plan {
 			Remediation: "plan a maintenance window and warn the users"})
 	}
 	valuesChecks(in, rep)
+	if in.Kube != nil && p.Action != ActionNone && !in.SkipPermissions {
+		rep.Add(permissionsCheck(ctx, in.Kube, p.Namespace))
+	}
 	return p
 }
 
