@@ -123,16 +123,17 @@ chmod +x "$R/run-apiserver.sh"
 echo "apiserver ready after $(elapsed) s (https://127.0.0.1:$PORT)"
 
 # --- controllers
-"$BIN/kube-controller-manager" --kubeconfig="$R/kcm.kubeconfig" \
+# Both run under supervise.sh, which starts them again if they exit (see there).
+"$H/supervise.sh" "$R/log/kube-controller-manager.log" "$BIN/kube-controller-manager" --kubeconfig="$R/kcm.kubeconfig" \
   --authentication-kubeconfig="$R/kcm.kubeconfig" --authorization-kubeconfig="$R/kcm.kubeconfig" \
   --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false --use-service-account-credentials=true \
   --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
   --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
-  > "$R/log/kube-controller-manager.log" 2>&1 & echo $! > "$R/pid/kube-controller-manager"
-"$BIN/kube-scheduler" --kubeconfig="$R/sched.kubeconfig" \
+  >/dev/null 2>&1 & echo $! > "$R/pid/kube-controller-manager"
+"$H/supervise.sh" "$R/log/kube-scheduler.log" "$BIN/kube-scheduler" --kubeconfig="$R/sched.kubeconfig" \
   --authentication-kubeconfig="$R/sched.kubeconfig" --authorization-kubeconfig="$R/sched.kubeconfig" \
   --bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
-  > "$R/log/kube-scheduler.log" 2>&1 & echo $! > "$R/pid/kube-scheduler"
+  >/dev/null 2>&1 & echo $! > "$R/pid/kube-scheduler"
 
 # --- kwok: upstream stages + a ClusterExec that runs `kubectl exec` commands on this host.
 # kwok's exec child inherits kwok's own environment (sigs.k8s.io/kwok pkg/utils/exec: cmd.Env =
