@@ -16,7 +16,6 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +29,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
@@ -112,7 +112,7 @@ func (w *writer) skip(part string, err error) {
 	if apierrors.IsForbidden(err) {
 		reason = "forbidden: " + reason
 	}
-	w.m.Skipped = append(w.m.Skipped, Skipped{Part: part, Reason: oneLine(reason)})
+	w.m.Skipped = append(w.m.Skipped, Skipped{Part: part, Reason: text.OneLine(reason, 400)})
 }
 
 // Write collects the bundle and writes it as a .tar.gz to out. Errors of the cluster become
@@ -481,12 +481,4 @@ func Redact(b []byte) ([]byte, int) {
 		})
 	}
 	return b, n
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 400 {
-		s = s[:397] + "..."
-	}
-	return s
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 )
 
@@ -137,12 +136,6 @@ func toAny(s []string) []any {
 		out[i] = v
 	}
 	return out
-}
-
-// IsTerminal reports whether w is a terminal.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // UseColor reports whether colour may be written to w: never when NO_COLOR is set or w is not a TTY.

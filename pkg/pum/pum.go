@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Deployment is the Deployment that runs the post-upgrade manager; Job is the Job that runs
@@ -31,7 +32,7 @@ func Get(ctx context.Context, ex podexec.Executor, namespace string) (*Status, e
 	st, err := Parse(res.Stdout)
 	if err != nil {
 		if strings.TrimSpace(res.Stdout) == "" && strings.TrimSpace(res.Stderr) != "" {
-			return nil, fmt.Errorf("`status` in pod %s printed nothing on stdout; stderr: %s", res.Pod, oneLine(res.Stderr))
+			return nil, fmt.Errorf("`status` in pod %s printed nothing on stdout; stderr: %s", res.Pod, text.OneLine(res.Stderr, 500))
 		}
 		return nil, err
 	}
@@ -126,15 +127,7 @@ func Restart(ctx context.Context, ex podexec.Executor, namespace string) (string
 
 func withStderr(err error, stderr string) error {
 	if s := strings.TrimSpace(stderr); s != "" {
-		return fmt.Errorf("%w (stderr: %s)", err, oneLine(s))
+		return fmt.Errorf("%w (stderr: %s)", err, text.OneLine(s, 500))
 	}
 	return err
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 500 {
-		s = s[:497] + "..."
-	}
-	return s
 }

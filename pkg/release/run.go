@@ -15,6 +15,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Runner installs or upgrades the four charts of a plan, in order, with waits in between, the
@@ -224,7 +225,7 @@ func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cau
 		st.State = StateFailed
 	}
 	red := NewRedactor(r.Secrets...)
-	st.Message = red.String(oneLine(cause.Error()))
+	st.Message = red.String(text.OneLine(cause.Error(), 0))
 	cause = red.Error(cause)
 	prog.State = RunFailed
 	prog.UpdatedAt = r.clock().UTC()
@@ -238,11 +239,6 @@ func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cau
 	res := &RunResult{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup,
 		Message: st.Message, Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: prog.Steps}
 	return res, &StepError{Step: *st, Err: cause, Next: next}
-}
-
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\r", " ")
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 func (r *Runner) backupStep(ctx context.Context, p *Plan, prog *Progress, st *ProgressStep) error {

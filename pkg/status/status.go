@@ -28,6 +28,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
@@ -442,7 +443,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 					n = fmt.Sprintf(" (x%d)", e.Count)
 				}
 				details = append(details, fmt.Sprintf("%s ago %s/%s %s%s: %s", shortDur(now.Sub(wait.EventTime(e))),
-					e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, n, oneLine(e.Message)))
+					e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, n, text.OneLine(e.Message, 300)))
 			}
 			c.Details = limit(details, 10)
 		}
@@ -480,7 +481,7 @@ func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
 	st, err := pum.Get(ctx, cfg.Exec, cfg.Namespace)
 	if err != nil {
 		d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Fail, Message: "cannot read the post-upgrade status",
-			Details: []string{oneLine(err.Error())}, Remediation: "see `kubectl tpe pum status` for the full output"})
+			Details: []string{text.OneLine(err.Error(), 300)}, Remediation: "see `kubectl tpe pum status` for the full output"})
 		return
 	}
 	done := 0
@@ -671,12 +672,4 @@ func shortDur(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:297] + "..."
-	}
-	return s
 }

@@ -8,6 +8,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 func replicas(p *int32) int32 {
@@ -161,7 +163,7 @@ func explain(pending []string, pods []*corev1.Pod, claims []string, idx *index, 
 		// No pod explains it: the controller itself may be failing to create pods (quota,
 		// admission, missing PriorityClass, ...).
 		if e, ok := idx.events[self]; ok {
-			add(fmt.Sprintf("%s: %s", e.Reason, oneLine(e.Message)))
+			add(fmt.Sprintf("%s: %s", e.Reason, text.OneLine(e.Message, 300)))
 		}
 	}
 	out := strings.Join(pending, ", ")
@@ -193,7 +195,7 @@ func podReason(p *corev1.Pod, idx *index) string {
 		if wt := cs.State.Waiting; wt != nil {
 			switch wt.Reason {
 			case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-				return fmt.Sprintf("pod %s: image pull error (%s) for container %s: %s", p.Name, wt.Reason, cs.Name, oneLine(wt.Message))
+				return fmt.Sprintf("pod %s: image pull error (%s) for container %s: %s", p.Name, wt.Reason, cs.Name, text.OneLine(wt.Message, 300))
 			case "CrashLoopBackOff":
 				last := ""
 				if t := cs.LastTerminationState.Terminated; t != nil {
@@ -201,7 +203,7 @@ func podReason(p *corev1.Pod, idx *index) string {
 				}
 				return fmt.Sprintf("pod %s: container %s in crash loop, %d restart(s)%s", p.Name, cs.Name, cs.RestartCount, last)
 			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
-				return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, wt.Reason, oneLine(wt.Message))
+				return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, wt.Reason, text.OneLine(wt.Message, 300))
 			}
 		}
 	}
@@ -212,20 +214,20 @@ func podReason(p *corev1.Pod, idx *index) string {
 				if e, ok := idx.events["Pod/"+p.Name]; ok && e.Reason == "FailedScheduling" {
 					msg = e.Message
 				}
-				return fmt.Sprintf("pod %s pending, %s: %s", p.Name, strings.ToLower(c.Reason), oneLine(msg))
+				return fmt.Sprintf("pod %s pending, %s: %s", p.Name, strings.ToLower(c.Reason), text.OneLine(msg, 300))
 			}
 		}
 		if e, ok := idx.events["Pod/"+p.Name]; ok {
-			return fmt.Sprintf("pod %s pending: %s: %s", p.Name, e.Reason, oneLine(e.Message))
+			return fmt.Sprintf("pod %s pending: %s: %s", p.Name, e.Reason, text.OneLine(e.Message, 300))
 		}
 		return fmt.Sprintf("pod %s pending", p.Name)
 	}
 	if p.Status.Phase == corev1.PodFailed {
-		return fmt.Sprintf("pod %s failed: %s %s", p.Name, p.Status.Reason, oneLine(p.Status.Message))
+		return fmt.Sprintf("pod %s failed: %s %s", p.Name, p.Status.Reason, text.OneLine(p.Status.Message, 300))
 	}
 	// Running but not ready: a failing readiness probe says so in an event.
 	if e, ok := idx.events["Pod/"+p.Name]; ok {
-		return fmt.Sprintf("pod %s not ready: %s: %s", p.Name, e.Reason, oneLine(e.Message))
+		return fmt.Sprintf("pod %s not ready: %s: %s", p.Name, e.Reason, text.OneLine(e.Message, 300))
 	}
 	var notReady []string
 	for _, cs := range p.Status.ContainerStatuses {
@@ -253,15 +255,7 @@ func pvcReason(name string, idx *index) string {
 		msg += fmt.Sprintf(", storage class %s", *sc)
 	}
 	if e, ok := idx.events["PersistentVolumeClaim/"+name]; ok {
-		msg += fmt.Sprintf(": %s: %s", e.Reason, oneLine(e.Message))
+		msg += fmt.Sprintf(": %s: %s", e.Reason, text.OneLine(e.Message, 300))
 	}
 	return msg
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:297] + "..."
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package helmtpe
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/term"
 	"helm.sh/helm/v3/pkg/getter"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -110,7 +110,7 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 		}
 	}
 	f, ok := in.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !cli.IsTerminal(in) {
 		return "", "", fmt.Errorf("no installation ID: pass --installation-id-file FILE, set %s, or set global.installationId in a values file (-f); it is never read from a plain flag", EnvInstallationID)
 	}
 	fmt.Fprint(errOut, "Installation ID (input hidden): ")
@@ -124,28 +124,4 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 		return "", "", fmt.Errorf("no installation ID entered")
 	}
 	return id, "prompt", nil
-}
-
-// isTTY reports whether r is an interactive terminal.
-func isTTY(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// confirm asks a yes/no question on the terminal; only "yes" or "y" agrees.
-func confirm(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
-	if !isTTY(in) {
-		return false, fmt.Errorf("cannot ask for confirmation: stdin is not a terminal (pass --yes)")
-	}
-	want := "yes/no"
-	fmt.Fprintf(errOut, "%s [%s]: ", prompt, want)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
-	}
-	a := strings.ToLower(strings.TrimSpace(line))
-	if strict {
-		return a == "yes", nil
-	}
-	return a == "yes" || a == "y", nil
 }

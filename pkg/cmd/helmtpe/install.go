@@ -284,10 +284,10 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	if plan.Action != release.ActionNone || resuming {
 		if !o.Yes {
-			if !isTTY(o.In) {
+			if !cli.IsTerminal(o.In) {
 				return fmt.Errorf("refusing to %s without confirmation: stdin is not a terminal; pass --yes", o.Verb)
 			}
-			ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("%s namespace %s to %s?", strings.ToUpper(o.Verb[:1])+o.Verb[1:], cl.Namespace, plan.Target), false)
+			ok, err := cli.Confirm(o.In, o.ErrOut, fmt.Sprintf("%s namespace %s to %s?", strings.ToUpper(o.Verb[:1])+o.Verb[1:], cl.Namespace, plan.Target), false)
 			if err != nil {
 				return err
 			}

@@ -113,7 +113,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.DryRun && !o.Yes && !isTTY(o.In) {
+	if !o.DryRun && !o.Yes && !cli.IsTerminal(o.In) {
 		return fmt.Errorf("refusing to roll back without confirmation: stdin is not a terminal; pass --backup NAME --yes")
 	}
 	rb := &release.Rollback{Action: cl.Action, Exec: cl.Exec, Namespace: cl.Namespace, Matrix: m,
@@ -127,7 +127,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		if o.Yes {
 			return true, nil
 		}
-		return confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
+		return cli.Confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
 	}
 	p, err := rb.Plan(ctx)
 	if err != nil {
@@ -143,7 +143,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if !o.Yes {
-		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cl.Namespace, p.ToRevision), false)
+		ok, err := cli.Confirm(o.In, o.ErrOut, fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cl.Namespace, p.ToRevision), false)
 		if err != nil {
 			return err
 		}

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -342,17 +340,19 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 // Run confirms, restarts and shows the status.
 func (o *PUMRestartOptions) Run(ctx context.Context) error {
 	if !o.Yes {
-		interactive := isTerminalReader(o.In)
+		interactive := cli.IsTerminal(o.In)
 		if o.Interactive != nil {
 			interactive = *o.Interactive
 		}
 		if !interactive {
 			return fmt.Errorf("refusing to restart the post-upgrade procedure in namespace %s without confirmation: stdin is not a terminal; pass --yes", o.Namespace)
 		}
-		fmt.Fprintf(o.ErrOut, "Restart the post-upgrade procedure in namespace %s? Every pending request is processed again. [y/N]: ", o.Namespace)
-		answer, _ := bufio.NewReader(o.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			return fmt.Errorf("not restarted: the answer was %q", strings.TrimSpace(answer))
+		ok, err := cli.ReadAnswer(o.In, o.ErrOut, fmt.Sprintf("Restart the post-upgrade procedure in namespace %s? Every pending request is processed again.", o.Namespace), false)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("not restarted: not confirmed")
 		}
 	}
 	out, err := pum.Restart(ctx, o.Exec, o.Namespace)
@@ -371,11 +371,6 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
 	}
 	return writePUMTable(o.Out, st, time.Now())
-}
-
-func isTerminalReader(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // PUMLogsOptions are the options of `kubectl tpe pum logs`.

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// IsTerminal reports whether s (a reader or a writer of the process) is an interactive terminal.
+func IsTerminal(s any) bool {
+	f, ok := s.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// ErrNoTerminal is returned by Confirm when it cannot ask (stdin is not a terminal).
+var ErrNoTerminal = errors.New("cannot ask for confirmation: stdin is not a terminal (pass --yes)")
+
+// Confirm asks a yes/no question on errOut and reads the answer from in, which must be a
+// terminal. Only "yes" agrees when strict, "yes" or "y" otherwise.
+func Confirm(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
+	if !IsTerminal(in) {
+		return false, ErrNoTerminal
+	}
+	return ReadAnswer(in, errOut, prompt, strict)
+}
+
+// ReadAnswer is Confirm without the terminal check (tests feed it a reader).
+func ReadAnswer(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
+	fmt.Fprintf(errOut, "%s [yes/no]: ", prompt)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	if strict {
+		return a == "yes", nil
+	}
+	return a == "yes" || a == "y", nil
+}
