@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 // DefaultRepoName and DefaultRepoURL are the vendor's repository (seed 003, domain.md §1.1).
@@ -75,7 +76,7 @@ func (r *Repo) entry() *repo.Entry {
 // FetchIndex downloads index.yaml with the credentials and parses it. 401/403 is "installation ID
 // rejected"; 404, 5xx and an index that does not parse are clear errors too.
 func (r *Repo) FetchIndex() (*repo.IndexFile, error) {
-	red := NewRedactor(r.ID)
+	red := redact.New(r.ID)
 	cr, err := repo.NewChartRepository(r.entry(), r.Getters)
 	if err != nil {
 		return nil, red.Error(fmt.Errorf("chart repository %s: %w", r.URL, err))
@@ -169,7 +170,7 @@ func (r *Repo) IndexCachePath() string {
 
 // LoadChart downloads a chart version from the repository and loads it.
 func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {
-	red := NewRedactor(r.ID)
+	red := redact.New(r.ID)
 	if r.index == nil {
 		if _, err := r.FetchIndex(); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
@@ -224,7 +225,7 @@ func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cau
 	} else {
 		st.State = StateFailed
 	}
-	red := NewRedactor(r.Secrets...)
+	red := redact.New(r.Secrets...)
 	st.Message = red.String(text.OneLine(cause.Error(), 0))
 	cause = red.Error(cause)
 	prog.State = RunFailed

@@ -18,6 +18,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
@@ -245,9 +246,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		}
 	}
 	if err := repo.CheckCharts(wanted...); err != nil {
-		return release.NewRedactor(repo.ID).Error(fmt.Errorf("%w: nothing was changed", err))
+		return redact.New(repo.ID).Error(fmt.Errorf("%w: nothing was changed", err))
 	}
-	red := release.NewRedactor(repo.ID, o.vals.InstallationID())
+	red := redact.New(repo.ID, o.vals.InstallationID())
 	stopAfter := os.Getenv(EnvStopAfter)
 	runner := &release.Runner{Action: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec, Namespace: cl.Namespace, Charts: repo,
 		Values: o.vals, ValueFiles: o.ValueFiles, Timeout: o.Timeout, SkipBackup: o.SkipBackup, Resume: o.Resume,

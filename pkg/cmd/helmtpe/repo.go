@@ -10,6 +10,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -134,10 +135,10 @@ func (o *RepoAddOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	red := release.NewRedactor(id)
+	red := redact.New(id)
 	r := &release.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
 		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings)}
-	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, release.Mask(id), src)
+	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, redact.Mask(id), src)
 	if _, err := r.FetchIndex(); err != nil {
 		return red.Error(err)
 	}
@@ -147,7 +148,7 @@ func (o *RepoAddOptions) Run() error {
 	if err := r.Save(); err != nil {
 		return red.Error(err)
 	}
-	res := RepoAddResult{Name: o.Name, URL: o.URL, IDSource: src, ID: release.Mask(id), Target: o.target.Name, RepoConfig: r.RepoConfig}
+	res := RepoAddResult{Name: o.Name, URL: o.URL, IDSource: src, ID: redact.Mask(id), Target: o.target.Name, RepoConfig: r.RepoConfig}
 	for _, c := range o.target.Charts() {
 		res.ChartsVerified = append(res.ChartsVerified, c.Chart+"-"+c.Version)
 	}
