@@ -22,12 +22,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdPUM(f, streams))
-	})
-}
-
 var (
 	pumLong = templates.LongDesc(`
 		Read and drive the TPE post-upgrade manager (PUM), which runs data migrations after an
