@@ -11,10 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	authnv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -275,7 +272,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	if cfg.Reviewer, cfg.User, err = o.reviewer(ctx, cfg.Namespace); err != nil {
+	if cfg.Reviewer, cfg.User, err = rbac.NewReviewer(ctx, o.clients); err != nil {
 		return err
 	}
 	if cfg.Profile == "" {
@@ -284,36 +281,6 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	}
 	o.cfg = cfg
 	return nil
-}
-
-// reviewer picks how RBAC is reviewed: for --as, the impersonated user's own reviews (one rules
-// review, then access reviews for what it lacks); when this user may not impersonate, a
-// SubjectAccessReview per permission if it may create those.
-func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Reviewer, string, error) {
-	imp := o.clients.Config.Impersonate
-	if imp.UserName != "" {
-		self := rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}
-		_, _, _, impErr := self.Rules(ctx, ns)
-		if impErr == nil {
-			return self, imp.UserName, nil
-		}
-		direct := rest.CopyConfig(o.clients.Config)
-		direct.Impersonate = rest.ImpersonationConfig{}
-		direct.WrapTransport = nil
-		if rc, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
-			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName, nil
-		}
-		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", imp.UserName, impErr)
-	}
-	user := ""
-	if ssr, err := o.clients.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
-		user = ssr.Status.UserInfo.Username
-	}
-	who := "the current user"
-	if user != "" {
-		who = "user " + user
-	}
-	return rbac.SelfReviewer{Client: o.clients.Kube, Who: who}, user, nil
 }
 
 // Run runs the checks and writes the report.
