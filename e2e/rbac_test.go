@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,16 @@ func TestPreflightOperatorRequestBound(t *testing.T) {
 			if tt.rbac != "" {
 				adminApply(t, tt.rbac)
 			}
+			args := []string{"-n", ns, "preflight", "--profile", "operator", "-o", "json"}
+			if bin := os.Getenv("TPE_E2E_COMPARE_KUBECTL_TPE"); bin != "" {
+				// Another build (e.g. of the previous commit), for a before/after figure.
+				since, start := time.Now(), time.Now()
+				r := env.Run(t, append(os.Environ(), "KUBECONFIG="+env.OperatorKubeconfig), nil, bin, args...)
+				wall := time.Since(start)
+				t.Logf("FIGURE %s, %s: %d API requests, wall time %s, exit %d", bin, tt.name, len(env.Audit(t, since, "kubectl-tpe")), wall.Round(time.Millisecond), r.Code)
+			}
 			since, start := time.Now(), time.Now()
-			r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "preflight", "--profile", "operator", "-o", "json")
+			r := env.KubectlTPE(t, env.OperatorKubeconfig, args...)
 			wall := time.Since(start)
 			noCrash(t, r)
 			events := env.Audit(t, since, "kubectl-tpe")
