@@ -46,9 +46,12 @@ var (
 		    hosting's CSI driver, WaitForFirstConsumer binding, volume expansion.
 		 4. IngressClass nginx-tpe (or the values' class) and its controller.
 		 5. CRD groups of Strimzi, Percona MongoDB and cert-manager, or the right to create them.
-		 6. Admin profile RBAC and 7. operator profile RBAC: every missing (verb, group, resource).
-		 8. Nodes: three schedulable nodes in three zones, the TPE node-group label, allocatable
-		    CPU and memory for --segment.
+		 6. Admin profile RBAC and 7. operator profile RBAC: every missing (verb, group, resource);
+		    when the whole admin ClusterRole is missing in the namespace, the one RoleBinding of
+		    ClusterRole admin that fixes it.
+		 8. Nodes: three schedulable nodes in three zones (a node with a NoSchedule or NoExecute
+		    taint TPE's pods do not tolerate does not count), the TPE node-group label,
+		    allocatable CPU and memory for --segment.
 		 9. Network: inbound ports on the ingress LoadBalancer, and a firewall checklist of every
 		    flow (manual items); --probe dials the SMTP relay, OIDC issuer and backup endpoint.
 		10. Backup storage of the values (exactly one of s3Compat, amazon, azure); --probe checks
@@ -65,6 +68,8 @@ var (
 		A check the current user may not read is skipped, not failed.
 
 		Each kind is listed once: the number of API requests does not grow with the cluster.
+		Permissions are read with one rules review, which settles them all when the API server
+		says it is complete (RBAC only); nor does the number grow with what is missing.
 		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
 		before anything is sent to the cluster.
 
