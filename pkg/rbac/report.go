@@ -21,6 +21,9 @@ type CheckConfig struct {
 	User string
 	// RulesSource says where the admin ClusterRole's rules came from, for the message.
 	RulesSource string
+	// OnError is the status when the reviews cannot be made (default check.Fail; helm tpe plan
+	// warns instead, so that an API hiccup does not block an upgrade).
+	OnError check.Status
 }
 
 // OperatorConfig configures OperatorCheck.
@@ -44,7 +47,7 @@ func OperatorCheck(ctx context.Context, kube kubernetes.Interface, r Reviewer, c
 	id, cat := cfg.ids(ProfileOperator)
 	rules, src, err := AdminRules(ctx, kube)
 	if err != nil {
-		return check.Check{ID: id, Category: cat, Status: check.Fail, Message: err.Error(),
+		return check.Check{ID: id, Category: cat, Status: cfg.onError(), Message: err.Error(),
 			Remediation: "check that the API server is reachable and healthy"}
 	}
 	if cfg.RulesSource == "" {
@@ -60,6 +63,21 @@ func OperatorCheck(ctx context.Context, kube kubernetes.Interface, r Reviewer, c
 // rules review could not settle within MaxConfirmations make it warn.
 func ProfileCheck(ctx context.Context, r Reviewer, p Profile, cfg CheckConfig) check.Check {
 	return profileCheck(ctx, r, p, cfg, nil)
+}
+
+func (cfg CheckConfig) onError() check.Status {
+	if cfg.OnError == "" {
+		return check.Fail
+	}
+	return cfg.OnError
+}
+
+// agree picks the verb form for the subject: "you lack", "user x lacks".
+func agree(subject, third, second string) string {
+	if subject == "you" {
+		return second
+	}
+	return third
 }
 
 func (cfg CheckConfig) ids(profile string) (id, cat string) {
@@ -80,7 +98,7 @@ func profileCheck(ctx context.Context, r Reviewer, p Profile, cfg CheckConfig, a
 	c := check.Check{ID: id, Category: cat}
 	res, err := Check(ctx, r, p)
 	if err != nil {
-		c.Status, c.Message = check.Fail, fmt.Sprintf("cannot review the %s profile: %v", p.Name, err)
+		c.Status, c.Message = cfg.onError(), fmt.Sprintf("cannot review the %s profile: %v", p.Name, err)
 		c.Remediation = "the reviews need create on selfsubjectrulesreviews/selfsubjectaccessreviews (every authenticated user has it by default)"
 		return c
 	}
@@ -94,7 +112,7 @@ func profileCheck(ctx context.Context, r Reviewer, p Profile, cfg CheckConfig, a
 	}
 	if len(res.Missing) == 0 && len(res.Unconfirmed) == 0 {
 		c.Status = check.Pass
-		c.Message = fmt.Sprintf("%s has every permission of the %s profile %s (%d permissions%s)", res.Subject, p.Name, where, len(p.Permissions), basis)
+		c.Message = fmt.Sprintf("%s %s every permission of the %s profile %s (%d permissions%s)", res.Subject, agree(res.Subject, "has", "have"), p.Name, where, len(p.Permissions), basis)
 		return c
 	}
 
@@ -130,7 +148,7 @@ func profileCheck(ctx context.Context, r Reviewer, p Profile, cfg CheckConfig, a
 		c.Details = append(c.Details, m.String())
 	}
 	c.Status = check.Fail
-	c.Message = fmt.Sprintf("%s lacks %d of the %d permissions of the %s profile %s: %s", res.Subject, len(res.Missing), len(p.Permissions), p.Name, where, summarize(summary, 4))
+	c.Message = fmt.Sprintf("%s %s %d of the %d permissions of the %s profile %s: %s", res.Subject, agree(res.Subject, "lacks", "lack"), len(res.Missing), len(p.Permissions), p.Name, where, summarize(summary, 4))
 	if res.Inferred > 0 {
 		c.Message += fmt.Sprintf(" (the rules review is incomplete: %d were confirmed with access reviews, all denied, and %d taken from the rules alone)",
 			len(res.Missing)-res.Inferred, res.Inferred)
