@@ -8,7 +8,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 func TestOperatorCheck(t *testing.T) {
@@ -72,14 +71,14 @@ func TestOperatorCheck(t *testing.T) {
 
 func TestNewReviewer(t *testing.T) {
 	c := fakeAuthz(nil, false, deny)
-	r, _, err := NewReviewer(t.Context(), &kube.Clients{Config: &rest.Config{}, Kube: c, Namespace: "tpe"})
+	r, _, err := NewReviewer(t.Context(), ReviewerConfig{Client: c, Namespace: "tpe"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := r.(SelfReviewer); !ok {
 		t.Errorf("without --as: %T, want SelfReviewer", r)
 	}
-	r, user, err := NewReviewer(t.Context(), &kube.Clients{Config: &rest.Config{Impersonate: rest.ImpersonationConfig{UserName: "bob"}}, Kube: c, Namespace: "tpe"})
+	r, user, err := NewReviewer(t.Context(), ReviewerConfig{Client: c, Impersonate: rest.ImpersonationConfig{UserName: "bob"}, Namespace: "tpe"})
 	if err != nil || user != "bob" || !strings.Contains(r.Subject(), "bob (impersonated)") {
 		t.Errorf("--as bob: %v %q %v", r, user, err)
 	}

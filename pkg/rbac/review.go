@@ -15,8 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 // Reviewer answers access questions about one subject.
@@ -31,8 +29,19 @@ type Reviewer interface {
 	Subject() string
 }
 
-// NewReviewer picks how the permissions of the subject of c are reviewed, from the clients the
-// command line built (kubeconfig, --as, --as-group):
+// ReviewerConfig is what NewReviewer chooses from: the command line's client and flags.
+type ReviewerConfig struct {
+	// Client talks as the kubeconfig's user, impersonating Impersonate if set.
+	Client kubernetes.Interface
+	// Impersonate is --as / --as-group.
+	Impersonate rest.ImpersonationConfig
+	// Namespace is where the impersonation is tried (any namespace will do).
+	Namespace string
+	// Direct builds a client without the impersonation, for SubjectAccessReviews (nil: none).
+	Direct func() (kubernetes.Interface, error)
+}
+
+// NewReviewer picks how the permissions of cfg's subject are reviewed:
 //
 //   - without --as: the user's own reviews (SelfSubjectRulesReview, SelfSubjectAccessReview);
 //     user is the name the API server knows the user by ("" if it cannot say);
@@ -42,32 +51,29 @@ type Reviewer interface {
 //     SubjectReviewer, whose rules are read from the RBAC objects (four lists).
 //
 // It is an error when --as is given and neither works.
-func NewReviewer(ctx context.Context, c *kube.Clients) (r Reviewer, user string, err error) {
-	imp := c.Config.Impersonate
-	if imp.UserName != "" {
-		self := SelfReviewer{Client: c.Kube, Who: "user " + imp.UserName + " (impersonated)"}
-		// One rules review tells whether the impersonation is allowed; the check repeats it in
-		// the profile's namespace.
-		_, _, _, impErr := self.Rules(ctx, c.Namespace)
+func NewReviewer(ctx context.Context, cfg ReviewerConfig) (r Reviewer, user string, err error) {
+	if name := cfg.Impersonate.UserName; name != "" {
+		self := SelfReviewer{Client: cfg.Client, Who: "user " + name + " (impersonated)"}
+		// One rules review tells whether the impersonation is allowed.
+		_, _, _, impErr := self.Rules(ctx, cfg.Namespace)
 		if impErr == nil {
-			return self, imp.UserName, nil
+			return self, name, nil
 		}
-		direct := rest.CopyConfig(c.Config)
-		direct.Impersonate = rest.ImpersonationConfig{}
-		direct.WrapTransport = nil
-		if dc, err := kube.FromConfig(direct, c.Namespace, c.ExplicitNamespace); err == nil && CanCreateSubjectAccessReviews(ctx, dc.Kube) {
-			return SubjectReviewer{Client: dc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName, nil
+		if cfg.Direct != nil {
+			if dc, err := cfg.Direct(); err == nil && CanCreateSubjectAccessReviews(ctx, dc) {
+				return SubjectReviewer{Client: dc, User: name, Groups: cfg.Impersonate.Groups}, name, nil
+			}
 		}
-		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", imp.UserName, impErr)
+		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", name, impErr)
 	}
-	if ssr, err := c.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
+	if ssr, err := cfg.Client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
 		user = ssr.Status.UserInfo.Username
 	}
 	who := "the current user"
 	if user != "" {
 		who = "user " + user
 	}
-	return SelfReviewer{Client: c.Kube, Who: who}, user, nil
+	return SelfReviewer{Client: cfg.Client, Who: who}, user, nil
 }
 
 // SelfReviewer reviews the client's own user (SelfSubjectRulesReview, SelfSubjectAccessReview).

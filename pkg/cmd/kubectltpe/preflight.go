@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -277,7 +279,17 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	if cfg.Reviewer, cfg.User, err = rbac.NewReviewer(ctx, o.clients); err != nil {
+	rc := rbac.ReviewerConfig{Client: o.clients.Kube, Impersonate: o.clients.Config.Impersonate, Namespace: cfg.Namespace,
+		Direct: func() (kubernetes.Interface, error) {
+			direct := rest.CopyConfig(o.clients.Config)
+			direct.Impersonate, direct.WrapTransport = rest.ImpersonationConfig{}, nil
+			c, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace)
+			if err != nil {
+				return nil, err
+			}
+			return c.Kube, nil
+		}}
+	if cfg.Reviewer, cfg.User, err = rbac.NewReviewer(ctx, rc); err != nil {
 		return err
 	}
 	if cfg.Profile == "" {
