@@ -23,6 +23,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
@@ -221,7 +222,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		st, err = pum.Get(ctx, o.Exec, o.Namespace)
 	}
 	if err != nil {
-		return err
+		return explainPUM(ctx, o.Exec, err)
 	}
 	if err := o.print(st); err != nil {
 		return err
@@ -339,6 +340,9 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 
 // Run confirms, restarts and shows the status.
 func (o *PUMRestartOptions) Run(ctx context.Context) error {
+	if err := pumMissing(ctx, o.Exec, o.Namespace); err != nil {
+		return err // nothing to restart: do not ask
+	}
 	if !o.Yes {
 		interactive := cli.IsTerminal(o.In)
 		if o.Interactive != nil {
@@ -357,7 +361,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 	}
 	out, err := pum.Restart(ctx, o.Exec, o.Namespace)
 	if err != nil {
-		return err
+		return explainPUM(ctx, o.Exec, err)
 	}
 	if out != "" {
 		fmt.Fprintln(o.ErrOut, out)
@@ -416,6 +420,15 @@ func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 func (o *PUMLogsOptions) Run(ctx context.Context) error {
 	streams, err := JobLogStreams(ctx, o.Client, o.Namespace, pum.Job, o.Follow, o.Since)
 	if err != nil {
+		// No Job and no deploy/pum while the thingpark-enterprise chart is installed: the release
+		// has no post-upgrade manager, which says more than "job not found".
+		if _, derr := o.Client.AppsV1().Deployments(o.Namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(derr) {
+			ns := &pum.NotShippedError{Namespace: o.Namespace}
+			_ = pum.Explain(ctx, o.Client, manifest.MustLoad(), ns)
+			if ns.Installed != "" {
+				return ns
+			}
+		}
 		return err
 	}
 	var mu sync.Mutex // guards o.Out
@@ -506,4 +519,26 @@ func JobLogStreams(ctx context.Context, c kubernetes.Interface, namespace, name 
 		}
 	}
 	return out, nil
+}
+
+// pumMissing returns a *pum.NotShippedError, naming the installed release, when deploy/pum does not
+// exist. It reads the cluster only through a real executor (tests inject theirs).
+func pumMissing(ctx context.Context, ex podexec.Executor, namespace string) error {
+	k, ok := ex.(podexec.Kube)
+	if !ok || k.Client == nil {
+		return nil
+	}
+	if _, err := k.Client.AppsV1().Deployments(namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return pum.Explain(ctx, k.Client, manifest.MustLoad(), &pum.NotShippedError{Namespace: namespace})
+	}
+	return nil
+}
+
+// explainPUM names the installed release in a *pum.NotShippedError (a release without a
+// post-upgrade manager); other errors are returned as they are.
+func explainPUM(ctx context.Context, ex podexec.Executor, err error) error {
+	if k, ok := ex.(podexec.Kube); ok {
+		return pum.Explain(ctx, k.Client, manifest.MustLoad(), err)
+	}
+	return err
 }
