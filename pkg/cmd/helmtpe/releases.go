@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	helmcli "helm.sh/helm/v3/pkg/cli"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -14,14 +15,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		o := NewReleasesOptions(env.Streams)
-		o.CacheDir = func() string { return env.Settings.RepositoryCache }
-		root.AddCommand(newCmdReleases(o), NewCmdManifest(env.Streams))
-	})
-}
 
 // FlagRefresh is the flag that reads the vendor's configuration repository for new releases.
 const FlagRefresh = "refresh"
@@ -53,12 +46,14 @@ type ReleasesOptions struct {
 	genericiooptions.IOStreams
 }
 
-// NewReleasesOptions returns the defaults.
+// NewReleasesOptions returns the defaults: the release cache is Helm's repository cache
+// ($HELM_REPOSITORY_CACHE, which Helm exports to plugins, or Helm's default).
 func NewReleasesOptions(streams genericiooptions.IOStreams) *ReleasesOptions {
-	return &ReleasesOptions{Output: "table", IOStreams: streams}
+	return &ReleasesOptions{Output: "table", IOStreams: streams,
+		CacheDir: func() string { return helmcli.New().RepositoryCache }}
 }
 
-// NewCmdReleases builds `helm tpe releases` without a release cache.
+// NewCmdReleases builds `helm tpe releases`.
 func NewCmdReleases(streams genericiooptions.IOStreams) *cobra.Command {
 	return newCmdReleases(NewReleasesOptions(streams))
 }
