@@ -42,6 +42,7 @@ type RunOptions struct {
 	ValueFiles  []string
 	Yes         bool
 	DryRun      bool
+	ShowSecrets bool
 	Resume      bool
 	SkipBackup  bool
 	Timeout     time.Duration
@@ -76,7 +77,11 @@ var runLong = templates.LongDesc(`
 	Progress is recorded in the ConfigMap tpe-upgrade-progress (never any secret): an interrupted or
 	failed run continues with --resume from the step that did not finish, and running a finished
 	upgrade again changes nothing. --dry-run renders all charts against the cluster (server-side) and
-	shows what would change per chart, without any change. Progress lines (step n/N, chart, elapsed)
+	shows what would change per chart, without any change: the secrets of the values files (the
+	installation ID, backup credentials, the TLS key, any password, secret, token or key) are masked
+	wherever a chart copies them, by a tag that is the same on both sides, so a changed secret shows
+	as a changed line without its value; Secret objects show only which keys were added, removed or
+	changed. --show-secrets shows them in clear (with a warning). Progress lines (step n/N, chart, elapsed)
 	go to stderr; the summary goes to stdout (-o json for pipelines).
 
 	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)
@@ -93,6 +98,9 @@ func NewCmdRun(env *Env, verb string) *cobra.Command {
 		Example: templates.Examples(fmt.Sprintf(`
 			# See what %[1]s would change, without changing anything
 			helm tpe %[1]s --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml --dry-run
+
+			# The same, with Secret data and the values' secrets in clear (never paste this in a ticket)
+			helm tpe %[1]s --to v7.3.1 -f values.yaml --dry-run --show-secrets
 
 			# Run it, answering the confirmation
 			helm tpe %[1]s --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml
@@ -115,6 +123,7 @@ func NewCmdRun(env *Env, verb string) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files, given to every chart (repeatable, later files win)")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "render every chart against the cluster and show the changes; change nothing")
+	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "with --dry-run: show Secret data and the secret values of the values files in the diff (masked by default)")
 	cmd.Flags().BoolVar(&o.Resume, "resume", false, "continue the interrupted run recorded in ConfigMap "+release.ProgressConfigMap)
 	cmd.Flags().BoolVar(&o.SkipBackup, "skip-backup", false, "do not take the upgrade backup (there will be nothing to roll back to)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each chart and of each wait")
@@ -132,6 +141,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.DryRun && o.Resume {
 		return fmt.Errorf("--dry-run cannot be used with --resume")
+	}
+	if o.ShowSecrets && !o.DryRun {
+		return fmt.Errorf("--show-secrets only applies to --dry-run")
 	}
 	if len(o.ValueFiles) == 0 && !o.Resume {
 		return fmt.Errorf("-f is required: pass your values files (global.installationId at least); `helm tpe values get` saves the installed ones")
@@ -248,12 +260,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err := repo.CheckCharts(wanted...); err != nil {
 		return redact.New(repo.ID).Error(fmt.Errorf("%w: nothing was changed", err))
 	}
-	red := redact.New(repo.ID, o.vals.InstallationID())
+	// Every secret of the values (installation ID, backup credentials, TLS key, passwords...) is
+	// masked in progress lines, errors, the progress record and the dry-run diff.
+	red := redact.NewTagged(append(redact.FromValues(o.vals), redact.Secret{Path: "installation ID", Value: repo.ID}))
 	stopAfter := os.Getenv(EnvStopAfter)
 	runner := &release.Runner{Action: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec, Namespace: cl.Namespace, Charts: repo,
 		Values: o.vals, ValueFiles: o.ValueFiles, Timeout: o.Timeout, SkipBackup: o.SkipBackup, Resume: o.Resume,
-		StopAfter: stopAfter, Secrets: []string{repo.ID, o.vals.InstallationID()}, Log: func(f string, a ...any) { o.logf("%s", red.String(fmt.Sprintf(f, a...))) },
-		RetryCommand: o.retryCommand(plan.Target)}
+		StopAfter: stopAfter, Secrets: red.Secrets(), Log: func(f string, a ...any) { o.logf("%s", red.String(fmt.Sprintf(f, a...))) },
+		ShowSecrets: o.ShowSecrets, RetryCommand: o.retryCommand(plan.Target)}
 	runner.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
 		last := ""
 		_, err := wait.Run(ctx, cl.Clients.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout,
@@ -277,6 +291,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		})
 	}
 	if o.DryRun {
+		if o.ShowSecrets {
+			fmt.Fprintln(o.ErrOut, "WARNING: --show-secrets: the diff below shows Secret data and the secret values of your values files (installation ID, keys, passwords) in clear; do not paste it in a ticket")
+		}
 		diffs, err := runner.DryRun(ctx, plan)
 		if err != nil {
 			return red.Error(err)
