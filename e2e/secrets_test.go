@@ -19,7 +19,11 @@ import (
 // hold the installation ID, Amazon backup keys, an Azure client secret and a TLS private key, and
 // checks that none of them appears in stdout, stderr, the support bundle, the progress ConfigMap or
 // the API server audit log; and that --dry-run of `prereqs apply` and `helm tpe upgrade` makes no
-// mutating API request (counted in the audit log).
+// mutating API request (counted in the audit log). The charts copy these secrets outside their
+// Secrets (fixture.spreadSecrets): the dry-run diff must mask every copy and still show which
+// objects and lines change, a rotated key shows as a changed line, --show-secrets shows them (the
+// positive control of the detector), and errors that quote the values (fixture.failRenderQuoting)
+// are masked in the dry run, the upgrade, its progress record and `kubectl tpe status`.
 func TestSecretsNeverLeak(t *testing.T) {
 	f := newEvFixture(t)
 	env.SetPUM(t, "done")

@@ -61,6 +61,9 @@ func IsSecretKey(parent, key string) bool {
 			return false
 		}
 	}
+	if k == "pass" || k == "pw" {
+		return true
+	}
 	if k == "key" || k == "keydata" || k == "keypem" || k == "tlskey" || k == "sslkey" || k == "sshkey" {
 		p := normKey(parent)
 		for _, w := range []string{"tls", "ssl", "cert", "ssh", "private", "pem", "x509"} {

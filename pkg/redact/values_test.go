@@ -28,6 +28,8 @@ func TestIsSecretKey(t *testing.T) {
 		{"sshConfig", "key", true},
 		{"x", "privateKey", true},
 		{"x", "db-password", true},
+		{"smtp", "pass", true},
+		{"x", "passive", false},
 		{"tolerations", "key", false},
 		{"matchExpressions", "key", false},
 		{"tls", "secretName", false},
