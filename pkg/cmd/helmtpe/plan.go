@@ -13,6 +13,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -145,7 +146,20 @@ func computePlan(ctx context.Context, env *Env, tf *targetFlags, repo *release.R
 	if repo != nil {
 		in.Charts = repo
 	}
-	return release.NewPlan(ctx, in), nil
+	p := release.NewPlan(ctx, in)
+	// A values schema error can quote a value: mask the values' secrets in the plan's messages.
+	red := redact.NewTagged(redact.FromValues(vals))
+	p.Reason = red.String(p.Reason)
+	if p.Report != nil {
+		for i := range p.Report.Checks {
+			c := &p.Report.Checks[i]
+			c.Message, c.Remediation = red.String(c.Message), red.String(c.Remediation)
+			for j := range c.Details {
+				c.Details[j] = red.String(c.Details[j])
+			}
+		}
+	}
+	return p, nil
 }
 
 func stepMark(s string) string {
