@@ -224,7 +224,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		found := ""
 		for _, e := range entries {
-			if info, err := e.Info(); err != nil || info.Mode().Perm() != 0o600 {
+			if info, err := e.Info(); err != nil {
+				t.Error(err)
+			} else if info.Mode().Perm() != 0o600 {
 				t.Errorf("helm tpe values get wrote %s with mode %v, want 0600 (it holds the secrets)", e.Name(), info.Mode().Perm())
 			}
 			b, _ := os.ReadFile(filepath.Join(dir, "values", e.Name()))
