@@ -190,6 +190,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 			!strings.Contains(outputs[n-4]+outputs[n-3], "fixture.failRenderQuoting is set") {
 			t.Errorf("the render errors are not shown (masked):\n%s", redact(strings.Join(outputs[max(0, n-8):], "\n")))
 		}
+		if n := len(outputs); n >= 8 && s.find(outputs[n-7]+outputs[n-3]) == "" {
+			t.Logf("what the user sees of the render errors:\n%s\n%s", outputs[n-7], outputs[n-3])
+		}
 		p, raw := f.progress(t)
 		if p == nil || p.State != "failed" || !strings.Contains(raw, "failRenderQuoting") {
 			t.Fatalf("progress after the failed run: %+v", p)
