@@ -1,4 +1,4 @@
-package release
+package upgrade
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/helmtest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
@@ -66,21 +67,21 @@ func TestDryRunMasksSpreadSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := newActionConfig(t)
+			cfg := helmtest.NewActionConfig(t)
 			m := manifest.MustLoad()
 			from, _ := m.Resolve("v7.2.2c")
 			for _, c := range from.Charts() {
 				man := fmt.Sprintf("---\n# Source: x\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %[1]s-spread\n  annotations: {tpe/id: %[2]q}\ndata:\n  version: %[3]q\n  backup: \"key=%[4]s\"\n"+
 					"---\napiVersion: v1\nkind: Secret\nmetadata: {name: %[1]s-s}\ndata:\n  accessKey: QUtJQS1PTEQtS0VZLTAwMDE=\n", c.ReleaseName, id, c.Version, oldKey)
 				ch, _ := spreadCharts{}.LoadChart(c.Chart, c.Version)
-				if err := cfg.Releases.Create(&helmrelease.Release{Name: c.ReleaseName, Namespace: ns, Version: 1, Chart: ch, Manifest: man,
+				if err := cfg.Releases.Create(&helmrelease.Release{Name: c.ReleaseName, Namespace: helmtest.NS, Version: 1, Chart: ch, Manifest: man,
 					Info: &helmrelease.Info{Status: helmrelease.StatusDeployed}, Config: spreadValues(id, oldKey)}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			r := newRunner(t, cfg, fake.NewClientset(), newFakeExec())
+			r := newRunner(t, cfg, fake.NewClientset(), helmtest.NewFakeExec())
 			r.Charts, r.Values, r.ShowSecrets = tt.charts, spreadValues(id, newKey), tt.showSecrets
-			diffs, err := r.DryRun(t.Context(), plan(t, cfg, "v7.3.1"))
+			diffs, err := r.DryRun(t.Context(), planTo(t, cfg, "v7.3.1"))
 			text := fmt.Sprint(err)
 			if tt.wantErr != (err != nil) {
 				t.Fatalf("err = %v", err)
