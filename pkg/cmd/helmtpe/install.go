@@ -33,6 +33,7 @@ type RunOptions struct {
 	ShowSecrets bool
 	Resume      bool
 	SkipBackup  bool
+	AckAdmin    bool
 	Timeout     time.Duration
 	PUMTimeout  time.Duration
 	PUMInterval time.Duration
@@ -42,35 +43,6 @@ type RunOptions struct {
 	format cli.Format
 	genericiooptions.IOStreams
 }
-
-var runLong = templates.LongDesc(`
-	%[1]s the four charts of a TPE release, in order and guarded, following the TPE upgrade
-	procedure: thingpark-data-controllers (tpe-data-controllers), thingpark-data (tpe-data),
-	thingpark-application-controllers (tpe-controllers; thingpark-enterprise-controllers up to 7.2.1)
-	and thingpark-enterprise (tpe), through every hop of the plan (see ` + "`helm tpe plan`" + `).
-
-	Before anything changes: the values are validated (global.installationId set, the TLS certificate
-	and the backup storage checked with the same code as ` + "`kubectl tpe preflight`" + `), the plan and the
-	downtime impacts are shown and confirmed (--yes; without a terminal --yes is required), and for an
-	upgrade the backup tooling of deploy/thingpark-enterprise-controller must answer: an on-demand
-	backup is taken and its name recorded (--skip-backup skips it, loudly).
-
-	Each chart is installed or upgraded with Helm's SDK from the repository of ` + "`helm tpe repo add`" + `
-	(or --repo-url), with your values files, then every Deployment and StatefulSet of the namespace is
-	waited for. After the last chart of a hop the post-upgrade procedure (deploy/pum) must reach its
-	verdict: ABORTED or a failed wait stops the run with the reason and the command to run next.
-
-	Progress is recorded in the ConfigMap tpe-upgrade-progress (never any secret): an interrupted or
-	failed run continues with --resume from the step that did not finish, and running a finished
-	upgrade again changes nothing. --dry-run renders all charts against the cluster (server-side) and
-	shows what would change per chart, without any change: the secrets of the values files (the
-	installation ID, backup credentials, the TLS key, any password, secret, token or key) are masked
-	wherever a chart copies them, by a tag that is the same on both sides, so a changed secret shows
-	as a changed line without its value; Secret objects show only which keys were added, removed or
-	changed. --show-secrets shows them in clear (with a warning). Progress lines (step n/N, chart, elapsed)
-	go to stderr; the summary goes to stdout (-o json for pipelines).
-
-	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)
 
 // NewCmdRun builds `helm tpe install` or `helm tpe upgrade`.
 func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
@@ -112,6 +84,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "with --dry-run: show Secret data and the secret values of the values files in the diff (masked by default)")
 	cmd.Flags().BoolVar(&o.Resume, "resume", false, "continue the interrupted run recorded in ConfigMap "+upgrade.ConfigMap)
 	cmd.Flags().BoolVar(&o.SkipBackup, "skip-backup", false, "do not take the upgrade backup (there will be nothing to roll back to)")
+	cmd.Flags().BoolVar(&o.AckAdmin, "ack-admin-steps", false, "acknowledge the cluster-admin steps the plan cannot verify (manual or inferred steps; see `helm tpe plan`)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each chart and of each wait")
 	cmd.Flags().DurationVar(&o.PUMTimeout, "pum-timeout", o.PUMTimeout, "how long to wait for the post-upgrade procedure's verdict")
 	cmd.Flags().DurationVar(&o.PUMInterval, "pum-interval", o.PUMInterval, "how often to read the post-upgrade status")
@@ -175,7 +148,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(o.ErrOut, "WARNING: --show-secrets: the diff shows Secret data and the secret values of your values files (installation ID, keys, passwords) in clear; do not paste it in a ticket")
 	}
 	out, err := upgrade.Run(ctx, deps, upgrade.Config{Verb: o.Verb, Namespace: cl.Namespace, Matrix: m, To: to, ValueFiles: o.ValueFiles,
-		DryRun: o.DryRun, ShowSecrets: o.ShowSecrets, Resume: o.Resume, SkipBackup: o.SkipBackup, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
+		DryRun: o.DryRun, ShowSecrets: o.ShowSecrets, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
 		StopAfter: os.Getenv(EnvStopAfter), RetryCommand: o.retryCommand})
 	if err == nil && o.DryRun {
 		err = writeDiffs(o.Out, o.format, out.Plan, out.Diffs)
