@@ -1,6 +1,6 @@
 // Package pum reads the TPE post-upgrade manager (PUM): it runs `status` and `restart` in
-// deploy/pum through the exec subresource and parses the status dump of seed 003 into typed
-// entries with a verdict.
+// deploy/pum through the exec subresource and parses the status dump (the format shown in the
+// TPE upgrade procedure) into typed entries with a verdict.
 package pum
 
 import (
@@ -32,7 +32,7 @@ type Entry struct {
 	Extra map[string]string `json:"extra,omitempty"`
 }
 
-// The states of a post-upgrade request (seed 003).
+// The states of a post-upgrade request (the TPE upgrade procedure).
 const (
 	StateInit               = "INIT"
 	StateInProgress         = "IN_PROGRESS"
@@ -126,7 +126,8 @@ var headerRe = regexp.MustCompile(`(?i)^(\d+)\s+entr(?:y|ies|ie\(s\)|y\(ies\))\s
 var keyRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]*)\s*:(?:\s(.*)|)$`)
 
 // requiredKeys must be present in every entry: a dump cut in the middle of an entry lacks the
-// counters that close it. state is deliberately not required (seed 003's second entry has none).
+// counters that close it. state is deliberately not required (the second entry of the upgrade
+// procedure's sample has none).
 var requiredKeys = []string{"uid", "requestID", "errorCounter", "iterationCounter"}
 
 // Parse parses the output of `status`. It accepts extra, reordered and unknown-valued fields,
@@ -177,6 +178,13 @@ func Parse(raw string) (*Status, error) {
 			if cur == nil && len(blocks) == 0 {
 				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d before the first entry: %q", ln, truncate(line)))
 				continue
+			}
+			// A dump copied from a terminal often ends with the shell prompt. Lines after the
+			// last field are ignored when no field follows them; an entry they cut short still
+			// fails below (its counters are missing, or the entry count does not match).
+			if trailingNoise(lines[i:]) {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d after the last entry: %q", ln, truncate(line)))
+				break
 			}
 			return fail(ln, "line %q is not a \"key: value\" field", truncate(line))
 		}
@@ -333,6 +341,18 @@ func (b block) entry() (Entry, []string, error) {
 		warns = append(warns, fmt.Sprintf("entry %s has unknown field(s) %s (kept under extra)", id, strings.Join(keys, ", ")))
 	}
 	return e, warns, nil
+}
+
+// trailingNoise reports whether lines hold no field and no entry-count line: what follows the
+// dump (a shell prompt, a blank line), not a part of it.
+func trailingNoise(lines []string) bool {
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if headerRe.MatchString(l) || keyRe.MatchString(l) {
+			return false
+		}
+	}
+	return true
 }
 
 func verdictOf(es []Entry) Verdict {
