@@ -35,6 +35,10 @@ type WatchConfig struct {
 	// MinGap coalesces bursts of changes (a rollout): at most one dashboard per MinGap. 200ms
 	// when 0.
 	MinGap time.Duration
+	// RefreshAges also gives a dashboard every Interval when nothing changed, so that ages ("5m
+	// ago") stay current (a terminal redrawn in place). Without it, a dashboard follows only a
+	// change of the cluster or of the post-upgrade status.
+	RefreshAges bool
 }
 
 // Watch is Collect for `status --watch`: it lists each kind once (one informer per kind), then
@@ -81,6 +85,7 @@ func Watch(ctx context.Context, cfg Config, wc WatchConfig, onChange func(*Dashb
 	)
 	tick := time.NewTicker(wc.Interval)
 	defer tick.Stop()
+	ticked := false
 	for {
 		in := w.inputs()
 		in.canExec, in.execWhy = canExec, execWhy
@@ -91,22 +96,30 @@ func Watch(ctx context.Context, cfg Config, wc WatchConfig, onChange func(*Dashb
 			key := pumObjectsKey(in)
 			pending := pumErr != nil || pumSt == nil || (pumSt.Verdict != pum.Done && pumSt.Verdict != pum.Failed)
 			if key != pumKey || (pending && time.Since(pumRead) >= wc.Interval) {
+				before := pumSummary(pumSt, pumErr)
 				pumSt, pumErr = pum.Get(ctx, cfg.Exec, cfg.Namespace)
 				pumKey, pumRead = key, time.Now()
+				if before != pumSummary(pumSt, pumErr) {
+					ticked = false // the post-upgrade status changed: show it
+				}
 			}
 			in.pum, in.pumErr = pumSt, pumErr
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := onChange(build(cfg, in)); err != nil {
-			return err
+		if !ticked || wc.RefreshAges {
+			if err := onChange(build(cfg, in)); err != nil {
+				return err
+			}
 		}
+		ticked = false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-w.dirty:
 		case <-tick.C:
+			ticked = true
 		}
 		// Let a burst of events settle into one dashboard.
 		select {
@@ -116,9 +129,20 @@ func Watch(ctx context.Context, cfg Config, wc WatchConfig, onChange func(*Dashb
 		}
 		select {
 		case <-w.dirty:
+			ticked = false
 		default:
 		}
 	}
+}
+
+func pumSummary(st *pum.Status, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	if st == nil {
+		return ""
+	}
+	return st.Raw
 }
 
 func execAllowed(ctx context.Context, cfg Config) (bool, string, error) {

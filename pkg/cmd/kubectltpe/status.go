@@ -173,7 +173,7 @@ func (o *StatusOptions) watch(ctx context.Context, cfg status.Config) error {
 	var last string
 	var worst check.Status
 	blocks := 0
-	err := status.Watch(ctx, cfg, status.WatchConfig{Interval: o.Interval}, func(d *status.Dashboard) error {
+	err := status.Watch(ctx, cfg, status.WatchConfig{Interval: o.Interval, RefreshAges: inPlace}, func(d *status.Dashboard) error {
 		var buf bytes.Buffer
 		if err := o.print(&buf, d); err != nil {
 			return err
