@@ -11,7 +11,7 @@ build: ## Build bin/kubectl-tpe and bin/helm-tpe
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster)
-	$(GO) test ./pkg/... ./cmd/...
+	$(GO) test ./pkg/... ./cmd/... ./internal/archtest/...
 
 .PHONY: help
 help:

@@ -254,7 +254,7 @@ func (f *evFixture) charts(t testing.TB) map[string]string {
 	return out
 }
 
-// evProgress is the JSON record of ConfigMap tpe-upgrade-progress (pkg/release.Progress).
+// evProgress is the JSON record of ConfigMap tpe-upgrade-progress (pkg/upgrade.Record).
 type evProgress struct {
 	Action, From, Target, State, Backup string
 	Steps                               []struct {

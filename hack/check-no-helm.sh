@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-no-helm.sh -- kubectl-tpe must never link helm.sh/helm (issue 7, style.md §9):
+# check-no-helm.sh -- kubectl-tpe must never link helm.sh/helm:
 # 1) `go list -deps ./cmd/kubectl-tpe` names no helm.sh package;
 # 2) a kubectl-tpe binary built from this checkout has no helm.sh symbol (go tool nm on an
 #    unstripped build) and no helm.sh module in its build info (go version -m).

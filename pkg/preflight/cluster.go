@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,69 +35,13 @@ func (r *Runner) checkVersion() []check.Check {
 		c.Remediation = "check --kubeconfig/--context and that this machine reaches the API server (bastion, VPN)"
 		return []check.Check{c}
 	}
-	major, minor, ok := parseServerVersion(sv.Major, sv.Minor, sv.GitVersion)
 	r.api.ver = sv.GitVersion
 	rel := r.Cfg.Target.Release
-	if !ok {
-		c.Status, c.Message = check.Warn, fmt.Sprintf("cannot read the Kubernetes version from %q", sv.GitVersion)
-		return []check.Check{c}
-	}
-	have := fmt.Sprintf("%d.%d", major, minor)
+	c = prereq.CheckKubernetes(rel, r.Cfg.Target.Known, prereq.ServerVersion{Major: sv.Major, Minor: sv.Minor, GitVersion: sv.GitVersion}, r.Cfg.Strict)
 	if !r.Cfg.Target.Known || rel.Kubernetes.Min == "" {
-		c.Status = check.Warn
-		c.Message = fmt.Sprintf("Kubernetes %s (%s): TPE release %s is unknown to this kubectl-tpe, so its supported Kubernetes versions are not known", have, sv.GitVersion, rel.Name)
 		c.Remediation = "pass a known release with --tpe-version (e.g. v7.3.1), or upgrade kubectl-tpe"
-		return []check.Check{c}
-	}
-	lo := minorOf(rel.Kubernetes.Min)
-	hi := minorOf(rel.Kubernetes.Max)
-	rng := fmt.Sprintf("%s–%s", rel.Kubernetes.Min, rel.Kubernetes.Max)
-	src := ""
-	if rel.Kubernetes.Source == "inferred" {
-		src = " (range inferred from the vendor's repository, not stated by its docs)"
-	}
-	switch {
-	case major != 1 || minor < lo:
-		c.Status = check.Fail
-		c.Message = fmt.Sprintf("Kubernetes %s is older than the versions supported by TPE %s (%s)%s", have, rel.Name, rng, src)
-		c.Remediation = fmt.Sprintf("upgrade the cluster to Kubernetes %s or later", rel.Kubernetes.Min)
-	case minor > hi:
-		c.Status = check.Warn
-		c.Message = fmt.Sprintf("Kubernetes %s is newer than the versions validated for TPE %s (%s)%s", have, rel.Name, rng, src)
-		c.Remediation = "the vendor did not validate this version: plan for it with Actility support, or use a cluster version in " + rng
-		if r.Cfg.Strict {
-			c.Status = check.Fail
-			c.Message += "; --strict makes this a failure"
-		}
-	default:
-		c.Status = check.Pass
-		c.Message = fmt.Sprintf("Kubernetes %s is supported by TPE %s (%s)%s", have, rel.Name, rng, src)
 	}
 	return []check.Check{c}
-}
-
-// parseServerVersion reads "1", "27+" (GKE/EKS) or falls back to GitVersion "v1.27.3-eks-…".
-func parseServerVersion(major, minor, git string) (int, int, bool) {
-	ma, err1 := strconv.Atoi(strings.TrimRight(major, "+"))
-	mi, err2 := strconv.Atoi(strings.TrimRight(minor, "+"))
-	if err1 == nil && err2 == nil {
-		return ma, mi, true
-	}
-	g := strings.TrimPrefix(git, "v")
-	parts := strings.SplitN(g, ".", 3)
-	if len(parts) < 2 {
-		return 0, 0, false
-	}
-	ma, err1 = strconv.Atoi(parts[0])
-	mi, err2 = strconv.Atoi(parts[1])
-	return ma, mi, err1 == nil && err2 == nil
-}
-
-// minorOf returns the minor of "1.27" (0 when malformed; the matrix is tested to be well formed).
-func minorOf(v string) int {
-	_, m, _ := strings.Cut(v, ".")
-	n, _ := strconv.Atoi(m)
-	return n
 }
 
 // checkPriorityClasses is check 2.
@@ -112,84 +55,11 @@ func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
 	for _, p := range list.Items {
 		have[p.Name] = p.Value
 	}
-	count := func(p prereq.PriorityNames) int {
-		n := 0
-		for _, name := range p.Names() {
-			if _, ok := have[name]; ok {
-				n++
-			}
-		}
-		return n
-	}
-	// Prefer the spelling the operator asked for, else the one found more completely.
-	spellings := []prereq.PriorityNames{prereq.DocsPriorityNames, prereq.VendorPriorityNames}
-	if r.Cfg.Prereq.PriorityClassNames == prereq.SpellingVendor {
-		spellings[0], spellings[1] = spellings[1], spellings[0]
-	}
-	best := spellings[0]
-	if count(spellings[1]) > count(best) {
-		best = spellings[1]
-	}
-	fix := fmt.Sprintf("kubectl tpe prereqs apply --hosting %s --priority-class-names=%s", hostingOr(r.Cfg.Hosting), best.Spelling)
-	var out []check.Check
-	var missing []string
-	for _, n := range best.Names() {
-		if _, ok := have[n]; !ok {
-			missing = append(missing, n)
-		}
-	}
-	switch {
-	case len(missing) > 0:
-		c.Status = check.Fail
-		c.Message = fmt.Sprintf("missing PriorityClass(es) %s (%s spelling: %s)", names(missing), best.Spelling, names(best.Names()))
-		c.Remediation = fix
-	case have[best.DataPath] <= have[best.Data] || have[best.Data] <= have[best.Others]:
-		c.Status = check.Fail
-		c.Message = fmt.Sprintf("PriorityClass values are out of order: %s=%d, %s=%d, %s=%d; datapath must be highest, others lowest",
-			best.DataPath, have[best.DataPath], best.Data, have[best.Data], best.Others, have[best.Others])
-		c.Remediation = "recreate them with values 1000000 > 999800 > 999500 (PriorityClass values are immutable: delete, then " + fix + ")"
-	default:
-		c.Status = check.Pass
-		c.Message = fmt.Sprintf("PriorityClasses %s exist in the %s spelling, values %d > %d > %d",
-			names(best.Names()), best.Spelling, have[best.DataPath], have[best.Data], have[best.Others])
-		if best.Spelling == prereq.SpellingVendor && r.Cfg.HasValues && len(r.Cfg.Values.PriorityClassNames()) == 0 {
-			c.Status = check.Warn
-			c.Message += "; the charts default to the docs spelling (thingpark-datapath, thingpark-others)"
-			c.Remediation = "add the vendor's examples/priority-class/values-default-priority-class.yaml to your -f files"
-		}
-	}
-	out = append(out, c)
+	in := prereq.PriorityInput{Have: have, Spelling: r.Cfg.Prereq.PriorityClassNames, Hosting: r.Cfg.Hosting}
 	if r.Cfg.HasValues {
-		used := r.Cfg.Values.PriorityClassNames()
-		keys := make([]string, 0, len(used))
-		for k := range used {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var miss []string
-		for _, n := range keys {
-			if _, ok := have[n]; !ok {
-				miss = append(miss, fmt.Sprintf("%s (set by %s)", n, used[n]))
-			}
-		}
-		if len(keys) > 0 {
-			v := check.Check{ID: "priorityclasses.values", Category: CatPriority, Status: check.Pass,
-				Message: fmt.Sprintf("every priorityClassName of the values exists (%s)", names(keys))}
-			if len(miss) > 0 {
-				v.Status, v.Message = check.Fail, "the values name PriorityClasses that do not exist: "+names(miss)
-				v.Remediation = "create them, or change priorityClassName in the values"
-			}
-			out = append(out, v)
-		}
+		in.Values = r.Cfg.Values
 	}
-	return out
-}
-
-func hostingOr(h string) string {
-	if h == "" {
-		return "<aks|eks|gke|other>"
-	}
-	return h
+	return prereq.CheckPriorityClasses(in)
 }
 
 // Segment minimum allocatable per node (domain.md §4.2). S and M are our inference from the 7.3
@@ -342,24 +212,15 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 	var required []string
 	var why string
 	if r.Cfg.HasValues {
-		used := r.Cfg.Values.StorageClasses()
-		seen := map[string]bool{}
-		for _, k := range values.StorageClassKeys {
-			if n, ok := used[k]; ok && !seen[n] {
-				seen[n] = true
-				required = append(required, n)
-			}
-		}
+		required = prereq.ValuesStorageClasses(r.Cfg.Values)
 		why = "named by the values"
 	}
-	cls := check.Check{ID: "storage.classes", Category: CatStorage}
-	switch {
-	case len(required) > 0:
-	case r.Cfg.Hosting != "":
+	if len(required) == 0 && r.Cfg.Hosting != "" {
 		required = prereq.StorageClassNames(r.Cfg.Prereq)
 		why = "of hosting " + r.Cfg.Hosting
 	}
 	if len(required) == 0 {
+		cls := check.Check{ID: "storage.classes", Category: CatStorage}
 		if len(defaults) > 0 {
 			cls.Status, cls.Message = check.Pass, fmt.Sprintf("the values name no StorageClass; the default class %s will be used", names(defaults))
 			r.storageUsed = defaults
@@ -370,22 +231,9 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 		}
 		return append(out, cls)
 	}
-	var missing, present []string
-	for _, n := range required {
-		if _, ok := byName[n]; ok {
-			present = append(present, n)
-		} else {
-			missing = append(missing, n)
-		}
-	}
+	exists := func(n string) bool { _, ok := byName[n]; return ok }
+	cls, present := prereq.CheckStorageClasses(exists, required, why, r.prereqFix())
 	r.storageUsed = present
-	if len(missing) > 0 {
-		cls.Status = check.Fail
-		cls.Message = fmt.Sprintf("missing StorageClass(es) %s (%s)", names(missing), why)
-		cls.Remediation = r.prereqFix()
-	} else {
-		cls.Status, cls.Message = check.Pass, fmt.Sprintf("StorageClass(es) %s exist (%s)", names(present), why)
-	}
 	out = append(out, cls)
 
 	if want, managed := prereq.CSIDrivers[r.Cfg.Hosting]; managed {
@@ -449,7 +297,7 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 }
 
 func (r *Runner) prereqFix() string {
-	s := "kubectl tpe prereqs apply --hosting " + hostingOr(r.Cfg.Hosting)
+	s := "kubectl tpe prereqs apply --hosting " + prereq.HostingOr(r.Cfg.Hosting)
 	if r.Cfg.Hosting == prereq.HostingOther {
 		p := r.Cfg.Prereq.Provisioner
 		if p == "" {

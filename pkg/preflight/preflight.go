@@ -34,9 +34,9 @@ const (
 
 // Categories, in report order.
 const (
-	CatKubernetes = "Kubernetes"
-	CatPriority   = "PriorityClasses"
-	CatStorage    = "Storage"
+	CatKubernetes = prereq.CategoryKubernetes
+	CatPriority   = prereq.CategoryPriority
+	CatStorage    = prereq.CategoryStorage
 	CatIngress    = "Ingress"
 	CatCRDs       = "CRDs"
 	CatRBAC       = "RBAC"

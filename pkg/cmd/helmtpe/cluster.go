@@ -14,6 +14,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 )
 
 // UserAgent is the user agent of every API request helm tpe makes (the API server's audit log
@@ -43,16 +44,11 @@ type Cluster struct {
 	Exec      podexec.Executor
 }
 
-// Cluster builds (once) the clients and the action configuration, as style.md §9 says:
+// Cluster builds (once) the clients and the action configuration, as Helm plugins do:
 // actionConfig.Init(settings.RESTClientGetter(), namespace, $HELM_DRIVER, debug log).
 func (e *Env) Cluster() (*Cluster, error) {
 	if e.cluster != nil {
 		return e.cluster, nil
-	}
-	if clusterOverride != nil {
-		if c := clusterOverride(); c != nil {
-			return c, nil
-		}
 	}
 	getter := e.Settings.RESTClientGetter()
 	clients, err := kube.NewClients(getter)
@@ -71,8 +67,15 @@ func (e *Env) Cluster() (*Cluster, error) {
 	return e.cluster, nil
 }
 
-// clusterOverride lets unit tests hand in a cluster on memory storage and fake clients.
-var clusterOverride func() *Cluster
+// serverVersion reads the cluster's version once (zero, with a warning, when it cannot be read).
+func (e *Env) serverVersion(cl *Cluster) prereq.ServerVersion {
+	v, err := cl.Clients.Discovery.ServerVersion()
+	if err != nil {
+		fmt.Fprintf(e.Streams.ErrOut, "warning: cannot read the cluster's version: %v\n", err)
+		return prereq.ServerVersion{}
+	}
+	return prereq.ServerVersion{Major: v.Major, Minor: v.Minor, GitVersion: v.GitVersion}
+}
 
 // debugf is Helm's debug log: visible only with --debug (HELM_DEBUG) or klog -v.
 func (e *Env) debugf(format string, v ...any) {

@@ -11,9 +11,10 @@ import (
 	"golang.org/x/term"
 	"helm.sh/helm/v3/pkg/getter"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -73,23 +74,23 @@ type repoFlags struct {
 }
 
 func (r *repoFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.RepoName, "repo", release.DefaultRepoName, "name of the chart repository added by `helm tpe repo add`")
+	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "name of the chart repository added by `helm tpe repo add`")
 	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "use this chart repository URL directly instead of --repo (the installation ID is then read like `repo add` does)")
 	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
 }
 
 // open returns the chart repository: --repo-url with an installation ID, else --repo from
 // Helm's repositories.yaml.
-func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*release.Repo, error) {
+func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*charts.Repo, error) {
 	getters := getter.All(e.Settings)
 	if r.RepoURL == "" {
-		return release.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		return charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
 	}
 	id, _, err := installationID(r.IDFile, vals, in, errOut)
 	if err != nil {
 		return nil, err
 	}
-	return &release.Repo{Name: "helm-tpe-direct", URL: r.RepoURL, ID: id, RepoConfig: e.Settings.RepositoryConfig,
+	return &charts.Repo{Name: "helm-tpe-direct", URL: r.RepoURL, ID: id, RepoConfig: e.Settings.RepositoryConfig,
 		RepoCache: e.Settings.RepositoryCache, Getters: getters}, nil
 }
 
@@ -98,7 +99,7 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 // history). It returns the ID and where it came from.
 func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (string, string, error) {
 	if file != "" {
-		id, err := release.ReadIDFile(file)
+		id, err := charts.ReadIDFile(file)
 		return id, "--installation-id-file", err
 	}
 	if id := strings.TrimSpace(os.Getenv(EnvInstallationID)); id != "" {

@@ -13,12 +13,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		root.AddCommand(NewCmdEnv(env))
-	})
-}
-
 // EnvInfo is what `helm tpe env` prints: the Helm settings helm-tpe resolved from Helm's global
 // flags (-n, --kube-context, --kubeconfig, --debug), which Helm passes to a plugin as environment
 // variables, or from the same flags when helm-tpe runs on its own. It holds no credentials.

@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	helmcli "helm.sh/helm/v3/pkg/cli"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
@@ -35,26 +36,19 @@ func run(t *testing.T, cl *Cluster, args ...string) (string, string, error) {
 	t.Setenv(EnvInstallationID, "")
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	root := NewCmdRoot(streams)
+	env := &Env{Settings: helmcli.New(), Streams: streams}
 	if cl != nil {
-		injectCluster(root, cl)
+		env.WithCluster(cl)
 	}
+	root := NewCmdRootWith(env)
 	root.SetArgs(args)
 	err := root.Execute()
 	return out.String(), errOut.String(), err
 }
 
-// injectCluster makes every subcommand use cl instead of building clients from a kubeconfig.
-var testCluster *Cluster
-
-func injectCluster(_ any, cl *Cluster) { testCluster = cl }
-
-func init() { clusterOverride = func() *Cluster { return testCluster } }
-
 // newCluster is a cluster on memory storage and fake clientsets with the releases of tag installed.
 func newCluster(t *testing.T, tag string) *Cluster {
 	t.Helper()
-	t.Cleanup(func() { testCluster = nil })
 	mem := driver.NewMemory()
 	mem.SetNamespace(testNS)
 	cfg := &action.Configuration{Releases: storage.Init(mem), KubeClient: &kubefake.PrintingKubeClient{Out: io.Discard},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -13,15 +12,9 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		root.AddCommand(NewCmdPlan(env))
-	})
-}
 
 // PlanOptions are the options of `helm tpe plan`.
 type PlanOptions struct {
@@ -95,70 +88,52 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	return cmd
 }
 
-// Compute builds the plan from the cluster.
-func (o *PlanOptions) Compute(ctx context.Context) (*release.Plan, error) {
-	var repo *release.Repo
-	if len(o.ValueFiles) > 0 {
-		vals, err := values.Load(o.ValueFiles)
-		if err != nil {
-			return nil, err
-		}
-		if repo, err = o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
-			repo = nil
-		}
-	}
-	return computePlan(ctx, o.env, &o.Target, repo, o.ValueFiles, o.ErrOut)
-}
-
-// computePlan is shared by plan, install and upgrade.
-func computePlan(ctx context.Context, env *Env, tf *targetFlags, repo *release.Repo, valueFiles []string, errOut io.Writer) (*release.Plan, error) {
+// Compute builds the plan from the cluster: what is installed, the path, the checks. The charts
+// are fetched (to check the values against them) only when values files are given.
+func (o *PlanOptions) Compute(ctx context.Context) (*plan.Plan, error) {
 	m, err := manifest.Load()
 	if err != nil {
 		return nil, err
 	}
-	target, err := tf.resolve(m)
+	to, err := o.Target.resolve(m)
 	if err != nil {
 		return nil, err
 	}
 	vals := values.Values{}
-	if len(valueFiles) > 0 {
-		if vals, err = values.Load(valueFiles); err != nil {
+	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles}
+	if len(o.ValueFiles) > 0 {
+		if vals, err = values.Load(o.ValueFiles); err != nil {
 			return nil, err
 		}
+		if repo, err := o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
+		} else {
+			in.Charts = repo
+		}
 	}
-	cl, err := env.Cluster()
+	in.Values = vals
+	cl, err := o.env.Cluster()
 	if err != nil {
 		return nil, err
 	}
-	st, err := release.LoadState(cl.Action, cl.Namespace, m)
-	if err != nil {
+	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
 		return nil, err
 	}
-	in := release.PlanInput{Matrix: m, State: st, Target: target, Kube: cl.Clients.Kube, Dynamic: cl.Clients.Dynamic,
-		Values: vals, ValueFiles: valueFiles}
-	if v, err := cl.Clients.Discovery.ServerVersion(); err == nil {
-		in.ServerVersion = v.GitVersion
-	} else {
-		fmt.Fprintf(errOut, "warning: cannot read the cluster's version: %v\n", err)
-	}
-	if repo != nil {
-		in.Charts = repo
-	}
-	return release.NewPlan(ctx, in), nil
+	in.Kube, in.Dynamic, in.Server = cl.Clients.Kube, cl.Clients.Dynamic, o.env.serverVersion(cl)
+	return plan.New(ctx, in), nil
 }
 
-func stepMark(s string) string {
+func stepMark(s plan.AdminStatus) string {
 	switch s {
-	case release.StepDone:
+	case plan.AdminDone:
 		return "done"
-	case release.StepTodo:
+	case plan.AdminTodo:
 		return "TO DO"
 	}
 	return "unknown"
 }
 
-func writePlan(w io.Writer, f cli.Format, p *release.Plan, color bool) error {
+func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 	if f != cli.FormatTable {
 		return cli.WriteData(w, f, p)
 	}
@@ -176,7 +151,7 @@ func writePlan(w io.Writer, f cli.Format, p *release.Plan, color bool) error {
 	switch {
 	case !p.Reachable:
 		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
-	case p.Action == release.ActionNone:
+	case p.Action == plan.ActionNone:
 		fmt.Fprintf(w, "Action:     none (already installed)\n")
 	default:
 		fmt.Fprintf(w, "Action:     %s in %d hop(s)\n", p.Action, len(p.Hops))
@@ -196,7 +171,7 @@ func writePlan(w io.Writer, f cli.Format, p *release.Plan, color bool) error {
 					fromV = c.FromChart + " " + c.FromVersion
 				}
 			}
-			action := c.Action
+			action := string(c.Action)
 			if c.Renamed {
 				action += " (chart renamed)"
 			}
@@ -217,20 +192,11 @@ func writePlan(w io.Writer, f cli.Format, p *release.Plan, color bool) error {
 		}
 	}
 	if len(p.Downtime) > 0 {
-		fmt.Fprintln(w, "\nDuring the upgrade (seed 003):")
+		fmt.Fprintln(w, "\nDuring the upgrade (the TPE upgrade procedure lists these impacts):")
 		for _, d := range p.Downtime {
 			fmt.Fprintln(w, "  - "+d)
 		}
 	}
 	fmt.Fprintln(w)
 	return check.Write(w, cli.FormatTable, p.Report, color)
-}
-
-// hopNames is "v7.1.3a → v7.2.2c → v7.3.1".
-func hopNames(p *release.Plan) string {
-	var names []string
-	for _, h := range p.Hops {
-		names = append(names, h.To)
-	}
-	return strings.Join(names, " → ")
 }

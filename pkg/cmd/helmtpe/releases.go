@@ -13,12 +13,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		root.AddCommand(NewCmdReleases(env.Streams), NewCmdManifest(env.Streams))
-	})
-}
-
 // ReleasesOptions are the options of `helm tpe releases`.
 type ReleasesOptions struct {
 	Output string

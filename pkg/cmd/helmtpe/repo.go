@@ -8,30 +8,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		repo := &cobra.Command{
-			Use:   "repo",
-			Short: "Manage the vendor's chart repository",
-			Long: templates.LongDesc(`
-				Manage the vendor's chart repository, where user and password are both the installation ID.`),
-			Example: templates.Examples(`
-				# Add the vendor repository, reading the installation ID from a file
-				helm tpe repo add --installation-id-file ~/.tpe/installation-id`),
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		}
-		repo.AddCommand(NewCmdRepoAdd(env))
-		root.AddCommand(repo)
-	})
-}
 
 // RepoAddOptions are the options of `helm tpe repo add`.
 type RepoAddOptions struct {
@@ -59,9 +41,26 @@ type RepoAddResult struct {
 	RepoConfig     string   `json:"repositoryConfig"`
 }
 
+// NewCmdRepo builds `helm tpe repo` and its subcommands.
+func NewCmdRepo(env *Env) *cobra.Command {
+	repo := &cobra.Command{
+		Use:   "repo",
+		Short: "Manage the vendor's chart repository",
+		Long: templates.LongDesc(`
+			Manage the vendor's chart repository, where user and password are both the installation ID.`),
+		Example: templates.Examples(`
+			# Add the vendor repository, reading the installation ID from a file
+			helm tpe repo add --installation-id-file ~/.tpe/installation-id`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	repo.AddCommand(NewCmdRepoAdd(env))
+	return repo
+}
+
 // NewCmdRepoAdd builds `helm tpe repo add`.
 func NewCmdRepoAdd(env *Env) *cobra.Command {
-	o := &RepoAddOptions{Name: release.DefaultRepoName, URL: release.DefaultRepoURL, Output: "table", env: env, IOStreams: env.Streams}
+	o := &RepoAddOptions{Name: charts.DefaultRepoName, URL: charts.DefaultRepoURL, Output: "table", env: env, IOStreams: env.Streams}
 	cmd := &cobra.Command{
 		Use:   "add",
 		Short: "Add the vendor's chart repository with the installation ID, and check it",
@@ -136,7 +135,7 @@ func (o *RepoAddOptions) Run() error {
 		return err
 	}
 	red := redact.New(id)
-	r := &release.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
+	r := &charts.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
 		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings)}
 	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, redact.Mask(id), src)
 	if _, err := r.FetchIndex(); err != nil {

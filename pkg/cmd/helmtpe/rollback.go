@@ -12,15 +12,8 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/rollback"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		root.AddCommand(NewCmdRollback(env))
-	})
-}
 
 // RollbackOptions are the options of `helm tpe rollback`.
 type RollbackOptions struct {
@@ -44,7 +37,7 @@ func NewCmdRollback(env *Env) *cobra.Command {
 		Use:   "rollback [--to-revision N] [--backup NAME] [--all-charts] [--yes] [--dry-run]",
 		Short: "Roll the tpe release back and restore its upgrade backup (the vendor's rollback procedure)",
 		Long: templates.LongDesc(`
-			Follow the vendor's rollback procedure (domain.md §7.2):
+			Follow the vendor's rollback procedure:
 
 			1. find the backup taken for the upgrade: the one helm tpe recorded, else the newest of
 			   list-backups whose get-backup-metadatas chart and appVersion match the Helm revision to
@@ -99,12 +92,9 @@ func (o *RollbackOptions) Validate() error {
 	return nil
 }
 
-// Run plans and executes the rollback.
+// Run feeds rollback.Run with the flags, the cluster and the terminal, and prints its outcome.
 func (o *RollbackOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	logf := func(f string, a ...any) {
-		fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
-	}
 	cl, err := o.env.Cluster()
 	if err != nil {
 		return err
@@ -116,53 +106,39 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if !o.DryRun && !o.Yes && !cli.IsTerminal(o.In) {
 		return fmt.Errorf("refusing to roll back without confirmation: stdin is not a terminal; pass --backup NAME --yes")
 	}
-	rb := &release.Rollback{Action: cl.Action, Exec: cl.Exec, Namespace: cl.Namespace, Matrix: m,
-		Progress:   &release.ProgressStore{Kube: cl.Clients.Kube, Namespace: cl.Namespace},
-		ToRevision: o.ToRevision, Backup: o.Backup, AllCharts: o.AllCharts, Timeout: o.Timeout, Log: logf}
-	rb.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
-		_, err := wait.Run(ctx, cl.Clients.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout})
-		return err
-	}
-	rb.Confirm = func(prompt string) (bool, error) {
-		if o.Yes {
-			return true, nil
-		}
-		return cli.Confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
-	}
-	p, err := rb.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	for _, w := range p.Warnings {
-		fmt.Fprintf(o.ErrOut, "WARNING: %s\n", w)
-	}
-	if o.DryRun {
-		return writeRollbackPlan(o.Out, o.format, p)
-	}
-	if err := writeRollbackPlan(o.ErrOut, cli.FormatTable, p); err != nil {
-		return err
+	deps := rollback.Deps{Helm: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec,
+		Log: func(f string, a ...any) {
+			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
+		},
+		Warn:     func(w string) { fmt.Fprintf(o.ErrOut, "WARNING: %s\n", w) },
+		ShowPlan: func(p *rollback.Plan) { _ = writeRollbackPlan(o.ErrOut, cli.FormatTable, p) },
+		ConfirmRestore: func(prompt string) (bool, error) {
+			if o.Yes {
+				return true, nil
+			}
+			return cli.Confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
+		},
 	}
 	if !o.Yes {
-		ok, err := cli.Confirm(o.In, o.ErrOut, fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cl.Namespace, p.ToRevision), false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("not confirmed: nothing was changed")
-		}
+		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
 	}
-	res, err := rb.Run(ctx, p)
-	if err != nil {
+	p, res, err := rollback.Run(ctx, deps, rollback.Config{Namespace: cl.Namespace, Matrix: m, ToRevision: o.ToRevision,
+		Backup: o.Backup, AllCharts: o.AllCharts, DryRun: o.DryRun, Timeout: o.Timeout})
+	switch {
+	case err != nil && res != nil:
 		return cli.Failed(err)
-	}
-	if o.format != cli.FormatTable {
+	case err != nil:
+		return err
+	case o.DryRun:
+		return writeRollbackPlan(o.Out, o.format, p)
+	case o.format != cli.FormatTable:
 		return cli.WriteData(o.Out, o.format, res)
 	}
 	fmt.Fprintln(o.Out, res.Message)
 	return nil
 }
 
-func writeRollbackPlan(w io.Writer, f cli.Format, p *release.RollbackPlan) error {
+func writeRollbackPlan(w io.Writer, f cli.Format, p *rollback.Plan) error {
 	if f != cli.FormatTable {
 		return cli.WriteData(w, f, p)
 	}

@@ -8,6 +8,9 @@ import (
 	helmcli "helm.sh/helm/v3/pkg/cli"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -38,10 +41,21 @@ type Env struct {
 	cluster *Cluster
 }
 
+// WithCluster makes every command of env use cl instead of building clients from the kubeconfig.
+func (e *Env) WithCluster(cl *Cluster) *Env {
+	e.cluster = cl
+	return e
+}
+
 // NewCmdRoot builds the `helm tpe` command tree.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
-	settings := helmcli.New()
-	env := &Env{Settings: settings, Streams: streams}
+	return NewCmdRootWith(&Env{Settings: helmcli.New(), Streams: streams})
+}
+
+// NewCmdRootWith builds the tree on an Env: tests hand in one whose cluster is already built
+// (WithCluster) on Helm's memory storage and fake clients.
+func NewCmdRootWith(env *Env) *cobra.Command {
+	settings, streams := env.Settings, env.Streams
 	cmd := &cobra.Command{
 		Use:   "helm-tpe",
 		Short: "Install, upgrade and roll back a ThingPark Enterprise release",
@@ -70,15 +84,27 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		setUserAgent(settings)
 		return nil
 	}
-	cmd.AddCommand(NewCmdVersion(streams))
-	for _, add := range commandAdders {
-		add(cmd, env)
-	}
+	cmd.AddCommand(
+		NewCmdReleases(streams),
+		NewCmdManifest(streams),
+		NewCmdRepo(env),
+		NewCmdPlan(env),
+		NewCmdRun(env, plan.ActionInstall),
+		NewCmdRun(env, plan.ActionUpgrade),
+		NewCmdRollback(env),
+		NewCmdValues(env),
+		NewCmdEnv(env),
+		NewCmdVersion(streams),
+	)
+	// Completion last: it walks the whole tree. Run through Helm, `helm tpe <TAB>` is answered by
+	// plugin.complete, which calls `helm-tpe __complete ...`; Helm completes its own global flags
+	// (-n, --kube-context) itself, the registrations below serve helm-tpe run on its own.
+	getter := settings.RESTClientGetter()
+	complete.Flag(cmd, "namespace", complete.Namespaces(getter))
+	complete.Flag(cmd, "kube-context", complete.Contexts(getter))
+	complete.Tree(cmd)
 	return cmd
 }
-
-// commandAdders lets each subcommand file register itself.
-var commandAdders []func(root *cobra.Command, env *Env)
 
 func containsPathListSep(s string) bool {
 	for _, c := range s {

@@ -11,26 +11,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/release"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, env *Env) {
-		v := &cobra.Command{
-			Use:   "values",
-			Short: "Work with the values of the installed TPE releases",
-			Long: templates.LongDesc(`
-				Work with the values of the four installed TPE releases.`),
-			Example: templates.Examples(`
-				# Save the user-supplied values of the installed releases
-				helm tpe values get -d ./tpe-values`),
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		}
-		v.AddCommand(NewCmdValuesGet(env))
-		root.AddCommand(v)
-	})
-}
 
 // ValuesGetOptions are the options of `helm tpe values get`.
 type ValuesGetOptions struct {
@@ -48,6 +30,23 @@ type SavedValues struct {
 	Keys        int    `json:"keys"`
 }
 
+// NewCmdValues builds `helm tpe values` and its subcommands.
+func NewCmdValues(env *Env) *cobra.Command {
+	v := &cobra.Command{
+		Use:   "values",
+		Short: "Work with the values of the installed TPE releases",
+		Long: templates.LongDesc(`
+			Work with the values of the four installed TPE releases.`),
+		Example: templates.Examples(`
+			# Save the user-supplied values of the installed releases
+			helm tpe values get -d ./tpe-values`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	v.AddCommand(NewCmdValuesGet(env))
+	return v
+}
+
 // NewCmdValuesGet builds `helm tpe values get`.
 func NewCmdValuesGet(env *Env) *cobra.Command {
 	o := &ValuesGetOptions{Dir: ".", Output: "table", env: env, IOStreams: env.Streams}
@@ -58,7 +57,7 @@ func NewCmdValuesGet(env *Env) *cobra.Command {
 			Save the user-supplied values of the four installed TPE releases (what ` + "`helm get values`" + `
 			shows) to DIR/<release>.yaml, mode 0600: they hold the installation ID and passwords. They are
 			the starting point of "retrieve your previous values files and update them with the new
-			sample" (seed 003); check them against a target with ` + "`helm tpe plan --to RELEASE -f ...`" + `.
+			sample" of the TPE upgrade procedure; check them against a target with ` + "`helm tpe plan --to RELEASE -f ...`" + `.
 			The values themselves are never printed.`),
 		Example: templates.Examples(`
 			# Save the values into ./tpe-values
@@ -86,7 +85,7 @@ func (o *ValuesGetOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	all, err := release.UserValues(cl.Action)
+	all, err := plan.UserValues(cl.Action)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,8 @@
-package release
+// Package rollback follows the vendor's rollback procedure for a TPE release: roll the tpe Helm
+// release back to the revision before the upgrade, wait for the workloads, then restore the
+// upgrade backup taken before that upgrade (after an explicit confirmation, since a restore
+// deletes the current data). Run is the one entry point of `helm tpe rollback`.
+package rollback
 
 import (
 	"context"
@@ -8,21 +12,26 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/backup"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-// Rollback follows the vendor's rollback procedure (domain.md §7.2): find the upgrade backup,
-// check it matches the Helm revision to return to, roll back `tpe`, wait, then restore the
-// backup after an explicit confirmation.
-type Rollback struct {
-	Action    *action.Configuration
+// Runner follows the vendor's rollback procedure: find the upgrade backup, check it matches the
+// Helm revision to return to, roll back `tpe`, wait, then restore the backup after an explicit
+// confirmation.
+type Runner struct {
+	Helm      *action.Configuration
 	Exec      podexec.Executor
 	Namespace string
 	Matrix    *manifest.Matrix
 	// Progress reads the backup recorded by install/upgrade (optional).
-	Progress *ProgressStore
+	Progress *upgrade.Store
 	// ToRevision is the `tpe` revision to return to (0: the one before the upgrade).
 	ToRevision int
 	// Backup is the backup to restore ("": found through list-backups).
@@ -44,8 +53,8 @@ type ChartRollback struct {
 	ToChart      string `json:"toChart"`
 }
 
-// RollbackPlan is what a rollback will do.
-type RollbackPlan struct {
+// Plan is what a rollback will do.
+type Plan struct {
 	Namespace      string          `json:"namespace"`
 	FromRevision   int             `json:"fromRevision"`
 	FromChart      string          `json:"fromChart"`
@@ -54,30 +63,30 @@ type RollbackPlan struct {
 	ToChart        string          `json:"toChart"`
 	ToAppVersion   string          `json:"toAppVersion,omitempty"`
 	ToRelease      string          `json:"toRelease,omitempty"`
-	Backup         *BackupInfo     `json:"backup,omitempty"`
+	Backup         *backup.Info    `json:"backup,omitempty"`
 	BackupSource   string          `json:"backupSource,omitempty"`
 	OtherCharts    []ChartRollback `json:"otherCharts,omitempty"`
 	Warnings       []string        `json:"warnings,omitempty"`
 	Steps          []string        `json:"steps"`
 }
 
-// RollbackResult is the outcome of a rollback.
-type RollbackResult struct {
-	Plan     *RollbackPlan `json:"plan"`
-	Restored bool          `json:"restored"`
-	Message  string        `json:"message"`
-	Elapsed  string        `json:"elapsed"`
+// Result is the outcome of a rollback.
+type Result struct {
+	Plan     *Plan  `json:"plan"`
+	Restored bool   `json:"restored"`
+	Message  string `json:"message"`
+	Elapsed  string `json:"elapsed"`
 }
 
-func (rb *Rollback) logf(format string, a ...any) {
+func (rb *Runner) logf(format string, a ...any) {
 	if rb.Log != nil {
 		rb.Log(format, a...)
 	}
 }
 
 // Plan finds the revision to return to and the backup to restore; it changes nothing.
-func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
-	h, err := history(rb.Action, manifest.ReleaseEnterprise)
+func (rb *Runner) Plan(ctx context.Context) (*Plan, error) {
+	h, err := plan.History(rb.Helm, manifest.ReleaseEnterprise)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +94,7 @@ func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
 		return nil, fmt.Errorf("the Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.Namespace)
 	}
 	cur := h[len(h)-1]
-	p := &RollbackPlan{Namespace: rb.Namespace, FromRevision: cur.Version, FromChart: ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
+	p := &Plan{Namespace: rb.Namespace, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
 	var target *helmrelease.Release
 	if rb.ToRevision > 0 {
 		for _, r := range h {
@@ -102,7 +111,7 @@ func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
 		}
 	} else {
 		for i := len(h) - 2; i >= 0; i-- {
-			if ChartFullName(h[i].Chart) != p.FromChart {
+			if plan.ChartFullName(h[i].Chart) != p.FromChart {
 				target = h[i]
 				break
 			}
@@ -112,7 +121,7 @@ func (rb *Rollback) Plan(ctx context.Context) (*RollbackPlan, error) {
 				manifest.ReleaseEnterprise, p.FromChart, rb.Namespace, manifest.ReleaseEnterprise)
 		}
 	}
-	p.ToRevision, p.ToChart, p.ToAppVersion = target.Version, ChartFullName(target.Chart), appVersion(target)
+	p.ToRevision, p.ToChart, p.ToAppVersion = target.Version, plan.ChartFullName(target.Chart), appVersion(target)
 	if rel := rb.releaseOf(target); rel != nil {
 		p.ToRelease = rel.Name
 	} else if rb.ToRevision == 0 {
@@ -145,7 +154,7 @@ func appVersion(r *helmrelease.Release) string {
 }
 
 // releaseOf finds the newest known release whose enterprise chart is r's chart.
-func (rb *Rollback) releaseOf(r *helmrelease.Release) *manifest.Release {
+func (rb *Runner) releaseOf(r *helmrelease.Release) *manifest.Release {
 	if r.Chart == nil || r.Chart.Metadata == nil {
 		return nil
 	}
@@ -159,9 +168,9 @@ func (rb *Rollback) releaseOf(r *helmrelease.Release) *manifest.Release {
 	return found
 }
 
-func (rb *Rollback) findBackup(ctx context.Context, p *RollbackPlan) error {
-	ctl := Controller{Exec: rb.Exec, Namespace: rb.Namespace}
-	match := func(b *BackupInfo) string {
+func (rb *Runner) findBackup(ctx context.Context, p *Plan) error {
+	ctl := backup.Controller{Exec: rb.Exec, Namespace: rb.Namespace}
+	match := func(b *backup.Info) string {
 		var why []string
 		if b.Chart != "" && b.Chart != p.ToChart {
 			why = append(why, fmt.Sprintf("its chart is %s, revision %d is %s", b.Chart, p.ToRevision, p.ToChart))
@@ -190,7 +199,7 @@ func (rb *Rollback) findBackup(ctx context.Context, p *RollbackPlan) error {
 	if rb.Progress != nil {
 		if prog, err := rb.Progress.Load(ctx); err == nil && prog != nil && prog.Backup != "" {
 			candidates = append(candidates, prog.Backup)
-			source[prog.Backup] = "recorded by helm tpe " + prog.Action + " to " + prog.Target
+			source[prog.Backup] = "recorded by helm tpe " + string(prog.Action) + " to " + prog.Target
 		}
 	}
 	names, err := ctl.ListBackups(ctx)
@@ -226,7 +235,7 @@ func (rb *Rollback) findBackup(ctx context.Context, p *RollbackPlan) error {
 	return fmt.Errorf("%s: pass --backup NAME", msg)
 }
 
-func (rb *Rollback) planOthers(p *RollbackPlan) error {
+func (rb *Runner) planOthers(p *Plan) error {
 	var target *manifest.Release
 	if p.ToRelease != "" {
 		r, _ := rb.Matrix.Get(p.ToRelease)
@@ -236,7 +245,7 @@ func (rb *Rollback) planOthers(p *RollbackPlan) error {
 		return fmt.Errorf("--all-charts: revision %d of %s matches no known TPE release, so the versions of the other charts are unknown", p.ToRevision, manifest.ReleaseEnterprise)
 	}
 	for _, c := range target.Charts()[:3] {
-		h, err := history(rb.Action, c.ReleaseName)
+		h, err := plan.History(rb.Helm, c.ReleaseName)
 		if err != nil {
 			return err
 		}
@@ -245,12 +254,12 @@ func (rb *Rollback) planOthers(p *RollbackPlan) error {
 		}
 		cur := h[len(h)-1]
 		want := c.Chart + "-" + c.Version
-		if ChartFullName(cur.Chart) == want {
+		if plan.ChartFullName(cur.Chart) == want {
 			continue
 		}
 		var to *helmrelease.Release
 		for i := len(h) - 2; i >= 0; i-- {
-			if ChartFullName(h[i].Chart) == want {
+			if plan.ChartFullName(h[i].Chart) == want {
 				to = h[i]
 				break
 			}
@@ -258,7 +267,7 @@ func (rb *Rollback) planOthers(p *RollbackPlan) error {
 		if to == nil {
 			return fmt.Errorf("--all-charts: the history of %s has no revision with %s", c.ReleaseName, want)
 		}
-		p.OtherCharts = append(p.OtherCharts, ChartRollback{ReleaseName: c.ReleaseName, FromRevision: cur.Version, FromChart: ChartFullName(cur.Chart), ToRevision: to.Version, ToChart: want})
+		p.OtherCharts = append(p.OtherCharts, ChartRollback{ReleaseName: c.ReleaseName, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), ToRevision: to.Version, ToChart: want})
 	}
 	if len(p.OtherCharts) > 0 {
 		p.Warnings = append(p.Warnings, "--all-charts: charts 1–3 carry operators and CRDs that only move forward; Helm does not roll CRDs back, so the older operators will run against the newer CRD versions (strimzi kafka.strimzi.io, psmdb psmdb.percona.com, cert-manager.io)")
@@ -267,11 +276,11 @@ func (rb *Rollback) planOthers(p *RollbackPlan) error {
 }
 
 // Run executes a rollback plan.
-func (rb *Rollback) Run(ctx context.Context, p *RollbackPlan) (*RollbackResult, error) {
+func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
 	start := time.Now()
-	res := &RollbackResult{Plan: p}
+	res := &Result{Plan: p}
 	do := func(name string, rev int) error {
-		rbk := action.NewRollback(rb.Action)
+		rbk := action.NewRollback(rb.Helm)
 		rbk.Version, rbk.Timeout, rbk.MaxHistory = rev, rb.Timeout, 10
 		rb.logf("helm rollback %s %d ...", name, rev)
 		if err := rbk.Run(name); err != nil {
@@ -303,12 +312,12 @@ func (rb *Rollback) Run(ctx context.Context, p *RollbackPlan) (*RollbackResult, 
 	}
 	if !ok {
 		res.Message = fmt.Sprintf("%s rolled back to revision %d; backup %s NOT restored (not confirmed): restore it with `kubectl exec -n %s deploy/%s -- restore -e backup_name=%s`",
-			manifest.ReleaseEnterprise, p.ToRevision, p.Backup.Name, rb.Namespace, ControllerDeployment, p.Backup.Name)
+			manifest.ReleaseEnterprise, p.ToRevision, p.Backup.Name, rb.Namespace, backup.ControllerDeployment, p.Backup.Name)
 		res.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		return res, nil
 	}
 	rb.logf("restoring backup %s ...", p.Backup.Name)
-	if _, err := (Controller{Exec: rb.Exec, Namespace: rb.Namespace}).Restore(ctx, p.Backup.Name); err != nil {
+	if _, err := (backup.Controller{Exec: rb.Exec, Namespace: rb.Namespace}).Restore(ctx, p.Backup.Name); err != nil {
 		return res, err
 	}
 	res.Restored = true
@@ -317,26 +326,70 @@ func (rb *Rollback) Run(ctx context.Context, p *RollbackPlan) (*RollbackResult, 
 	return res, nil
 }
 
-// UserValues returns the user-supplied values of each installed TPE release (helm get values).
-func UserValues(cfg *action.Configuration) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	for _, n := range manifest.ReleaseNames {
-		last, err := lastRelease(cfg, n)
-		if err != nil {
-			return nil, err
+// Deps are the clients and the user-facing seams of a rollback.
+type Deps struct {
+	Helm *action.Configuration
+	Kube kubernetes.Interface
+	Exec podexec.Executor
+	Log  func(format string, a ...any)
+	// Warn receives the plan's warnings; ShowPlan shows the plan before the confirmation.
+	Warn     func(string)
+	ShowPlan func(*Plan)
+	// Confirm asks before the rollback (nil: yes); ConfirmRestore before the restore (nil: no restore).
+	Confirm        func(prompt string) (bool, error)
+	ConfirmRestore func(prompt string) (bool, error)
+	// Wait replaces pkg/wait (tests); nil = the real one.
+	Wait func(ctx context.Context, namespace string, timeout time.Duration) error
+}
+
+// Config is what the user asked for.
+type Config struct {
+	Namespace  string
+	Matrix     *manifest.Matrix
+	ToRevision int
+	Backup     string
+	AllCharts  bool
+	DryRun     bool
+	Timeout    time.Duration
+}
+
+// Run is the rollback use case: plan (revision and backup), show, and unless a dry run, confirm,
+// roll back, wait and restore. It returns the plan, and the result when it ran.
+func Run(ctx context.Context, d Deps, cfg Config) (*Plan, *Result, error) {
+	rb := &Runner{Helm: d.Helm, Exec: d.Exec, Namespace: cfg.Namespace, Matrix: cfg.Matrix,
+		Progress:   &upgrade.Store{Kube: d.Kube, Namespace: cfg.Namespace},
+		ToRevision: cfg.ToRevision, Backup: cfg.Backup, AllCharts: cfg.AllCharts, Timeout: cfg.Timeout, Log: d.Log,
+		Wait: d.Wait, Confirm: d.ConfirmRestore}
+	if rb.Wait == nil {
+		rb.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
+			_, err := wait.Run(ctx, d.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout})
+			return err
 		}
-		if last == nil {
-			continue
-		}
-		gv := action.NewGetValues(cfg)
-		v, err := gv.Run(n)
-		if err != nil {
-			return nil, fmt.Errorf("helm get values %s: %w", n, err)
-		}
-		if v == nil {
-			v = map[string]any{}
-		}
-		out[n] = v
 	}
-	return out, nil
+	p, err := rb.Plan(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range p.Warnings {
+		if d.Warn != nil {
+			d.Warn(w)
+		}
+	}
+	if cfg.DryRun {
+		return p, nil, nil
+	}
+	if d.ShowPlan != nil {
+		d.ShowPlan(p)
+	}
+	if d.Confirm != nil {
+		ok, err := d.Confirm(fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cfg.Namespace, p.ToRevision))
+		if err != nil {
+			return p, nil, err
+		}
+		if !ok {
+			return p, nil, fmt.Errorf("not confirmed: nothing was changed")
+		}
+	}
+	res, err := rb.Run(ctx, p)
+	return p, res, err
 }

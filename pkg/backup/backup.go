@@ -1,4 +1,7 @@
-package release
+// Package backup runs the backup tooling of TPE's in-cluster operations tool,
+// deploy/thingpark-enterprise-controller: on-demand backup, list-backups, get-backup-metadatas and
+// restore, through the exec subresource. It needs no Helm, so that kubectl tpe can use it too.
+package backup
 
 import (
 	"context"
@@ -12,12 +15,12 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 )
 
-// ControllerDeployment is the in-cluster operations tool of TPE (domain.md §6): backup,
-// list-backups, get-backup-metadatas, restore.
+// ControllerDeployment is the in-cluster operations tool of TPE: backup, list-backups,
+// get-backup-metadatas, restore.
 const ControllerDeployment = "thingpark-enterprise-controller"
 
-// BackupInfo is the metadata of a TPE backup (get-backup-metadatas).
-type BackupInfo struct {
+// Info is the metadata of a TPE backup (get-backup-metadatas).
+type Info struct {
 	Name             string `json:"name"`
 	AppVersion       string `json:"appVersion,omitempty"`
 	Chart            string `json:"chart,omitempty"`
@@ -123,7 +126,7 @@ func (c Controller) Backup(ctx context.Context) (string, error) {
 }
 
 // Metadata returns the metadata of a backup.
-func (c Controller) Metadata(ctx context.Context, name string) (*BackupInfo, error) {
+func (c Controller) Metadata(ctx context.Context, name string) (*Info, error) {
 	out, err := c.run(ctx, "get-backup-metadatas", []string{"get-backup-metadatas", "-e", "backup_name=" + name}, "")
 	if err != nil {
 		return nil, err
@@ -131,7 +134,7 @@ func (c Controller) Metadata(ctx context.Context, name string) (*BackupInfo, err
 	return parseMetadata(name, strings.Join(msgList(out), "\n"))
 }
 
-func parseMetadata(name, text string) (*BackupInfo, error) {
+func parseMetadata(name, text string) (*Info, error) {
 	var raw struct {
 		Helm struct {
 			AppVersion       any    `json:"appVersion"`
@@ -147,7 +150,7 @@ func parseMetadata(name, text string) (*BackupInfo, error) {
 	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
 		return nil, fmt.Errorf("the metadata of backup %s does not parse: %w", name, err)
 	}
-	b := &BackupInfo{Name: name, AppVersion: fmt.Sprint(orEmpty(raw.Helm.AppVersion)), Chart: raw.Helm.Chart, ReleaseName: raw.Helm.ReleaseName,
+	b := &Info{Name: name, AppVersion: fmt.Sprint(orEmpty(raw.Helm.AppVersion)), Chart: raw.Helm.Chart, ReleaseName: raw.Helm.ReleaseName,
 		ReleaseNamespace: raw.Helm.ReleaseNamespace, Type: raw.Type, Time: raw.Tm}
 	b.Revision, _ = strconv.Atoi(fmt.Sprint(orEmpty(raw.Helm.Revision)))
 	if raw.ID != "" {

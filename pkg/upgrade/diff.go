@@ -1,4 +1,4 @@
-package release
+package upgrade
 
 import (
 	"fmt"

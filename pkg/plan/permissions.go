@@ -1,4 +1,4 @@
-package release
+package plan
 
 import (
 	"context"
@@ -11,11 +11,8 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
 )
 
-// CategoryPermissions groups the check of the user's own rights.
-const CategoryPermissions = "Permissions"
-
-// permissionsCheck checks that the user who runs the plan holds the operator profile of seed 000
-// in the namespace (the admin ClusterRole plus every verb on kafka.strimzi.io and
+// permissionsCheck checks that the user who runs the plan holds the operator profile of the TPE
+// cluster prerequisites in the namespace (the admin ClusterRole plus every verb on kafka.strimzi.io and
 // psmdb.percona.com), with the same code as `kubectl tpe preflight --profile operator`, so that a
 // permission missing half-way through an upgrade stops it before anything changes.
 func permissionsCheck(ctx context.Context, kube kubernetes.Interface, ns string) check.Check {

@@ -1,4 +1,8 @@
-package release
+// Package charts is the access to the vendor's chart repository (or a mirror): the repository
+// entry of Helm's repositories.yaml with the installation ID as user and password, its index, the
+// check that a release's four charts are served, and the download of a chart. Errors never hold
+// the installation ID.
+package charts
 
 import (
 	"bytes"
@@ -19,7 +23,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
-// DefaultRepoName and DefaultRepoURL are the vendor's repository (seed 003, domain.md §1.1).
+// DefaultRepoName and DefaultRepoURL are the vendor's repository, as the TPE upgrade procedure adds it.
 const (
 	DefaultRepoName = "actility"
 	DefaultRepoURL  = "https://repository.thingpark.com/charts"
@@ -68,6 +72,9 @@ func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Re
 	}
 	return &Repo{Name: name, URL: e.URL, ID: e.Password, RepoConfig: repoConfig, RepoCache: repoCache, Getters: getters}, nil
 }
+
+// InstallationID is the repository's password (a secret: for redaction only).
+func (r *Repo) InstallationID() string { return r.ID }
 
 func (r *Repo) entry() *repo.Entry {
 	return &repo.Entry{Name: r.Name, URL: strings.TrimSuffix(r.URL, "/"), Username: r.ID, Password: r.ID}
@@ -207,8 +214,8 @@ func schemeOf(u string) string {
 	return "https"
 }
 
-// ChartSource loads the chart of a chart reference. *Repo is the real one; tests use a map.
-type ChartSource interface {
+// Source loads the chart of a chart reference. *Repo is the real one; tests use fakes.
+type Source interface {
 	LoadChart(name, version string) (*chart.Chart, error)
 }
 

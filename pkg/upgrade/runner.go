@@ -1,4 +1,9 @@
-package release
+// Package upgrade installs or upgrades a TPE release: Run is the one entry point of
+// `helm tpe install|upgrade` (values, plan, guard, confirmation, then the run or the dry run),
+// Runner executes a plan's steps in order — the upgrade backup, each chart with Helm's SDK and the
+// waits, the post-upgrade verdict — and Store keeps the progress record that makes a run
+// resumable. It writes to no process stream: progress goes to a callback, results are values.
+package upgrade
 
 import (
 	"context"
@@ -12,7 +17,10 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/backup"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
@@ -22,11 +30,11 @@ import (
 // Runner installs or upgrades the four charts of a plan, in order, with waits in between, the
 // backup guard before and the post-upgrade verdict after, recording its progress.
 type Runner struct {
-	Action    *action.Configuration
+	Helm      *action.Configuration
 	Kube      kubernetes.Interface
 	Exec      podexec.Executor
 	Namespace string
-	Charts    ChartSource
+	Charts    charts.Source
 	// Values are the user's merged values, given to every chart (as the vendor's procedure does).
 	Values     map[string]any
 	ValueFiles []string
@@ -39,7 +47,6 @@ type Runner struct {
 	// Log receives progress lines ("step 2/9 ...").
 	Log        func(format string, a ...any)
 	SkipBackup bool
-	Resume     bool
 	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
 	StopAfter string
 	// Secrets (the installation ID) are removed from every message recorded in the progress
@@ -50,17 +57,17 @@ type Runner struct {
 	now          func() time.Time
 }
 
-// RunResult is the summary of a run.
-type RunResult struct {
-	Action  string         `json:"action"`
-	From    string         `json:"from,omitempty"`
-	Target  string         `json:"target"`
-	State   string         `json:"state"`
-	Changed bool           `json:"changed"`
-	Backup  string         `json:"backup,omitempty"`
-	Message string         `json:"message,omitempty"`
-	Elapsed string         `json:"elapsed"`
-	Steps   []ProgressStep `json:"steps"`
+// Result is the summary of a run.
+type Result struct {
+	Action  plan.Action `json:"action"`
+	From    string      `json:"from,omitempty"`
+	Target  string      `json:"target"`
+	State   RunState    `json:"state"`
+	Changed bool        `json:"changed"`
+	Backup  string      `json:"backup,omitempty"`
+	Message string      `json:"message,omitempty"`
+	Elapsed string      `json:"elapsed"`
+	Steps   []Step      `json:"steps"`
 }
 
 // ErrInterrupted is returned when the run stopped before its end (Ctrl-C, StopAfter).
@@ -68,7 +75,7 @@ var ErrInterrupted = errors.New("interrupted")
 
 // StepError is a failed step, with the command to continue.
 type StepError struct {
-	Step ProgressStep
+	Step Step
 	Err  error
 	Next string
 }
@@ -96,17 +103,17 @@ func (r *Runner) clock() time.Time {
 
 // Steps builds the steps of a plan: the backup, then per hop the four charts and the
 // post-upgrade verdict.
-func Steps(p *Plan) []ProgressStep {
-	steps := []ProgressStep{{Kind: StepBackup, State: StatePending}}
+func Steps(p *plan.Plan) []Step {
+	steps := []Step{{Kind: StepBackup, State: StatePending}}
 	for _, h := range p.Hops {
 		for _, c := range h.Charts {
-			st := ProgressStep{Hop: h.N, HopTo: h.To, Kind: StepChart, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, State: StatePending}
-			if c.Action == "unchanged" {
+			st := Step{Hop: h.N, HopTo: h.To, Kind: StepChart, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, State: StatePending}
+			if c.Action == plan.ActionUnchanged {
 				st.State, st.Message = StateSkipped, "already at this version"
 			}
 			steps = append(steps, st)
 		}
-		steps = append(steps, ProgressStep{Hop: h.N, HopTo: h.To, Kind: StepPUM, State: StatePending})
+		steps = append(steps, Step{Hop: h.N, HopTo: h.To, Kind: StepPUM, State: StatePending})
 	}
 	for i := range steps {
 		steps[i].N = i + 1
@@ -114,39 +121,52 @@ func Steps(p *Plan) []ProgressStep {
 	return steps
 }
 
-// Run executes the plan (or resumes the recorded run).
-func (r *Runner) Run(ctx context.Context, p *Plan) (*RunResult, error) {
-	start := r.clock()
-	store := ProgressStore{Kube: r.Kube, Namespace: r.Namespace}
-	prog, err := store.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	unfinished := prog != nil && prog.State != RunDone
+// CheckRecord is the one rule for a progress record found before a run: an unfinished run must be
+// continued with --resume (or its record deleted), --resume needs an unfinished run (unless the
+// target is installed: nothing to do) to the same target.
+func CheckRecord(rec *Record, resume bool, target string, action plan.Action, namespace string, retry func(target string) string) error {
 	switch {
-	case r.Resume && !unfinished:
-		if p.Action == ActionNone {
-			return r.result(p, prog, false, start, p.Target+" is installed: nothing to resume, nothing changed"), nil
-		}
-		return nil, fmt.Errorf("--resume: there is no unfinished run in namespace %s (no ConfigMap %s in progress): run without --resume", r.Namespace, ProgressConfigMap)
-	case r.Resume && prog.Target != p.Target:
-		return nil, fmt.Errorf("--resume: the unfinished run in namespace %s goes to %s, not %s: rerun with --to %s --resume", r.Namespace, prog.Target, p.Target, prog.Target)
-	case !r.Resume && unfinished:
-		i := prog.Next()
+	case resume && !rec.Unfinished() && action != plan.ActionNone:
+		return fmt.Errorf("--resume: there is no unfinished run in namespace %s (no ConfigMap %s in progress): run without --resume", namespace, ConfigMap)
+	case resume && rec.Unfinished() && rec.Target != target:
+		return fmt.Errorf("--resume: the unfinished run in namespace %s goes to %s, not %s: rerun with --to %s --resume", namespace, rec.Target, target, rec.Target)
+	case !resume && rec.Unfinished():
+		i := rec.Next()
 		at := "the start"
 		if i >= 0 {
-			at = fmt.Sprintf("step %d (%s, %s)", prog.Steps[i].N, prog.Steps[i].Label(), prog.Steps[i].State)
+			at = fmt.Sprintf("step %d (%s, %s)", rec.Steps[i].N, rec.Steps[i].Label(), rec.Steps[i].State)
 		}
-		return nil, fmt.Errorf("an unfinished %s to %s (started %s) stopped at %s: continue it with --resume, or delete ConfigMap %s/%s to start over",
-			prog.Action, prog.Target, prog.StartedAt.UTC().Format(time.RFC3339), at, r.Namespace, ProgressConfigMap)
-	case !r.Resume && p.Action == ActionNone:
-		return r.result(p, prog, false, start, p.Target+" is already installed: nothing changed"), nil
+		cont := "--resume"
+		if retry != nil {
+			cont = "`" + retry(rec.Target) + " --resume`"
+		}
+		return &BlockedError{Msg: fmt.Sprintf("an unfinished %s to %s (started %s) stopped at %s: continue it with %s, or delete ConfigMap %s/%s to start over",
+			rec.Action, rec.Target, rec.StartedAt.UTC().Format(time.RFC3339), at, cont, namespace, ConfigMap)}
 	}
-	if !r.Resume {
-		if !p.Reachable {
-			return nil, fmt.Errorf("%w: %s", ErrUnreachable, p.Reason)
+	return nil
+}
+
+// Run executes the plan, or resumes the run of rec (the record Load returned, nil when there is
+// none) when resume is set. The caller has checked that rec and resume agree (see Run).
+func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool) (*Result, error) {
+	start := r.clock()
+	store := Store{Kube: r.Kube, Namespace: r.Namespace}
+	prog := rec
+	if err := CheckRecord(rec, resume, p.Target, p.Action, r.Namespace, nil); err != nil {
+		return nil, err
+	}
+	if !resume && p.Action == plan.ActionNone || resume && !prog.Unfinished() {
+		msg := p.Target + " is already installed: nothing changed"
+		if resume {
+			msg = p.Target + " is installed: nothing to resume, nothing changed"
 		}
-		prog = &Progress{Action: p.Action, From: p.Installed, Target: p.Target, State: RunRunning, StartedAt: start.UTC(),
+		return r.result(p, prog, false, start, msg), nil
+	}
+	if !resume {
+		if !p.Reachable {
+			return nil, fmt.Errorf("%w: %s", plan.ErrUnreachable, p.Reason)
+		}
+		prog = &Record{Action: p.Action, From: p.Installed, Target: p.Target, State: RunRunning, StartedAt: start.UTC(),
 			Steps: Steps(p), ValueFiles: r.ValueFiles}
 	}
 	prog.State = RunRunning
@@ -206,9 +226,9 @@ func (r *Runner) Run(ctx context.Context, p *Plan) (*RunResult, error) {
 	return r.result(p, prog, true, start, fmt.Sprintf("%s of %s done", prog.Action, prog.Target)), nil
 }
 
-func (r *Runner) result(p *Plan, prog *Progress, changed bool, start time.Time, msg string) *RunResult {
-	res := &RunResult{Action: p.Action, From: p.Installed, Target: p.Target, State: RunDone, Changed: changed, Message: msg,
-		Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: []ProgressStep{}}
+func (r *Runner) result(p *plan.Plan, prog *Record, changed bool, start time.Time, msg string) *Result {
+	res := &Result{Action: p.Action, From: p.Installed, Target: p.Target, State: RunDone, Changed: changed, Message: msg,
+		Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: []Step{}}
 	if prog != nil {
 		res.Action, res.From, res.State, res.Backup, res.Steps = prog.Action, prog.From, prog.State, prog.Backup, prog.Steps
 		if !changed {
@@ -219,7 +239,7 @@ func (r *Runner) result(p *Plan, prog *Progress, changed bool, start time.Time, 
 }
 
 // stop records a failed or interrupted step and returns a StepError with the next command.
-func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cause error, start time.Time) (*RunResult, error) {
+func (r *Runner) stop(prog *Record, store Store, st *Step, cause error, start time.Time) (*Result, error) {
 	if errors.Is(cause, ErrInterrupted) {
 		st.State = StateInterrupted
 	} else {
@@ -237,20 +257,20 @@ func (r *Runner) stop(prog *Progress, store ProgressStore, st *ProgressStep, cau
 		r.logf("warning: %v", err)
 	}
 	next := r.RetryCommand + " --resume"
-	res := &RunResult{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup,
+	res := &Result{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup,
 		Message: st.Message, Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: prog.Steps}
 	return res, &StepError{Step: *st, Err: cause, Next: next}
 }
 
-func (r *Runner) backupStep(ctx context.Context, p *Plan, prog *Progress, st *ProgressStep) error {
-	ctl := Controller{Exec: r.Exec, Namespace: r.Namespace}
+func (r *Runner) backupStep(ctx context.Context, p *plan.Plan, prog *Record, st *Step) error {
+	ctl := backup.Controller{Exec: r.Exec, Namespace: r.Namespace}
 	switch {
 	case r.SkipBackup:
 		st.State, st.Message = StateSkipped, "SKIPPED by --skip-backup: there is no backup to roll back to"
 		r.logf("WARNING: --skip-backup: no upgrade backup is taken; a failed upgrade cannot be restored")
 		return nil
-	case p.Action == ActionInstall:
-		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+ControllerDeployment+" yet"
+	case p.Action == plan.ActionInstall:
+		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+backup.ControllerDeployment+" yet"
 		return nil
 	}
 	before, err := ctl.ListBackups(ctx)
@@ -282,7 +302,7 @@ func (r *Runner) backupStep(ctx context.Context, p *Plan, prog *Progress, st *Pr
 	return nil
 }
 
-func (r *Runner) chartStep(ctx context.Context, st *ProgressStep) error {
+func (r *Runner) chartStep(ctx context.Context, st *Step) error {
 	ch, err := r.Charts.LoadChart(st.Chart, st.Version)
 	if err != nil {
 		return err
@@ -302,12 +322,12 @@ func (r *Runner) chartStep(ctx context.Context, st *ProgressStep) error {
 
 // apply installs or upgrades one release with the chart (server-side dry run when dryRun).
 func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
-	last, err := lastRelease(r.Action, name)
+	last, err := plan.LastRelease(r.Helm, name)
 	if err != nil {
 		return nil, err
 	}
 	if last == nil || last.Info == nil || last.Info.Status == helmrelease.StatusUninstalled {
-		in := action.NewInstall(r.Action)
+		in := action.NewInstall(r.Helm)
 		in.ReleaseName, in.Namespace, in.Timeout = name, r.Namespace, r.Timeout
 		in.Replace = last != nil
 		if dryRun {
@@ -315,7 +335,7 @@ func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun
 		}
 		rel, err := in.RunWithContext(ctx, ch, copyValues(r.Values))
 		if err != nil {
-			return nil, fmt.Errorf("helm install %s (%s): %w", name, ChartFullName(ch), err)
+			return nil, fmt.Errorf("helm install %s (%s): %w", name, plan.ChartFullName(ch), err)
 		}
 		return rel, nil
 	}
@@ -325,18 +345,18 @@ func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun
 		r.logf("release %s was left %s by an interrupted run: marking revision %d failed", name, last.Info.Status, last.Version)
 		last.Info.Status = helmrelease.StatusFailed
 		last.Info.Description = "interrupted; marked failed by helm tpe --resume"
-		if err := r.Action.Releases.Update(last); err != nil {
+		if err := r.Helm.Releases.Update(last); err != nil {
 			return nil, fmt.Errorf("unlocking the pending release %s: %w", name, err)
 		}
 	}
-	up := action.NewUpgrade(r.Action)
+	up := action.NewUpgrade(r.Helm)
 	up.Namespace, up.Timeout, up.MaxHistory = r.Namespace, r.Timeout, 10
 	if dryRun {
 		up.DryRun, up.DryRunOption = true, "server"
 	}
 	rel, err := up.RunWithContext(ctx, name, ch, copyValues(r.Values))
 	if err != nil {
-		return nil, fmt.Errorf("helm upgrade %s (%s): %w", name, ChartFullName(ch), err)
+		return nil, fmt.Errorf("helm upgrade %s (%s): %w", name, plan.ChartFullName(ch), err)
 	}
 	return rel, nil
 }
@@ -353,7 +373,7 @@ func copyValues(v map[string]any) map[string]any {
 	return out
 }
 
-func (r *Runner) pumStep(ctx context.Context, st *ProgressStep) error {
+func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 	if r.PUM == nil {
 		st.State, st.Message = StateSkipped, "no post-upgrade check configured"
 		return nil
@@ -378,24 +398,24 @@ func (r *Runner) pumStep(ctx context.Context, st *ProgressStep) error {
 
 // ChartDiff is what a server-side dry run of one chart would change.
 type ChartDiff struct {
-	Hop         int    `json:"hop"`
-	ReleaseName string `json:"releaseName"`
-	Chart       string `json:"chart"`
-	Version     string `json:"version"`
-	Action      string `json:"action"`
-	Added       int    `json:"added"`
-	Removed     int    `json:"removed"`
-	Changed     int    `json:"changed"`
-	Diff        string `json:"diff"`
+	Hop         int         `json:"hop"`
+	ReleaseName string      `json:"releaseName"`
+	Chart       string      `json:"chart"`
+	Version     string      `json:"version"`
+	Action      plan.Action `json:"action"`
+	Added       int         `json:"added"`
+	Removed     int         `json:"removed"`
+	Changed     int         `json:"changed"`
+	Diff        string      `json:"diff"`
 }
 
 // DryRun renders every chart of every hop against the cluster (Helm's server-side dry run:
 // lookups read, nothing is written) and diffs each manifest with the one it would replace.
-func (r *Runner) DryRun(ctx context.Context, p *Plan) ([]ChartDiff, error) {
+func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) {
 	out := []ChartDiff{}
 	prev := map[string]string{}
 	for _, n := range manifest.ReleaseNames {
-		if last, err := lastRelease(r.Action, n); err != nil {
+		if last, err := plan.LastRelease(r.Helm, n); err != nil {
 			return nil, err
 		} else if last != nil && last.Info != nil && last.Info.Status != helmrelease.StatusUninstalled {
 			prev[n] = last.Manifest
@@ -403,7 +423,7 @@ func (r *Runner) DryRun(ctx context.Context, p *Plan) ([]ChartDiff, error) {
 	}
 	for _, h := range p.Hops {
 		for _, c := range h.Charts {
-			if c.Action == "unchanged" {
+			if c.Action == plan.ActionUnchanged {
 				continue
 			}
 			r.logf("dry run: rendering %s %s %s (hop %d)", c.ReleaseName, c.Chart, c.Version, h.N)

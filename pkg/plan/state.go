@@ -1,9 +1,10 @@
-// Package release drives the four Helm releases of a TPE release through the Helm v3 SDK
-// (helm.sh/helm/v3/pkg/action): what is installed, the plan to a target release, the chart
-// repository, the guarded install/upgrade with its progress record, and the vendor's rollback.
-// It is, with pkg/cmd/helmtpe, the only package that imports Helm. It never writes to os.Stdout:
-// progress goes to a callback and results are typed values.
-package release
+// Package plan answers "what is installed, and what does it take to reach another TPE release?":
+// it reads the four Helm releases of the namespace (State), matches them with the release matrix,
+// and computes the Plan: the path of hops under the vendor's upgrade rules, each hop's charts and
+// cluster-admin steps, the Kubernetes range, the downtime impacts, and the checks of the values
+// and of the operator's permissions, all reported through pkg/check. It changes nothing. It
+// imports Helm only to read release history and to validate values against charts.
+package plan
 
 import (
 	"errors"
@@ -73,7 +74,7 @@ func (s *State) Describe() string {
 func LoadState(cfg *action.Configuration, namespace string, m *manifest.Matrix) (*State, error) {
 	st := &State{Namespace: namespace, Releases: map[string]Installed{}}
 	for _, name := range manifest.ReleaseNames {
-		r, err := lastRelease(cfg, name)
+		r, err := LastRelease(cfg, name)
 		if err != nil {
 			return nil, err
 		}
@@ -106,17 +107,17 @@ func fromHelm(r *helmrelease.Release) Installed {
 	return in
 }
 
-// lastRelease returns the newest revision of a release (any status), nil when it has none.
-func lastRelease(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
-	h, err := history(cfg, name)
+// LastRelease returns the newest revision of a release (any status), nil when it has none.
+func LastRelease(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
+	h, err := History(cfg, name)
 	if err != nil || len(h) == 0 {
 		return nil, err
 	}
 	return h[len(h)-1], nil
 }
 
-// history returns every revision of a release, oldest first; nil when it does not exist.
-func history(cfg *action.Configuration, name string) ([]*helmrelease.Release, error) {
+// History returns every revision of a release, oldest first; nil when it does not exist.
+func History(cfg *action.Configuration, name string) ([]*helmrelease.Release, error) {
 	h, err := cfg.Releases.History(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
@@ -134,4 +135,27 @@ func ChartFullName(c *chart.Chart) string {
 		return ""
 	}
 	return c.Metadata.Name + "-" + c.Metadata.Version
+}
+
+// UserValues returns the user-supplied values of each installed TPE release (helm get values).
+func UserValues(cfg *action.Configuration) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, n := range manifest.ReleaseNames {
+		last, err := LastRelease(cfg, n)
+		if err != nil {
+			return nil, err
+		}
+		if last == nil {
+			continue
+		}
+		v, err := action.NewGetValues(cfg).Run(n)
+		if err != nil {
+			return nil, fmt.Errorf("helm get values %s: %w", n, err)
+		}
+		if v == nil {
+			v = map[string]any{}
+		}
+		out[n] = v
+	}
+	return out, nil
 }

@@ -1,0 +1,224 @@
+// Package helmtest holds the fakes the unit tests of the helm half share: Helm's memory storage,
+// charts built in memory, releases stored as if installed, a fake dynamic client for CRDs, and a
+// fake exec that plays the thingpark-enterprise-controller's backup tooling and the post-upgrade
+// manager as the vendor's tools print.
+package helmtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+)
+
+// NS is the namespace of the fakes.
+const NS = "thingpark-enterprise"
+
+// NewActionConfig is a Helm action configuration on memory storage with a printing kube client.
+func NewActionConfig(t *testing.T) *action.Configuration {
+	t.Helper()
+	mem := driver.NewMemory()
+	mem.SetNamespace(NS)
+	return &action.Configuration{Releases: storage.Init(mem), KubeClient: &kubefake.PrintingKubeClient{Out: io.Discard},
+		Capabilities: chartutil.DefaultCapabilities, Log: func(string, ...any) {}}
+}
+
+// FakeCharts builds the charts of the matrix in memory.
+type FakeCharts struct {
+	FailRender map[string]bool
+}
+
+// LoadChart implements charts.Source.
+func (f FakeCharts) LoadChart(name, version string) (*chart.Chart, error) {
+	tpl := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-info\ndata:\n  chart: %s\n  version: %s\n", name, version)
+	if f.FailRender[name+"-"+version] {
+		tpl = `{{ fail "fixture.failRender" }}`
+	}
+	return &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: "v2", Name: name, Version: version, AppVersion: "app-" + version},
+		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte(tpl)},
+			{Name: "templates/secret.yaml", Data: []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-s\nstringData:\n  password: pw-" + version + "\n")}},
+		Values: map[string]any{"global": map[string]any{"installationId": ""}, "known": map[string]any{"a": 1}},
+	}, nil
+}
+
+// InstallRelease stores a release of the chart reference, as if installed.
+func InstallRelease(t *testing.T, cfg *action.Configuration, c manifest.ChartRef, rev int, status helmrelease.Status) {
+	t.Helper()
+	ch, _ := FakeCharts{}.LoadChart(c.Chart, c.Version)
+	// The manifest Helm would have rendered from FakeCharts' templates.
+	manifestText := fmt.Sprintf("---\n# Source: %[1]s/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %[3]s-info\ndata:\n  chart: %[1]s\n  version: %[2]s\n"+
+		"---\n# Source: %[1]s/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %[3]s-s\nstringData:\n  password: pw-%[2]s\n", c.Chart, c.Version, c.ReleaseName)
+	r := &helmrelease.Release{Name: c.ReleaseName, Namespace: NS, Version: rev, Chart: ch, Manifest: manifestText,
+		Info: &helmrelease.Info{Status: status}, Config: map[string]any{"global": map[string]any{"installationId": "id-secret-1234"}}}
+	if err := cfg.Releases.Create(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// InstallAll stores the four releases of a TPE release.
+func InstallAll(t *testing.T, cfg *action.Configuration, name string) {
+	t.Helper()
+	r, err := manifest.MustLoad().Resolve(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.Charts() {
+		InstallRelease(t, cfg, c, 1, helmrelease.StatusDeployed)
+	}
+}
+
+// CRDResource is the CustomResourceDefinition resource.
+var CRDResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// CRDObject is a CRD labelled with an operator version.
+func CRDObject(name, version string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("apiextensions.k8s.io/v1")
+	u.SetKind("CustomResourceDefinition")
+	u.SetName(name)
+	if version != "" {
+		u.SetLabels(map[string]string{"app.kubernetes.io/version": version})
+	}
+	return u
+}
+
+// NewDynamic is a fake dynamic client that lists CRDs.
+func NewDynamic(objs ...runtime.Object) *dynfake.FakeDynamicClient {
+	return dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{CRDResource: "CustomResourceDefinitionList"}, objs...)
+}
+
+// PriorityClasses are PriorityClasses with the values the TPE cluster prerequisites give.
+func PriorityClasses(names ...string) []runtime.Object {
+	values := map[string]int32{"thingpark-datapath": 1000000, "thingpark-data-path": 1000000, "thingpark-data": 999800, "thingpark-others": 999500, "thingpark-other": 999500}
+	var out []runtime.Object
+	for _, n := range names {
+		out = append(out, &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: n}, Value: values[n]})
+	}
+	return out
+}
+
+// FakeExec plays the thingpark-enterprise-controller and the post-upgrade manager.
+type FakeExec struct {
+	Mu       sync.Mutex
+	Backups  map[string]string // name → metadata YAML lines
+	Order    []string
+	Restores []string
+	Stdins   []string
+	Fail     map[string]string
+	NoPod    bool
+	PumState string
+	Calls    []string
+	// release is what `backup` records (Chart, appVersion, revision of tpe).
+	Chart, App string
+	Rev        int
+}
+
+// Exec implements podexec.Executor.
+func (f *FakeExec) Exec(_ context.Context, t podexec.Target, cmd []string, stdin io.Reader) (podexec.Result, error) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.Calls = append(f.Calls, t.Deployment+" "+strings.Join(cmd, " "))
+	if f.NoPod {
+		return podexec.Result{}, &podexec.NoReadyPodError{Target: t, Reason: "the deployment does not exist"}
+	}
+	if msg, ok := f.Fail[cmd[0]]; ok {
+		return podexec.Result{Stdout: "localhost failed: {\n    \"changed\": false,\n    \"msg\": \"" + msg + "\"\n}\n"}, errors.New("command terminated with exit code 1")
+	}
+	switch cmd[0] {
+	case "list-backups":
+		var b strings.Builder
+		b.WriteString("List backups...\nlocalhost ok: {\n    \"changed\": false,\n    \"msg\": [")
+		for i, n := range f.Order {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n        \"" + n + "\"")
+		}
+		b.WriteString("\n    ]\n}\n")
+		return podexec.Result{Stdout: b.String()}, nil
+	case "backup":
+		name := fmt.Sprintf("thingpark-enterprise-backup-2023101108%04d", len(f.Order))
+		f.Backups[name] = fmt.Sprintf("helm:\n    appVersion: %s\n    chart: %s\n    releaseName: tpe\n    releaseNamespace: %s\n    revision: '%d'\nid: %s\ntm: '2023-10-11T08:12:40Z'\ntype: on-demand", f.App, f.Chart, NS, f.Rev, name)
+		f.Order = append(f.Order, name)
+		return podexec.Result{Stdout: "Backup data...\nlocalhost ok: {\n    \"changed\": false,\n    \"msg\": \"New backup " + name + " successfully pushed to remote storage\"\n}\n"}, nil
+	case "get-backup-metadatas":
+		name := strings.TrimPrefix(cmd[2], "backup_name=")
+		md, ok := f.Backups[name]
+		if !ok {
+			return podexec.Result{Stdout: "localhost failed: {\n    \"changed\": false,\n    \"msg\": \"Backup " + name + " not found on remote storage\"\n}\n"}, errors.New("exit 1")
+		}
+		var b strings.Builder
+		b.WriteString("Backup metadatas:...\nlocalhost ok: {\n    \"changed\": false,\n    \"msg\": [\n")
+		for i, l := range strings.Split(md, "\n") {
+			if i > 0 {
+				b.WriteString(",\n")
+			}
+			b.WriteString("        \"" + strings.ReplaceAll(l, `"`, `\"`) + "\"")
+		}
+		b.WriteString("\n    ]\n}\n")
+		return podexec.Result{Stdout: b.String()}, nil
+	case "restore":
+		in, _ := io.ReadAll(stdin)
+		f.Stdins = append(f.Stdins, string(in))
+		f.Restores = append(f.Restores, strings.TrimPrefix(cmd[2], "backup_name="))
+		return podexec.Result{Stdout: "localhost ok: {\n    \"msg\": \"restored\"\n}\n"}, nil
+	case "status":
+		return podexec.Result{Stdout: "1 entrie(s)\nuid: 2\nrequestID: 'R-1'\nstate: '" + f.PumState + "'\nerrorCounter: 0\niterationCounter: 1\n"}, nil
+	}
+	return podexec.Result{}, fmt.Errorf("unknown command %v", cmd)
+}
+
+// NewFakeExec is a FakeExec with no backup and a processed post-upgrade status.
+func NewFakeExec() *FakeExec {
+	return &FakeExec{Backups: map[string]string{}, Fail: map[string]string{}, PumState: "PROCESSED"}
+}
+
+// Revisions is "revision:chart:status" of the last revision of each TPE release.
+func Revisions(t *testing.T, cfg *action.Configuration) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, n := range manifest.ReleaseNames {
+		r, err := lastRelease(cfg, n)
+		if err != nil || r == nil {
+			continue
+		}
+		out[n] = fmt.Sprintf("%d:%s:%s", r.Version, r.Chart.Metadata.Name+"-"+r.Chart.Metadata.Version, r.Info.Status)
+	}
+	return out
+}
+
+func lastRelease(cfg *action.Configuration, name string) (*helmrelease.Release, error) {
+	h, err := cfg.Releases.History(name)
+	if err != nil || len(h) == 0 {
+		return nil, err
+	}
+	last := h[0]
+	for _, r := range h {
+		if r.Version > last.Version {
+			last = r
+		}
+	}
+	return last, nil
+}

@@ -1,0 +1,92 @@
+package helmtpe
+
+import (
+	"fmt"
+	"io"
+
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
+)
+
+// runLong is the help of install and upgrade (%[1]s: the verb).
+var runLong = templates.LongDesc(`
+	%[1]s the four charts of a TPE release, in order and guarded, following the TPE upgrade
+	procedure: thingpark-data-controllers (tpe-data-controllers), thingpark-data (tpe-data),
+	thingpark-application-controllers (tpe-controllers; thingpark-enterprise-controllers up to 7.2.1)
+	and thingpark-enterprise (tpe), through every hop of the plan (see ` + "`helm tpe plan`" + `).
+
+	Before anything changes: the values are validated (global.installationId set, the TLS certificate
+	and the backup storage checked with the same code as ` + "`kubectl tpe preflight`" + `), the plan and the
+	downtime impacts are shown and confirmed (--yes; without a terminal --yes is required), and for an
+	upgrade the backup tooling of deploy/thingpark-enterprise-controller must answer: an on-demand
+	backup is taken and its name recorded (--skip-backup skips it, loudly).
+
+	Each chart is installed or upgraded with Helm's SDK from the repository of ` + "`helm tpe repo add`" + `
+	(or --repo-url), with your values files, then every Deployment and StatefulSet of the namespace is
+	waited for. After the last chart of a hop the post-upgrade procedure (deploy/pum) must reach its
+	verdict: ABORTED or a failed wait stops the run with the reason and the command to run next.
+
+	Progress is recorded in the ConfigMap tpe-upgrade-progress (never any secret): an interrupted or
+	failed run continues with --resume from the step that did not finish, and running a finished
+	upgrade again changes nothing. --dry-run renders all charts against the cluster (server-side) and
+	shows what would change per chart, without any change. Progress lines (step n/N, chart, elapsed)
+	go to stderr; the summary goes to stdout (-o json for pipelines).
+
+	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func writeRunResult(w io.Writer, f cli.Format, r *upgrade.Result) error {
+	if f != cli.FormatTable {
+		return cli.WriteData(w, f, r)
+	}
+	fmt.Fprintf(w, "%s\n", r.Message)
+	if len(r.Steps) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "Target: %s   State: %s   Backup: %s   Elapsed: %s\n\n", r.Target, r.State, orNone(r.Backup), r.Elapsed)
+	t := cli.NewTable(w, "STEP", "HOP", "WHAT", "STATE", "REVISION", "ELAPSED", "MESSAGE")
+	for _, s := range r.Steps {
+		rev := ""
+		if s.Revision > 0 {
+			rev = fmt.Sprint(s.Revision)
+		}
+		hop := ""
+		if s.Hop > 0 {
+			hop = fmt.Sprintf("%d (%s)", s.Hop, s.HopTo)
+		}
+		t.Row(fmt.Sprint(s.N), hop, s.Label(), string(s.State), rev, s.Elapsed, s.Message)
+	}
+	return t.Render()
+}
+
+// DryRunResult is the -o json/yaml output of --dry-run.
+type DryRunResult struct {
+	Target string              `json:"target"`
+	Action plan.Action         `json:"action"`
+	Charts []upgrade.ChartDiff `json:"charts"`
+}
+
+func writeDiffs(w io.Writer, f cli.Format, p *plan.Plan, diffs []upgrade.ChartDiff) error {
+	if f != cli.FormatTable {
+		return cli.WriteData(w, f, DryRunResult{Target: p.Target, Action: p.Action, Charts: diffs})
+	}
+	if len(diffs) == 0 {
+		fmt.Fprintf(w, "dry run: %s is installed, nothing would change\n", p.Target)
+		return nil
+	}
+	for _, d := range diffs {
+		fmt.Fprintf(w, "=== hop %d: %s %s %s (%s): %d added, %d removed, %d changed object(s)\n", d.Hop, d.ReleaseName, d.Chart, d.Version, d.Action, d.Added, d.Removed, d.Changed)
+		fmt.Fprint(w, d.Diff)
+	}
+	fmt.Fprintf(w, "dry run: nothing was changed (%s)\n", p.HopNames())
+	return nil
+}

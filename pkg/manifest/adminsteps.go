@@ -1,0 +1,111 @@
+package manifest
+
+import "strings"
+
+// AdminStepKind says how the plan verifies a cluster-admin step.
+type AdminStepKind string
+
+// Admin step kinds.
+const (
+	// AdminCRDs: the CRDs exist, at MinVersion or newer (read from their version labels).
+	AdminCRDs AdminStepKind = "crds"
+	// AdminPriorityClasses: the three PriorityClasses exist (the rule of the TPE cluster prerequisites).
+	AdminPriorityClasses AdminStepKind = "priorityclasses"
+	// AdminStorageClasses: the StorageClasses the values name exist.
+	AdminStorageClasses AdminStepKind = "storageclasses"
+	// AdminManual: the plan cannot verify it; the operator acknowledges it.
+	AdminManual AdminStepKind = "manual"
+)
+
+// AdminStep is a step a cluster administrator must take before a hop: the vendor's upgrade
+// procedure lists them per release line, and Helm cannot do them (CRDs, cluster-wide objects).
+// This is the one place that says which hop needs which step; the plan verifies them read-only.
+type AdminStep struct {
+	ID          string
+	Description string
+	Kind        AdminStepKind
+	// CRDs and MinVersion are the CRDs of an AdminCRDs step and the operator version they must have.
+	CRDs       []string
+	MinVersion string
+	// Fix is the command or action, with {namespace} and {tag} (the hop's target) to fill in.
+	Fix string
+	// Inferred marks a step the vendor's text could not be read for: the plan says so.
+	Inferred bool
+	// Doc names the vendor document the step comes from.
+	Doc string
+}
+
+// FixFor returns Fix for a namespace and the hop's target tag.
+func (s AdminStep) FixFor(namespace, tag string) string {
+	return strings.NewReplacer("{namespace}", namespace, "{tag}", tag).Replace(s.Fix)
+}
+
+// adminRule adds steps to the hops it matches.
+type adminRule struct {
+	// match reports whether the hop (from = nil for a fresh install) needs the steps.
+	match func(from *Tag, to Tag) bool
+	steps []AdminStep
+}
+
+// intoLine matches a hop that enters release line `line` (from another line, or a fresh
+// install when fresh is true).
+func intoLine(line string, fresh bool) func(from *Tag, to Tag) bool {
+	return func(from *Tag, to Tag) bool {
+		if to.Line() != line {
+			return false
+		}
+		if from == nil {
+			return fresh
+		}
+		return from.Line() != line
+	}
+}
+
+// adminRules are the cluster-admin steps per hop, in the order they must be done. To add a step
+// for a new release line, add a rule here (and, when the plan cannot verify its kind, use
+// AdminManual).
+var adminRules = []adminRule{
+	{match: intoLine("7.3", false), steps: []AdminStep{
+		{ID: "crd-strimzi", Kind: AdminCRDs, Description: "upgrade the Strimzi CRDs to 0.32.0 (Helm does not upgrade CRDs)",
+			CRDs: []string{"kafkas.kafka.strimzi.io", "strimzipodsets.core.strimzi.io"}, MinVersion: "0.32.0",
+			Fix: "as cluster admin: kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml (vendor repository, tag {tag})",
+			Doc: "the TPE upgrade procedure, 7.2 to 7.3"},
+		{ID: "crd-psmdb", Kind: AdminCRDs, Description: "upgrade the Percona MongoDB operator CRDs to 1.13.0",
+			CRDs:       []string{"perconaservermongodbs.psmdb.percona.com", "perconaservermongodbbackups.psmdb.percona.com", "perconaservermongodbrestores.psmdb.percona.com"},
+			MinVersion: "1.13.0",
+			Fix:        "as cluster admin: kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml and -n {namespace} -f manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml",
+			Doc:        "the TPE upgrade procedure, 7.2 to 7.3"},
+	}},
+	{match: intoLine("7.3", true), steps: []AdminStep{
+		{ID: "priorityclasses", Kind: AdminPriorityClasses, Description: "create the 3 PriorityClasses (7.3 no longer ships them in the charts)",
+			Fix: "as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
+			Doc: "the TPE cluster prerequisites"},
+		{ID: "storageclasses", Kind: AdminStorageClasses, Description: "create the StorageClasses the values name (7.3 no longer ships them in the charts)",
+			Fix: "as cluster admin: kubectl apply -f examples/storage/storage-class-<hosting>.yaml (vendor repository), and use examples/hosting/<hosting>/values-storage.yaml",
+			Doc: "the TPE cluster prerequisites"},
+	}},
+}
+
+// AdminSteps returns the cluster-admin steps hop h needs, in order (none for a release name that
+// is not a tag).
+func AdminSteps(h Hop) []AdminStep {
+	to, err := ParseTag(h.To.Name)
+	if err != nil {
+		return nil
+	}
+	var from *Tag
+	if h.From != nil {
+		t, err := ParseTag(h.From.Name)
+		if err != nil {
+			return nil
+		}
+		from = &t
+	}
+	var out []AdminStep
+	for _, r := range adminRules {
+		if r.match(from, to) {
+			out = append(out, r.steps...)
+		}
+	}
+	return out
+}

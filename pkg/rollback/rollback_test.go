@@ -1,0 +1,205 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/thingpark-tools/kubectl-tpe/internal/helmtest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/backup"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
+)
+
+func newRunner(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec) *upgrade.Runner {
+	return &upgrade.Runner{Helm: cfg, Kube: kube, Exec: ex, Namespace: helmtest.NS, Charts: helmtest.FakeCharts{},
+		Values:  map[string]any{"global": map[string]any{"installationId": "id-secret-1234"}},
+		Timeout: time.Minute, RetryCommand: "helm tpe upgrade --to v7.3.1 -f v.yaml",
+		Wait: func(context.Context, string, time.Duration) error { return nil },
+		PUM: func(ctx context.Context, n string) (*pum.Status, error) {
+			return pum.Get(ctx, ex, n)
+		},
+		Log: func(format string, a ...any) { t.Logf(format, a...) }}
+}
+
+func planTo(t *testing.T, cfg *action.Configuration, target string) *plan.Plan {
+	t.Helper()
+	m := manifest.MustLoad()
+	st, err := plan.LoadState(cfg, helmtest.NS, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, _ := m.Resolve(target)
+	return plan.New(t.Context(), plan.Input{Matrix: m, State: st, To: to})
+}
+
+// runWith runs p as the entry point does: with the record found in the namespace.
+func runWith(ctx context.Context, r *upgrade.Runner, p *plan.Plan, resume bool) (*upgrade.Result, error) {
+	rec, err := upgrade.Store{Kube: r.Kube, Namespace: r.Namespace}.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Run(ctx, p, rec, resume)
+}
+
+func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
+	cfg := helmtest.NewActionConfig(t)
+	kube := fake.NewClientset()
+	ex := helmtest.NewFakeExec()
+	ctx := t.Context()
+
+	// fresh install of 7.2.2c: the backup is skipped (no controller yet)
+	r := newRunner(t, cfg, kube, ex)
+	res, err := runWith(ctx, r, planTo(t, cfg, "v7.2.2c"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State != upgrade.RunDone || !res.Changed || res.Steps[0].State != upgrade.StateSkipped || !strings.Contains(res.Steps[0].Message, "fresh install") {
+		t.Fatalf("install: %+v", res)
+	}
+	want := map[string]string{"tpe-data-controllers": "1:thingpark-data-controllers-1.1.1:deployed", "tpe-data": "1:thingpark-data-1.2.5:deployed",
+		"tpe-controllers": "1:thingpark-application-controllers-1.1.6:deployed", "tpe": "1:thingpark-enterprise-1.2.25:deployed"}
+	if got := helmtest.Revisions(t, cfg); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after install: %v", got)
+	}
+
+	// upgrade to 7.3.1, interrupted after the second chart
+	ex.Chart, ex.App, ex.Rev = "thingpark-enterprise-1.2.25", "app-1.2.25", 1
+	r = newRunner(t, cfg, kube, ex)
+	r.StopAfter = "tpe-data"
+	_, err = runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
+	var se *upgrade.StepError
+	if !errors.As(err, &se) || !errors.Is(err, upgrade.ErrInterrupted) || !strings.Contains(se.Next, "--resume") {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	store := upgrade.Store{Kube: kube, Namespace: helmtest.NS}
+	prog, err := store.Load(ctx)
+	if err != nil || prog.State != upgrade.RunFailed || prog.Backup == "" || prog.Steps[prog.Next()].ReleaseName != "tpe-controllers" {
+		t.Fatalf("progress after interruption: %+v, %v", prog, err)
+	}
+	cm, _ := kube.CoreV1().ConfigMaps(helmtest.NS).Get(ctx, upgrade.ConfigMap, metav1.GetOptions{})
+	if s := fmt.Sprint(cm.Data); strings.Contains(s, "id-secret-1234") {
+		t.Fatalf("the progress ConfigMap holds the installation ID: %s", s)
+	}
+
+	// a run without --resume refuses; with --resume it continues where it stopped
+	r = newRunner(t, cfg, kube, ex)
+	if _, err := runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("rerun without --resume: %v", err)
+	}
+	_, err = runWith(ctx, r, &plan.Plan{Target: "v7.3.1", Action: plan.ActionUpgrade, Reachable: true}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"tpe-data-controllers": "2:thingpark-data-controllers-1.2.4:deployed", "tpe-data": "2:thingpark-data-1.3.5:deployed",
+		"tpe-controllers": "2:thingpark-application-controllers-1.2.4:deployed", "tpe": "2:thingpark-enterprise-1.4.1:deployed"}
+	if got := helmtest.Revisions(t, cfg); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after resume: %v", got)
+	}
+	if len(ex.Order) != 1 {
+		t.Errorf("backups taken: %v, want exactly one", ex.Order)
+	}
+
+	// a finished upgrade run again changes nothing
+	r = newRunner(t, cfg, kube, ex)
+	res, err = runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
+	if err != nil || res.Changed {
+		t.Fatalf("rerun: %+v %v", res, err)
+	}
+	if got := helmtest.Revisions(t, cfg); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rerun changed releases: %v", got)
+	}
+
+	// rollback: the upgrade backup matches revision 1 of tpe
+	rb := &Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: manifest.MustLoad(), Progress: &store, Timeout: time.Minute,
+		Wait: func(context.Context, string, time.Duration) error { return nil }, Confirm: func(string) (bool, error) { return true, nil }}
+	rp, err := rb.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.ToRevision != 1 || rp.ToRelease != "v7.2.2c" || rp.Backup.Name != prog.Backup || rp.BackupSource == "" {
+		t.Fatalf("rollback plan: %+v", rp)
+	}
+	rres, err := rb.Run(ctx, rp)
+	if err != nil || !rres.Restored {
+		t.Fatalf("rollback: %+v %v", rres, err)
+	}
+	if got := helmtest.Revisions(t, cfg)["tpe"]; got != "3:thingpark-enterprise-1.2.25:deployed" {
+		t.Errorf("tpe after rollback: %s", got)
+	}
+	if len(ex.Restores) != 1 || ex.Restores[0] != prog.Backup || ex.Stdins[0] != "yes\n" {
+		t.Errorf("restores %v stdin %q", ex.Restores, ex.Stdins)
+	}
+	if got := helmtest.Revisions(t, cfg)["tpe-data"]; !strings.HasPrefix(got, "2:") {
+		t.Errorf("tpe-data must not be rolled back without --all-charts: %s", got)
+	}
+}
+
+func TestRollbackRefusals(t *testing.T) {
+	m := manifest.MustLoad()
+	ctx := t.Context()
+	setup := func(t *testing.T) (*action.Configuration, *helmtest.FakeExec) {
+		cfg := helmtest.NewActionConfig(t)
+		helmtest.InstallAll(t, cfg, "v7.2.2c")
+		// tpe revision 1 is 7.2.2c, revision 2 an unknown chart
+		r, _ := plan.LastRelease(cfg, "tpe")
+		r.Info.Status = helmrelease.StatusSuperseded
+		_ = cfg.Releases.Update(r)
+		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "1.4.1"}, 2, helmrelease.StatusDeployed)
+		ex := helmtest.NewFakeExec()
+		ex.Chart, ex.App, ex.Rev = "thingpark-enterprise-1.2.25", "app-1.2.25", 1
+		_, _ = backup.Controller{Exec: ex, Namespace: helmtest.NS}.Backup(ctx)
+		ex.Chart, ex.App = "thingpark-enterprise-1.4.1", "app-1.4.1"
+		_, _ = backup.Controller{Exec: ex, Namespace: helmtest.NS}.Backup(ctx) // newest, wrong chart for revision 1
+		return cfg, ex
+	}
+	t.Run("finds the matching backup, not the newest", func(t *testing.T) {
+		cfg, ex := setup(t)
+		p, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m}).Plan(ctx)
+		if err != nil || p.Backup.Name != ex.Order[0] {
+			t.Fatalf("plan %+v %v", p, err)
+		}
+	})
+	t.Run("--backup that does not match", func(t *testing.T) {
+		cfg, ex := setup(t)
+		_, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m, Backup: ex.Order[1]}).Plan(ctx)
+		if err == nil || !strings.Contains(err.Error(), "does not match") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("unknown revision needs --to-revision", func(t *testing.T) {
+		cfg := helmtest.NewActionConfig(t)
+		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "0.0.1"}, 1, helmrelease.StatusSuperseded)
+		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "1.2.25"}, 2, helmrelease.StatusDeployed)
+		_, err := (&Runner{Helm: cfg, Exec: helmtest.NewFakeExec(), Namespace: helmtest.NS, Matrix: m}).Plan(ctx)
+		if err == nil || !strings.Contains(err.Error(), "--to-revision") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("--all-charts warns about CRDs", func(t *testing.T) {
+		cfg, ex := setup(t)
+		for _, c := range []manifest.ChartRef{{ReleaseName: "tpe-data-controllers", Chart: "thingpark-data-controllers", Version: "1.2.4"}} {
+			r, _ := plan.LastRelease(cfg, c.ReleaseName)
+			r.Info.Status = helmrelease.StatusSuperseded
+			_ = cfg.Releases.Update(r)
+			helmtest.InstallRelease(t, cfg, c, 2, helmrelease.StatusDeployed)
+		}
+		p, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m, AllCharts: true}).Plan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.OtherCharts) != 1 || p.OtherCharts[0].ToRevision != 1 || len(p.Warnings) == 0 || !strings.Contains(p.Warnings[0], "CRD") {
+			t.Errorf("plan: %+v", p)
+		}
+	})
+}

@@ -1,0 +1,286 @@
+package upgrade
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
+)
+
+// Repository is the chart repository a run installs from (*charts.Repo).
+type Repository interface {
+	charts.Source
+	// CheckCharts verifies that the repository serves every chart of the releases.
+	CheckCharts(releases ...manifest.Release) error
+	// InstallationID is the repository's password, removed from every message.
+	InstallationID() string
+}
+
+// Deps are the clients and the user-facing seams of a run.
+type Deps struct {
+	Helm    *action.Configuration
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	Exec    podexec.Executor
+	// Server is the cluster's version (zero when it could not be read).
+	Server prereq.ServerVersion
+	// Charts opens the chart repository once the values are loaded (the installation ID may be
+	// in them).
+	Charts func(values.Values) (Repository, error)
+	// Log receives progress lines; Note receives plain notices.
+	Log  func(format string, a ...any)
+	Note func(string)
+	// ShowPlan shows the plan before anything changes (stderr in the command).
+	ShowPlan func(*plan.Plan)
+	// Confirm asks before the run; nil means yes (--yes).
+	Confirm func(prompt string) (bool, error)
+	// Wait and PUM replace the waits of pkg/wait and pkg/pum (tests); nil = the real ones.
+	Wait func(ctx context.Context, namespace string, timeout time.Duration) error
+	PUM  func(ctx context.Context, namespace string) (*pum.Status, error)
+}
+
+// Config is what the user asked for.
+type Config struct {
+	// Verb is what the user ran: plan.ActionInstall or plan.ActionUpgrade.
+	Verb      plan.Action
+	Namespace string
+	Matrix    *manifest.Matrix
+	// To is the target release (resolved once by the caller).
+	To         manifest.Release
+	ValueFiles []string
+	DryRun     bool
+	Resume     bool
+	SkipBackup bool
+	// Timeout bounds each chart and each wait; PUMTimeout and PUMInterval the post-upgrade gate.
+	Timeout     time.Duration
+	PUMTimeout  time.Duration
+	PUMInterval time.Duration
+	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
+	StopAfter string
+	// RetryCommand is the command that runs again to a target ("helm tpe upgrade --to T -f v.yaml").
+	RetryCommand func(target string) string
+	// SkipPermissions leaves out the plan's permission check (unit tests on fake clientsets).
+	SkipPermissions bool
+}
+
+// Outcome is what a run did: the plan, and the dry run's diffs or the run's result.
+type Outcome struct {
+	Plan *plan.Plan
+	// Resumed is the record of the run that was resumed (nil otherwise).
+	Resumed *Record
+	Diffs   []ChartDiff
+	Result  *Result
+}
+
+// BlockedError stops a run before anything changed: failed plan checks, an unfinished run.
+type BlockedError struct{ Msg string }
+
+// Error implements error.
+func (e *BlockedError) Error() string { return e.Msg }
+
+// Run is the install/upgrade use case: it loads the values once, reads the progress record once,
+// computes the plan once (the same plan.New for a fresh run and for --resume), guards (plan checks
+// with plan.Blocking, the chart repository), then runs the dry run, or confirms and runs or
+// resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
+func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
+	d = d.withDefaults()
+	vals := values.Values{}
+	if len(cfg.ValueFiles) > 0 {
+		var err error
+		if vals, err = values.Load(cfg.ValueFiles); err != nil {
+			return nil, err
+		}
+	}
+	store := Store{Kube: d.Kube, Namespace: cfg.Namespace}
+	rec, err := store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resuming := cfg.Resume && rec.Unfinished()
+	if !cfg.DryRun && !cfg.Resume && rec.Unfinished() {
+		return nil, CheckRecord(rec, false, cfg.To.Name, "", cfg.Namespace, cfg.RetryCommand)
+	}
+	if resuming && len(cfg.ValueFiles) == 0 {
+		return nil, fmt.Errorf("--resume needs the same values files (-f) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
+	}
+	// A repository that cannot be opened is reported after the plan's checks, so that a values
+	// problem (the more likely cause, e.g. no installation ID) is shown first.
+	repo, repoErr := d.Charts(vals)
+	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic,
+		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup, SkipPermissions: cfg.SkipPermissions}
+	red := redact.New(vals.InstallationID())
+	if repoErr == nil {
+		in.Charts = repo
+		red = redact.New(repo.InstallationID(), vals.InstallationID())
+	}
+	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
+		return nil, err
+	}
+	p := plan.New(ctx, in)
+	out := &Outcome{Plan: p}
+	if resuming {
+		out.Resumed = rec
+		d.Note(fmt.Sprintf("resuming the %s to %s started %s (backup %s)", rec.Action, rec.Target, rec.StartedAt.Format(time.RFC3339), orNone(rec.Backup)))
+	} else {
+		if err := checkVerb(cfg.Verb, p); err != nil {
+			return out, err
+		}
+		if p.Action != plan.ActionNone || !p.Reachable {
+			d.ShowPlan(p)
+		}
+	}
+	blocking := p.Blocking(resuming)
+	if repoErr != nil && !hasCategory(blocking, plan.CategoryValues) {
+		return out, repoErr
+	}
+	if len(blocking) > 0 || !resuming && !p.Reachable {
+		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has failed checks (above): nothing was changed", p.Target)}
+	}
+	// The repository and its credentials are checked before anything changes: a wrong
+	// installation ID must not leave a half-started run behind.
+	if err := repo.CheckCharts(append(p.Releases(), cfg.To)...); err != nil {
+		return out, red.Error(fmt.Errorf("%w: nothing was changed", err))
+	}
+	r := &Runner{Helm: d.Helm, Kube: d.Kube, Exec: d.Exec, Namespace: cfg.Namespace, Charts: repo, Values: vals, ValueFiles: cfg.ValueFiles,
+		Timeout: cfg.Timeout, SkipBackup: cfg.SkipBackup, StopAfter: cfg.StopAfter, Secrets: []string{repo.InstallationID(), vals.InstallationID()},
+		Log: func(f string, a ...any) { d.Log("%s", red.String(fmt.Sprintf(f, a...))) }, Wait: d.Wait, PUM: d.PUM}
+	if cfg.RetryCommand != nil {
+		r.RetryCommand = cfg.RetryCommand(p.Target)
+	}
+	if r.Wait == nil {
+		r.Wait = r.waitRollout
+	}
+	if r.PUM == nil {
+		r.PUM = func(ctx context.Context, ns string) (*pum.Status, error) {
+			return r.waitPUM(ctx, ns, cfg.PUMTimeout, cfg.PUMInterval)
+		}
+	}
+	if cfg.DryRun {
+		diffs, err := r.DryRun(ctx, p)
+		out.Diffs = diffs
+		return out, redactErr(red, err)
+	}
+	if (p.Action != plan.ActionNone || resuming) && d.Confirm != nil {
+		verb := string(cfg.Verb)
+		ok, err := d.Confirm(fmt.Sprintf("%s namespace %s to %s?", strings.ToUpper(verb[:1])+verb[1:], cfg.Namespace, p.Target))
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			return out, fmt.Errorf("not confirmed: nothing was changed")
+		}
+	}
+	res, err := r.Run(ctx, p, rec, cfg.Resume)
+	out.Result = res
+	return out, redactErr(red, err)
+}
+
+func hasCategory(cs []check.Check, category string) bool {
+	for _, c := range cs {
+		if c.Category == category {
+			return true
+		}
+	}
+	return false
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Log == nil {
+		d.Log = func(string, ...any) {}
+	}
+	if d.Note == nil {
+		d.Note = func(string) {}
+	}
+	if d.ShowPlan == nil {
+		d.ShowPlan = func(*plan.Plan) {}
+	}
+	return d
+}
+
+// checkVerb refuses install on an installed namespace and upgrade on an empty one.
+func checkVerb(verb plan.Action, p *plan.Plan) error {
+	switch {
+	case verb == plan.ActionInstall && p.Action == plan.ActionUpgrade:
+		return fmt.Errorf("namespace %s already holds %s: use `helm tpe upgrade --to %s`", p.Namespace, p.Installed, p.Target)
+	case verb == plan.ActionUpgrade && p.Action == plan.ActionInstall:
+		return fmt.Errorf("namespace %s holds no TPE release: use `helm tpe install --to %s`", p.Namespace, p.Target)
+	}
+	return nil
+}
+
+// waitRollout waits for every Deployment and StatefulSet of the namespace (pkg/wait), logging
+// each change of the summary.
+func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Duration) error {
+	last := ""
+	_, err := wait.Run(ctx, r.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout,
+		Progress: func(s wait.Snapshot) {
+			if sum := s.Summary(); sum != last && !s.Done {
+				last = sum
+				r.logf("  waiting: %s", sum)
+			}
+		}})
+	return err
+}
+
+// waitPUM waits for the post-upgrade procedure's verdict (pkg/pum), logging each new verdict.
+func (r *Runner) waitPUM(ctx context.Context, ns string, timeout, interval time.Duration) (*pum.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := ""
+	return pum.Wait(ctx, r.Exec, ns, interval, func(s *pum.Status) {
+		if v := string(s.Verdict); v != last {
+			last = v
+			r.logf("  post-upgrade procedure: %s (%d request(s))", v, len(s.Entries))
+		}
+	})
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Failed reports whether err means "ran, but a check or a step failed" (exit code 2) rather than
+// an error.
+func Failed(err error) bool {
+	var be *BlockedError
+	var se *StepError
+	var rf *redactedFailure
+	return errors.As(err, &be) || errors.As(err, &se) || errors.As(err, &rf)
+}
+
+// redactedFailure is a failure whose message held a secret: the message is masked, the chain
+// dropped, and Failed still knows it.
+type redactedFailure struct{ msg string }
+
+func (e *redactedFailure) Error() string { return e.msg }
+
+// redactErr masks the secrets of err's message, keeping whether it is a failure.
+func redactErr(red *redact.Redactor, err error) error {
+	if err == nil {
+		return nil
+	}
+	out := red.Error(err)
+	if out != err && Failed(err) {
+		return &redactedFailure{msg: out.Error()}
+	}
+	return out
+}
