@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 )
 
 // lockedBuffer is an io.Writer safe for the watch goroutine and the test.
@@ -67,7 +69,9 @@ func TestStatusWatchBlocks(t *testing.T) {
 	}
 	waitFor(2)
 	cancel()
-	<-done
+	if err := <-done; cli.ExitCode(err) == cli.ExitErr {
+		t.Fatal(err) // exit 2 is expected: nothing of TPE is installed in the fake namespace
+	}
 	if !strings.Contains(out.String(), "\n--- ") || !strings.Contains(out.String(), "1 warning event(s)") {
 		t.Errorf("want a separator and the new event:\n%s", out)
 	}
