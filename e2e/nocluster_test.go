@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -85,7 +87,7 @@ func TestPreflightOnlyTLSWithoutKubeconfig(t *testing.T) {
 // TestPUMStatusFileWithoutKubeconfig: the built binary judges a dump a customer sent, from a
 // file with CRLF and a trailing prompt, or from stdin, with no kubeconfig.
 func TestPUMStatusFileWithoutKubeconfig(t *testing.T) {
-	sample, err := os.ReadFile(filepath.Join(env.Root, "pkg", "pum", "testdata", "seed003.txt"))
+	sample, err := os.ReadFile(filepath.Join(env.Root, "pkg", "pum", "testdata", "upgrade-procedure-sample.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

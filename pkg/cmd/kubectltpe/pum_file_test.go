@@ -53,7 +53,7 @@ func utf16LE(s string) []byte {
 // warnings and exit code), without a kubeconfig, whether it comes from a file or stdin, with
 // CRLF line ends, without a final newline, or with the shell prompt pasted around it.
 func TestPUMStatusFile(t *testing.T) {
-	sample, err := os.ReadFile("../../pum/testdata/seed003.txt")
+	sample, err := os.ReadFile("../../pum/testdata/upgrade-procedure-sample.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
