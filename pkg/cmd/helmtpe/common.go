@@ -1,6 +1,7 @@
 package helmtpe
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -21,15 +22,27 @@ import (
 // EnvInstallationID is the environment variable that may hold the installation ID.
 const EnvInstallationID = "HELM_TPE_INSTALLATION_ID"
 
-// targetFlags are --to and --manifest.
+// targetFlags are --to, --manifest and --refresh.
 type targetFlags struct {
 	To       string
 	Manifest string
+	Refresh  bool
+}
+
+// matrix is the release matrix: the embedded one merged with the releases learned from the
+// vendor's configuration repository (read now with --refresh, else from the cache).
+func (t *targetFlags) matrix(ctx context.Context, e *Env, errOut io.Writer) (*manifest.Matrix, error) {
+	res, err := ReleaseMatrix(ctx, t.Refresh, e.Settings.RepositoryCache, errOut)
+	if err != nil {
+		return nil, err
+	}
+	return res.Matrix, nil
 }
 
 func (t *targetFlags) add(cmd *cobra.Command, required bool) {
 	cmd.Flags().StringVar(&t.To, "to", t.To, "target TPE release (a tag of `helm tpe releases`, e.g. v7.3.1)")
 	cmd.Flags().StringVar(&t.Manifest, "manifest", t.Manifest, "VERSIONS file of a release the embedded matrix does not know (--to names it)")
+	cmd.Flags().BoolVar(&t.Refresh, FlagRefresh, false, "read the vendor's configuration repository for releases this plugin does not know (cached; a failure only warns)")
 	if required {
 		_ = cmd.MarkFlagRequired("to")
 	}

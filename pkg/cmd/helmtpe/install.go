@@ -12,7 +12,6 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -116,7 +115,7 @@ func (o *RunOptions) Validate() error {
 // Run feeds upgrade.Run with the flags, the cluster and the terminal, and prints its outcome.
 func (o *RunOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	m, err := manifest.Load()
+	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -91,7 +90,7 @@ func NewCmdPlan(env *Env) *cobra.Command {
 // Compute builds the plan from the cluster: what is installed, the path, the checks. The charts
 // are fetched (to check the values against them) only when values files are given.
 func (o *PlanOptions) Compute(ctx context.Context) (*plan.Plan, error) {
-	m, err := manifest.Load()
+	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
 	if err != nil {
 		return nil, err
 	}
