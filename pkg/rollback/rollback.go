@@ -256,7 +256,7 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 			source[names[i]] = "list-backups"
 		}
 	}
-	var rejected, otherHops []string
+	var rejected []string
 	for _, n := range candidates {
 		md, err := ctl.Metadata(ctx, n)
 		if err != nil {
@@ -265,14 +265,11 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 		}
 		if why := match(md); why != "" {
 			rejected = append(rejected, n+": "+why)
-			if b, ok := recorded[n]; ok && b.Hop > 0 {
-				otherHops = append(otherHops, fmt.Sprintf("%s, taken before hop %d, holds the data of %s (%s)", n, b.Hop, b.From, md.Chart))
-			}
 			continue
 		}
 		p.Backup, p.BackupSource = md, source[n]
 		if b, ok := recorded[n]; ok {
-			p.BackupReason = backupReason(rec, b, p, otherHops)
+			p.BackupReason = backupReason(rec, b, p)
 		}
 		return nil
 	}
@@ -286,7 +283,7 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 }
 
 // backupReason explains the choice of a recorded upgrade backup.
-func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan, otherHops []string) string {
+func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan) string {
 	to := fmt.Sprintf("revision %d (%s)", p.ToRevision, p.ToChart)
 	if p.ToRelease != "" {
 		to = fmt.Sprintf("%s, revision %d", p.ToRelease, p.ToRevision)
@@ -300,8 +297,14 @@ func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan, otherHops [
 	if at := rec.FailedHop(); at != nil && at.Hop > 0 {
 		why = fmt.Sprintf("the %s to %s failed in hop %d (step %d, %s); %s", rec.Action, rec.Target, at.Hop, at.N, at.Label(), why)
 	}
-	if len(otherHops) > 0 {
-		why += "; not " + strings.Join(otherHops, ", nor ")
+	var others []string
+	for _, o := range rec.AllBackups() {
+		if o.Name != b.Name && o.Hop > 0 {
+			others = append(others, fmt.Sprintf("%s, taken before hop %d, holds the data of %s", o.Name, o.Hop, o.From))
+		}
+	}
+	if len(others) > 0 {
+		why += "; not " + strings.Join(others, ", nor ")
 	}
 	return why
 }
