@@ -135,11 +135,13 @@ func TestMultiHopRunBackupsAndResume(t *testing.T) {
 		stop        func(*Runner, *action.Configuration, *helmtest.FakeExec)
 		wantStopped string // label of the step the first run stopped at
 		wantFirst   int    // backups taken by the first run
+		wantHint    string // the rollback the error proposes ("" none)
 	}{
 		{name: "no failure", wantFirst: 2},
 		{name: "interrupted in hop 1 after its backup", wantStopped: "tpe-controllers", wantFirst: 1,
 			stop: func(r *Runner, _ *action.Configuration, _ *helmtest.FakeExec) { r.StopAfter = "tpe-data" }},
 		{name: "post-upgrade procedure of hop 2 aborted", wantStopped: "post-upgrade procedure of v7.3.1", wantFirst: 2,
+			wantHint: "or roll back to v7.2.2c with `helm tpe rollback`, which restores thingpark-enterprise-backup-20231011080001 (before hop 2, v7.2.2c → v7.3.1)",
 			stop: func(r *Runner, cfg *action.Configuration, ex *helmtest.FakeExec) { r.PUM = abortOnce(cfg, ex, "1.4.1") }},
 		{name: "hop 2's backup taken, its check failed", wantStopped: "upgrade backup of v7.2.2c (before hop 2)", wantFirst: 2,
 			stop: func(r *Runner, _ *action.Configuration, ex *helmtest.FakeExec) {
@@ -170,6 +172,9 @@ func TestMultiHopRunBackupsAndResume(t *testing.T) {
 				rec, _ := store.Load(ctx)
 				if at := rec.FailedHop(); at == nil || !strings.Contains(at.Label(), tt.wantStopped) {
 					t.Fatalf("stopped at %+v, want %s (err %v)", at, tt.wantStopped, err)
+				}
+				if tt.wantHint != "" && !strings.Contains(err.Error(), tt.wantHint) || tt.wantHint == "" && strings.Contains(err.Error(), "rollback") {
+					t.Errorf("err = %v, want the hint %q", err, tt.wantHint)
 				}
 				if len(rec.Backups) != tt.wantFirst || rec.Backup != ex.Order[len(ex.Order)-1] {
 					t.Fatalf("record after the stop: backup %q, backups %+v; taken %v", rec.Backup, rec.Backups, ex.Order)

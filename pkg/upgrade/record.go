@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 )
 
@@ -180,6 +181,21 @@ func (p *Record) setBackup(b HopBackup) {
 	}
 	p.Backups = append(p.Backups, b)
 	p.Backup = b.Name
+}
+
+// rollbackHint names the rollback of a run stopped at st after its hop upgraded tpe: the
+// backup taken before that hop holds the data of the release tpe returns to.
+func (p *Record) rollbackHint(st *Step) string {
+	b := p.BackupOf(st.Hop)
+	if st.Hop == 0 || b == nil {
+		return ""
+	}
+	for _, s := range p.Steps {
+		if s.Hop == st.Hop && s.Kind == StepChart && s.ReleaseName == manifest.ReleaseEnterprise && s.State == StateDone {
+			return fmt.Sprintf("or roll back to %s with `helm tpe rollback`, which restores %s", b.From, b)
+		}
+	}
+	return ""
 }
 
 // FailedHop returns the step a failed or interrupted run stopped at, nil when it did not stop.

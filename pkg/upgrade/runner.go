@@ -268,6 +268,9 @@ func (r *Runner) stop(prog *Record, store Store, st *Step, cause error, start ti
 		r.logf("warning: %v", err)
 	}
 	next := r.RetryCommand + " --resume"
+	if hint := prog.rollbackHint(st); hint != "" {
+		next += ", " + hint
+	}
 	res := &Result{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup, Backups: prog.Backups,
 		Message: st.Message, Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: prog.Steps}
 	return res, &StepError{Step: *st, Err: cause, Next: next}
