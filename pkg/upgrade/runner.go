@@ -105,8 +105,8 @@ func (r *Runner) clock() time.Time {
 }
 
 // Steps builds the steps of a plan: per hop, the upgrade backup when the hop upgrades tpe
-// (plan.Hop.TakesBackup; a fresh install records a skipped one), the four charts and the
-// post-upgrade verdict.
+// (plan.Hop.TakesBackup; a fresh install gets one that says why it takes none), the four charts
+// and the post-upgrade verdict.
 func Steps(p *plan.Plan) []Step {
 	var steps []Step
 	for _, h := range p.Hops {
@@ -114,8 +114,8 @@ func Steps(p *plan.Plan) []Step {
 		case h.Backup:
 			steps = append(steps, Step{Hop: h.N, HopFrom: h.From, HopTo: h.To, Kind: StepBackup, State: StatePending})
 		case h.From == "" && p.Action == plan.ActionInstall:
-			steps = append(steps, Step{Hop: h.N, HopTo: h.To, Kind: StepBackup, State: StateSkipped,
-				Message: "fresh install: there is no data and no " + backup.ControllerDeployment + " yet"})
+			// Run, it says why no backup is taken (no HopFrom: nothing to back up).
+			steps = append(steps, Step{Hop: h.N, HopTo: h.To, Kind: StepBackup, State: StatePending})
 		}
 		for _, c := range h.Charts {
 			st := Step{Hop: h.N, HopTo: h.To, Kind: StepChart, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, State: StatePending}
@@ -281,6 +281,10 @@ func (r *Runner) stop(prog *Record, store Store, st *Step, cause error, start ti
 // takes a second one.
 func (r *Runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
 	ctl := backup.Controller{Exec: r.Exec, Namespace: r.Namespace}
+	if st.Hop > 0 && st.HopFrom == "" {
+		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+backup.ControllerDeployment+" yet"
+		return nil
+	}
 	if r.SkipBackup {
 		st.State, st.Message = StateSkipped, "SKIPPED by --skip-backup: there is no backup to roll back to"
 		r.logf("WARNING: --skip-backup: no upgrade backup is taken; a failed upgrade cannot be restored")
