@@ -94,7 +94,7 @@ func TestHopBackups(t *testing.T) {
 	if rp.ToChart != charts722c["tpe"] || rp.ToRelease != "v7.2.2c" || rp.Backup.Name != hop2 || rp.Backup.Chart != charts722c["tpe"] {
 		t.Fatalf("rollback plan: to %s (%s) with %s (%s), want %s with %s", rp.ToRelease, rp.ToChart, rp.Backup.Name, rp.Backup.Chart, charts722c["tpe"], hop2)
 	}
-	for _, want := range []string{"failed in hop 2", "taken before hop 2 (v7.2.2c → v7.3.1)", "holds the data of v7.2.2c", backups[0] + ", taken before hop 1, holds the data of v7.1.3a"} {
+	for _, want := range []string{"failed in hop 2", "taken before hop 2 (v7.2.2c → v7.3.1)", "holds the data of v7.2.2c", backups[0] + " (taken before hop 1: it holds the data of v7.1.3a)"} {
 		if !strings.Contains(rp.BackupReason, want) {
 			t.Errorf("the reason does not say %q: %s", want, rp.BackupReason)
 		}

@@ -58,7 +58,7 @@ func TestRollbackAfterAFailedHop(t *testing.T) {
 		wantErr     string
 	}{
 		{name: "hop 2 failed after tpe: hop 2's backup", afterTpe: true, wantTo: "v7.2.2c", wantBackup: 1,
-			wantReason: []string{"failed in hop 2", "post-upgrade procedure of v7.3.1", "taken before hop 2 (v7.2.2c → v7.3.1)", "holds the data of v7.2.2c", "taken before hop 1, holds the data of v7.1.3a"}},
+			wantReason: []string{"failed in hop 2", "post-upgrade procedure of v7.3.1", "taken before hop 2 (v7.2.2c → v7.3.1)", "holds the data of v7.2.2c", "(taken before hop 1: it holds the data of v7.1.3a)"}},
 		{name: "hop 2 failed before tpe: tpe goes back to hop 1's start, with a warning", wantTo: "v7.1.3a", wantBackup: 0,
 			wantReason: []string{"failed in hop 2", "taken before hop 1 (v7.1.3a → v7.2.2c)"}, wantWarning: "stopped in hop 2 (step 9, tpe-data thingpark-data 1.3.5) before tpe was upgraded: tpe still runs v7.2.2c"},
 		{name: "--backup overrides with the matching backup", afterTpe: true, backup: func(ex *helmtest.FakeExec) string { return ex.Order[1] }, wantTo: "v7.2.2c", wantBackup: 1},

@@ -300,7 +300,7 @@ func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan) string {
 	var others []string
 	for _, o := range rec.AllBackups() {
 		if o.Name != b.Name && o.Hop > 0 {
-			others = append(others, fmt.Sprintf("%s, taken before hop %d, holds the data of %s", o.Name, o.Hop, o.From))
+			others = append(others, fmt.Sprintf("%s (taken before hop %d: it holds the data of %s)", o.Name, o.Hop, o.From))
 		}
 	}
 	if len(others) > 0 {
