@@ -1,3 +1,9 @@
+// Package plan answers "what is installed, and what does it take to reach another TPE release?":
+// it reads the four Helm releases of the namespace (State), matches them with the release matrix,
+// and computes the Plan: the path of hops under the vendor's upgrade rules, each hop's charts and
+// cluster-admin steps, the Kubernetes range, the downtime impacts, and the checks of the values
+// and of the operator's permissions, all reported through pkg/check. It changes nothing. It
+// imports Helm only to read release history and to validate values against charts.
 package plan
 
 import (
@@ -14,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -80,6 +87,9 @@ type AdminStep struct {
 	Detail      string      `json:"detail,omitempty"`
 	Fix         string      `json:"fix,omitempty"`
 	Inferred    bool        `json:"inferred,omitempty"`
+	// NeedsAck: the plan can never verify this step (a manual step, or one inferred from the
+	// vendor's documentation): a run crosses its hop only when the user acknowledges it.
+	NeedsAck bool `json:"needsAcknowledgement,omitempty"`
 }
 
 // Hop is one hop of the plan.
@@ -130,6 +140,20 @@ func (p *Plan) Releases() []manifest.Release {
 	return out
 }
 
+// Unverifiable lists the cluster-admin steps that need the user's acknowledgement ("hop 2
+// (v8.0.0): <description>"), in order.
+func (p *Plan) Unverifiable() []string {
+	var out []string
+	for _, h := range p.Hops {
+		for _, s := range h.AdminSteps {
+			if s.NeedsAck {
+				out = append(out, fmt.Sprintf("hop %d (%s): %s", h.N, h.To, s.Description))
+			}
+		}
+	}
+	return out
+}
+
 // HopNames is "v7.1.3a → v7.2.2c → v7.3.1".
 func (p *Plan) HopNames() string {
 	var names []string
@@ -163,8 +187,23 @@ type Input struct {
 }
 
 // New computes the plan: the path, each hop's charts, cluster-admin steps and Kubernetes
-// range, the downtime impacts and the values checks, reported through pkg/check.
+// range, the downtime impacts and the values checks, reported through pkg/check. The secrets of
+// the values are masked in its messages (a schema error can quote a value).
 func New(ctx context.Context, in Input) *Plan {
+	p := build(ctx, in)
+	red := redact.NewTagged(redact.FromValues(in.Values))
+	p.Reason = red.String(p.Reason)
+	for i := range p.Report.Checks {
+		c := &p.Report.Checks[i]
+		c.Message, c.Remediation = red.String(c.Message), red.String(c.Remediation)
+		for j := range c.Details {
+			c.Details[j] = red.String(c.Details[j])
+		}
+	}
+	return p
+}
+
+func build(ctx context.Context, in Input) *Plan {
 	p := &Plan{Namespace: in.State.Namespace, Target: in.To.Name, Report: check.NewReport("Plan"),
 		InstalledRefs: in.State.Releases, ServerVersion: in.Server.GitVersion, to: in.To, Hops: []Hop{}}
 	rep := p.Report

@@ -11,8 +11,10 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -62,8 +64,9 @@ func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
 	return prereq.CheckPriorityClasses(in)
 }
 
-// Segment minimum allocatable per node (domain.md §4.2). S and M are our inference from the 7.3
-// sizing files (their sums of requests over three nodes); the vendor gave L, XL and XXL.
+// Segment minimum allocatable per node (the vendor's TPE 7.1 Kubernetes sizing). S and M are our
+// inference from the 7.3 sizing files (their sums of requests over three nodes); the vendor gave L,
+// XL and XXL.
 var segmentMins = map[string]struct {
 	cpu, mem string
 	inferred bool
@@ -83,9 +86,14 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	}
 	r.sawNodes = true
 	var schedulable, tpe []corev1.Node
+	var tainted []string
 	zones := map[string]int{}
 	for _, n := range list.Items {
 		if n.Spec.Unschedulable || !nodeReady(n) {
+			continue
+		}
+		if t, ok := untoleratedTaint(n); ok {
+			tainted = append(tainted, fmt.Sprintf("%s (%s)", n.Name, t.ToString()))
 			continue
 		}
 		schedulable = append(schedulable, n)
@@ -107,6 +115,13 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	if len(schedulable) < 3 {
 		cnt.Status, cnt.Message = check.Fail, fmt.Sprintf("only %d schedulable, ready node(s) (of %d); TPE needs at least 3", len(schedulable), len(list.Items))
 		cnt.Remediation = "add worker nodes (3 workers in 3 availability zones)"
+		if len(tainted) > 0 {
+			cnt.Remediation += fmt.Sprintf(", or remove the taints TPE's pods do not tolerate (only %s=tpe is tolerated, with the vendor's values-selectors.yaml)", NodeGroupLabel)
+		}
+	}
+	if len(tainted) > 0 {
+		cnt.Message += fmt.Sprintf("; %d ready node(s) not counted: a NoSchedule or NoExecute taint TPE's pods do not tolerate", len(tainted))
+		cnt.Details = tainted
 	}
 	out = append(out, cnt)
 	zc := check.Check{ID: "nodes.zones", Category: CatNodes, Status: check.Pass,
@@ -164,6 +179,28 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	return append(out, alloc)
 }
 
+// tpeTolerations are the tolerations of TPE's pods: the dedicated node group's taint, set by the
+// vendor's values-selectors.yaml.
+var tpeTolerations = []corev1.Toleration{{Key: NodeGroupLabel, Operator: corev1.TolerationOpEqual, Value: "tpe"}}
+
+// untoleratedTaint returns the first NoSchedule or NoExecute taint of n that TPE's pods do not
+// tolerate (PreferNoSchedule only steers the scheduler).
+func untoleratedTaint(n corev1.Node) (corev1.Taint, bool) {
+	for _, t := range n.Spec.Taints {
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		tolerated := false
+		for _, tol := range tpeTolerations {
+			tolerated = tolerated || tol.ToleratesTaint(klog.Background(), &t, false)
+		}
+		if !tolerated {
+			return t, true
+		}
+	}
+	return corev1.Taint{}, false
+}
+
 func nodeReady(n corev1.Node) bool {
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
@@ -216,7 +253,7 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 		why = "named by the values"
 	}
 	if len(required) == 0 && r.Cfg.Hosting != "" {
-		required = prereq.StorageClassNames(r.Cfg.Prereq)
+		required = prereq.StorageClassNames(r.prereqConfig())
 		why = "of hosting " + r.Cfg.Hosting
 	}
 	if len(required) == 0 {
@@ -296,8 +333,32 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 	return out
 }
 
+// prereqConfig is the Prereq config for the target release (the EKS StorageClasses depend on it).
+func (r *Runner) prereqConfig() prereq.Config {
+	c := r.Cfg.Prereq
+	if c.TPEVersion == "" {
+		c.TPEVersion = targetTag(r.Cfg.Target.Release)
+	}
+	return c
+}
+
+// targetTag is the release name of the target, or for a --manifest release of no known name, the
+// line its thingpark-enterprise chart belongs to (chart 2.x is TPE 8).
+func targetTag(rel manifest.Release) string {
+	if t, err := manifest.ParseTag(rel.Name); err == nil {
+		return t.String()
+	}
+	if strings.HasPrefix(rel.Enterprise, "2.") {
+		return "v8.0.0"
+	}
+	return ""
+}
+
 func (r *Runner) prereqFix() string {
 	s := "kubectl tpe prereqs apply --hosting " + prereq.HostingOr(r.Cfg.Hosting)
+	if v := targetTag(r.Cfg.Target.Release); v != "" {
+		s += " --tpe-version " + v
+	}
 	if r.Cfg.Hosting == prereq.HostingOther {
 		p := r.Cfg.Prereq.Provisioner
 		if p == "" {
@@ -337,7 +398,8 @@ func (r *Runner) checkIngressClass(ctx context.Context) []check.Check {
 	return []check.Check{c}
 }
 
-// CRDGroups are the API groups of the custom resources the charts need (domain.md §2.4).
+// CRDGroups are the API groups of the custom resources the charts need (the CRDs of the vendor's
+// manifests/ folder: Strimzi, Percona Server for MongoDB, cert-manager).
 var CRDGroups = []string{"kafka.strimzi.io", "core.strimzi.io", "psmdb.percona.com", "cert-manager.io", "acme.cert-manager.io"}
 
 // checkCRDs is check 5: one discovery request, then one access review if a group is missing.

@@ -69,6 +69,11 @@ func node(name, zone string, cpu, mem string) *corev1.Node {
 	}
 }
 
+func tainted(n *corev1.Node, key, value string, effect corev1.TaintEffect) *corev1.Node {
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Value: value, Effect: effect})
+	return n
+}
+
 func threeNodes() []runtime.Object {
 	return []runtime.Object{node("a", "zone-a", "3860m", "15Gi"), node("b", "zone-b", "3860m", "15Gi"), node("c", "zone-c", "3860m", "15Gi")}
 }
@@ -118,6 +123,11 @@ func TestKubernetesVersion(t *testing.T) {
 		{"strict makes newer fail", "37", "v7.3.1", true, check.Fail, "--strict"},
 		{"GKE style minor", "25+", "v7.3.1", false, check.Pass, "1.25 is supported"},
 		{"unknown release warns", "26", "v7.9.9", false, check.Warn, "TPE release v7.9.9 is unknown"},
+		{"8.0.0 on 1.26 passes", "26", "v8.0.0", false, check.Pass, "1.26 is supported by TPE v8.0.0 (1.26–1.28)"},
+		{"8.0.0 on 1.28 passes", "28", "v8.0.0", false, check.Pass, "1.28 is supported by TPE v8.0.0"},
+		{"8.0.0 on 1.25 fails", "25", "v8.0.0", false, check.Fail, "older than the versions supported by TPE v8.0.0"},
+		{"8.0.0 on 1.29 warns", "29", "v8.0.0", false, check.Warn, "newer than the versions validated for TPE v8.0.0 (1.26–1.28)"},
+		{"8.0.0 on 1.29 strict fails", "29", "v8.0.0", true, check.Fail, "--strict"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,6 +220,38 @@ func TestStorage(t *testing.T) {
 	}
 }
 
+// TestStorageEKS80 checks that a TPE 8.0 target on EKS needs the gp3 StorageClasses of the vendor's
+// 8.0 configuration, and that the 7.3 gp2 ones do not satisfy it.
+func TestStorageEKS80(t *testing.T) {
+	objs := func(release string) []runtime.Object {
+		var out []runtime.Object
+		for _, s := range prereq.Build(prereq.Config{Hosting: "eks", TPEVersion: release}).StorageClasses {
+			out = append(out, s)
+		}
+		return append(out, threeNodes()...)
+	}
+	tests := []struct {
+		name, target, built string
+		want                check.Status
+		mention             string
+	}{
+		{"8.0 with gp3", "v8.0.0", "v8.0.0", check.Pass, "thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4 exist"},
+		{"8.0 with only gp2", "v8.0.0", "v7.3.6", check.Fail, "missing StorageClass(es) thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4"},
+		{"7.3 with gp2", "v7.3.6", "v7.3.6", check.Pass, "thingpark-csi-gp2-xfs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cluster(t, "27", nil, objs(tt.built)...)
+			cfg := baseConfig(t, tt.target)
+			cfg.Hosting, cfg.Prereq.Hosting, cfg.Prereq.Provisioner = "eks", "eks", ""
+			got := must(t, run(t, c, cfg), "storage.classes", tt.want, tt.mention)
+			if tt.want == check.Fail && !strings.Contains(got.Remediation, "--tpe-version v8.0.0") {
+				t.Errorf("remediation %q does not name the target release", got.Remediation)
+			}
+		})
+	}
+}
+
 func TestNodes(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -224,6 +266,18 @@ func TestNodes(t *testing.T) {
 		{"XL too small", threeNodes(), "XL", "nodes.allocatable", check.Fail, "segment XL needs 3 nodes with at least 7500m CPU"},
 		{"two zones", []runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z1", "4", "16Gi"), node("c", "z2", "4", "16Gi")}, "", "nodes.zones", check.Fail, "2 zone(s)"},
 		{"two nodes", []runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi")}, "", "nodes.count", check.Fail, "only 2"},
+		{"a node with a taint TPE does not tolerate is not counted",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "dedicated", "gpu", corev1.TaintEffectNoSchedule)},
+			"", "nodes.count", check.Fail, "only 2 schedulable, ready node(s) (of 3); TPE needs at least 3; 1 ready node(s) not counted"},
+		{"NoExecute counts too",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "maintenance", "", corev1.TaintEffectNoExecute)},
+			"", "nodes.zones", check.Fail, "2 zone(s)"},
+		{"the TPE node-group taint is tolerated",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), NodeGroupLabel, "tpe", corev1.TaintEffectNoSchedule)},
+			"", "nodes.count", check.Pass, "3 schedulable"},
+		{"PreferNoSchedule does not exclude",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "dedicated", "gpu", corev1.TaintEffectPreferNoSchedule)},
+			"", "nodes.count", check.Pass, "3 schedulable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,9 +41,9 @@ const (
 	CategoryBackup    = "Backup"
 )
 
-// InboundPorts are the TCP ports seed 000 requires on the ingress load balancer: 443 (GUI,
-// APIs), 3001 and 3101 (base stations' primary/secondary LNS), 3002 (base station SFTP) and
-// 2022 (reverse SSH).
+// InboundPorts are the TCP ports the TPE cluster prerequisites require on the ingress load
+// balancer: 443 (GUI, APIs), 3001 and 3101 (base stations' primary/secondary LNS), 3002 (base
+// station SFTP) and 2022 (reverse SSH).
 var InboundPorts = []int32{443, 3001, 3101, 3002, 2022}
 
 // Config says what to look at.
@@ -522,8 +522,14 @@ func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
 			found = found || dep.Name == pum.Deployment
 		}
 		if !found {
+			why := "the thingpark-enterprise chart is not installed"
+			for _, h := range in.helm {
+				if h.Chart == manifest.ChartEnterprise {
+					why = fmt.Sprintf("the installed release (%s) ships no post-upgrade manager", h.ChartString())
+				}
+			}
 			d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Skip,
-				Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (the thingpark-enterprise chart is not installed)", pum.Deployment, cfg.Namespace)})
+				Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (%s)", pum.Deployment, cfg.Namespace, why)})
 			return
 		}
 	}
