@@ -259,7 +259,11 @@ func (f *evFixture) charts(t testing.TB) map[string]string {
 // evProgress is the JSON record of ConfigMap tpe-upgrade-progress (pkg/upgrade.Record).
 type evProgress struct {
 	Action, From, Target, State, Backup string
-	Steps                               []struct {
+	Backups                             []struct {
+		Hop            int
+		From, To, Name string
+	}
+	Steps []struct {
 		N                                                 int
 		Kind, ReleaseName, Chart, Version, State, Message string
 	}

@@ -133,6 +133,9 @@ type FakeExec struct {
 	// release is what `backup` records (Chart, appVersion, revision of tpe).
 	Chart, App string
 	Rev        int
+	// Helm, when set, is where `backup` reads the installed tpe release instead (as the real
+	// controller does), so that a multi-hop run's backups hold each hop's release.
+	Helm *action.Configuration
 }
 
 // Exec implements podexec.Executor.
@@ -160,6 +163,11 @@ func (f *FakeExec) Exec(_ context.Context, t podexec.Target, cmd []string, stdin
 		return podexec.Result{Stdout: b.String()}, nil
 	case "backup":
 		name := fmt.Sprintf("thingpark-enterprise-backup-2023101108%04d", len(f.Order))
+		if f.Helm != nil {
+			if r, err := lastRelease(f.Helm, manifest.ReleaseEnterprise); err == nil && r != nil {
+				f.Chart, f.App, f.Rev = r.Chart.Metadata.Name+"-"+r.Chart.Metadata.Version, r.Chart.Metadata.AppVersion, r.Version
+			}
+		}
 		f.Backups[name] = fmt.Sprintf("helm:\n    appVersion: %s\n    chart: %s\n    releaseName: tpe\n    releaseNamespace: %s\n    revision: '%d'\nid: %s\ntm: '2023-10-11T08:12:40Z'\ntype: on-demand", f.App, f.Chart, NS, f.Rev, name)
 		f.Order = append(f.Order, name)
 		return podexec.Result{Stdout: "Backup data...\nlocalhost ok: {\n    \"changed\": false,\n    \"msg\": \"New backup " + name + " successfully pushed to remote storage\"\n}\n"}, nil

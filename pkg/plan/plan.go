@@ -101,6 +101,8 @@ type Hop struct {
 	Charts     []ChartChange      `json:"charts"`
 	AdminSteps []AdminStep        `json:"adminSteps"`
 	Kubernetes manifest.KubeRange `json:"kubernetes"`
+	// Backup is true when an upgrade backup is taken before the hop (TakesBackup).
+	Backup bool `json:"backup"`
 }
 
 // Plan is what `helm tpe plan` shows and what install/upgrade runs.
@@ -273,6 +275,7 @@ func build(ctx context.Context, in Input) *Plan {
 			ph.From = h.From.Name
 		}
 		ph.Charts = chartChanges(h, in.State, i == 0)
+		ph.Backup = ph.TakesBackup()
 		for _, c := range ph.Charts {
 			if c.Renamed {
 				rep.Add(check.Check{ID: fmt.Sprintf("charts.rename.%d", ph.N), Category: CategoryCharts, Status: check.Pass,
@@ -293,6 +296,9 @@ func build(ctx context.Context, in Input) *Plan {
 		rep.Add(check.Check{ID: "downtime", Category: CategoryDowntime, Status: check.Manual,
 			Message:     fmt.Sprintf("the upgrade interrupts the service (%d impacts listed above, from the TPE upgrade procedure)", len(Downtime)),
 			Remediation: "plan a maintenance window and warn the users"})
+	}
+	if c, ok := backupsCheck(p.Hops, in.SkipBackup); ok {
+		rep.Add(c)
 	}
 	valuesChecks(in, p.Action, rep)
 	if in.Kube != nil && p.Action != ActionNone && !in.SkipPermissions {

@@ -55,19 +55,21 @@ type ChartRollback struct {
 
 // Plan is what a rollback will do.
 type Plan struct {
-	Namespace      string          `json:"namespace"`
-	FromRevision   int             `json:"fromRevision"`
-	FromChart      string          `json:"fromChart"`
-	FromAppVersion string          `json:"fromAppVersion,omitempty"`
-	ToRevision     int             `json:"toRevision"`
-	ToChart        string          `json:"toChart"`
-	ToAppVersion   string          `json:"toAppVersion,omitempty"`
-	ToRelease      string          `json:"toRelease,omitempty"`
-	Backup         *backup.Info    `json:"backup,omitempty"`
-	BackupSource   string          `json:"backupSource,omitempty"`
-	OtherCharts    []ChartRollback `json:"otherCharts,omitempty"`
-	Warnings       []string        `json:"warnings,omitempty"`
-	Steps          []string        `json:"steps"`
+	Namespace      string       `json:"namespace"`
+	FromRevision   int          `json:"fromRevision"`
+	FromChart      string       `json:"fromChart"`
+	FromAppVersion string       `json:"fromAppVersion,omitempty"`
+	ToRevision     int          `json:"toRevision"`
+	ToChart        string       `json:"toChart"`
+	ToAppVersion   string       `json:"toAppVersion,omitempty"`
+	ToRelease      string       `json:"toRelease,omitempty"`
+	Backup         *backup.Info `json:"backup,omitempty"`
+	BackupSource   string       `json:"backupSource,omitempty"`
+	// BackupReason explains why this backup is the one to restore (and why the run's others are not).
+	BackupReason string          `json:"backupReason,omitempty"`
+	OtherCharts  []ChartRollback `json:"otherCharts,omitempty"`
+	Warnings     []string        `json:"warnings,omitempty"`
+	Steps        []string        `json:"steps"`
 }
 
 // Result is the outcome of a rollback.
@@ -129,7 +131,15 @@ func (rb *Runner) Plan(ctx context.Context) (*Plan, error) {
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("revision %d (%s) matches no known TPE release", target.Version, p.ToChart))
 	}
-	if err := rb.findBackup(ctx, p); err != nil {
+	var rec *upgrade.Record
+	if rb.Progress != nil {
+		// A record that cannot be read only loses the explanation: list-backups still finds the backup.
+		rec, _ = rb.Progress.Load(ctx)
+	}
+	if w := stoppedBeforeTpe(rec, p); w != "" && rb.ToRevision == 0 {
+		p.Warnings = append(p.Warnings, w)
+	}
+	if err := rb.findBackup(ctx, p, rec); err != nil {
 		return nil, err
 	}
 	if rb.AllCharts {
@@ -168,7 +178,36 @@ func (rb *Runner) releaseOf(r *helmrelease.Release) *manifest.Release {
 	return found
 }
 
-func (rb *Runner) findBackup(ctx context.Context, p *Plan) error {
+// stoppedBeforeTpe warns when the recorded run failed in a hop before upgrading tpe: tpe still
+// runs the release that hop started from, so rolling it back goes further back than the failure.
+func stoppedBeforeTpe(rec *upgrade.Record, p *Plan) string {
+	at := rec.FailedHop()
+	if at == nil || at.Hop == 0 {
+		return ""
+	}
+	for _, s := range rec.Steps {
+		if s.Hop == at.Hop && s.Kind == upgrade.StepChart && s.ReleaseName == manifest.ReleaseEnterprise &&
+			s.State != upgrade.StateDone && s.State != upgrade.StateSkipped {
+			from := "the release the hop started from"
+			if b := rec.BackupOf(at.Hop); b != nil && b.From != "" {
+				from = b.From
+			}
+			to := p.ToRelease
+			if to == "" {
+				to = fmt.Sprintf("revision %d (%s)", p.ToRevision, p.ToChart)
+			}
+			return fmt.Sprintf("the %s to %s stopped in hop %d (step %d, %s) before tpe was upgraded: tpe still runs %s, so this rollback returns it further back, to %s; to finish the upgrade instead, fix the cause and rerun it with --resume",
+				rec.Action, rec.Target, at.Hop, at.N, at.Label(), from, to)
+		}
+	}
+	return ""
+}
+
+// findBackup picks the backup to restore: --backup NAME if it matches, else the first of the
+// upgrade backups recorded by the last run (newest hop first), then of list-backups (newest
+// first), whose metadata matches the revision tpe returns to. After a failure in hop N that is
+// the backup taken before hop N: the run's other backups hold other releases' data.
+func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) error {
 	ctl := backup.Controller{Exec: rb.Exec, Namespace: rb.Namespace}
 	match := func(b *backup.Info) string {
 		var why []string
@@ -196,10 +235,15 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan) error {
 	}
 	var candidates []string
 	source := map[string]string{}
-	if rb.Progress != nil {
-		if prog, err := rb.Progress.Load(ctx); err == nil && prog != nil && prog.Backup != "" {
-			candidates = append(candidates, prog.Backup)
-			source[prog.Backup] = "recorded by helm tpe " + string(prog.Action) + " to " + prog.Target
+	recorded := map[string]upgrade.HopBackup{}
+	if rec != nil {
+		for _, b := range rec.AllBackups() {
+			candidates = append(candidates, b.Name)
+			recorded[b.Name] = b
+			source[b.Name] = "recorded by helm tpe " + string(rec.Action) + " to " + rec.Target
+			if b.Hop > 0 {
+				source[b.Name] += fmt.Sprintf(", before hop %d", b.Hop)
+			}
 		}
 	}
 	names, err := ctl.ListBackups(ctx)
@@ -224,6 +268,9 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan) error {
 			continue
 		}
 		p.Backup, p.BackupSource = md, source[n]
+		if b, ok := recorded[n]; ok {
+			p.BackupReason = backupReason(rec, b, p)
+		}
 		return nil
 	}
 	msg := fmt.Sprintf("no backup matches revision %d of %s (%s, appVersion %s)", p.ToRevision, manifest.ReleaseEnterprise, p.ToChart, p.ToAppVersion)
@@ -233,6 +280,33 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan) error {
 		msg += "; list-backups lists none"
 	}
 	return fmt.Errorf("%s: pass --backup NAME", msg)
+}
+
+// backupReason explains the choice of a recorded upgrade backup.
+func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan) string {
+	to := fmt.Sprintf("revision %d (%s)", p.ToRevision, p.ToChart)
+	if p.ToRelease != "" {
+		to = fmt.Sprintf("%s, revision %d", p.ToRelease, p.ToRevision)
+	}
+	var why string
+	if b.Hop == 0 {
+		why = fmt.Sprintf("backup %s was taken before the %s to %s: it holds the data of %s, the release tpe returns to (%s)", b.Name, rec.Action, rec.Target, b.From, to)
+	} else {
+		why = fmt.Sprintf("backup %s was taken before hop %d (%s → %s): it holds the data of %s, the release tpe returns to (%s)", b.Name, b.Hop, b.From, b.To, b.From, to)
+	}
+	if at := rec.FailedHop(); at != nil && at.Hop > 0 {
+		why = fmt.Sprintf("the %s to %s failed in hop %d (step %d, %s); %s", rec.Action, rec.Target, at.Hop, at.N, at.Label(), why)
+	}
+	var others []string
+	for _, o := range rec.AllBackups() {
+		if o.Name != b.Name && o.Hop > 0 {
+			others = append(others, fmt.Sprintf("%s (taken before hop %d: it holds the data of %s)", o.Name, o.Hop, o.From))
+		}
+	}
+	if len(others) > 0 {
+		why += "; not " + strings.Join(others, ", nor ")
+	}
+	return why
 }
 
 func (rb *Runner) planOthers(p *Plan) error {
@@ -291,6 +365,7 @@ func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
 	if err := do(manifest.ReleaseEnterprise, p.ToRevision); err != nil {
 		return res, err
 	}
+	rb.markRolledBack(p)
 	for _, o := range p.OtherCharts {
 		if err := do(o.ReleaseName, o.ToRevision); err != nil {
 			return res, err
@@ -324,6 +399,28 @@ func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
 	res.Message = fmt.Sprintf("%s rolled back to revision %d (%s) and backup %s restored", manifest.ReleaseEnterprise, p.ToRevision, p.ToChart, p.Backup.Name)
 	res.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return res, nil
+}
+
+// markRolledBack records in the progress record that tpe was rolled back after its run: the run
+// cannot be resumed any more (its steps describe charts tpe no longer runs), and the next
+// install/upgrade starts afresh from what is installed.
+func (rb *Runner) markRolledBack(p *Plan) {
+	if rb.Progress == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	rec, err := rb.Progress.Load(ctx)
+	if err != nil || rec == nil || (rec.State != upgrade.RunFailed && rec.State != upgrade.RunDone) {
+		return
+	}
+	rec.State, rec.RolledBackTo, rec.UpdatedAt = upgrade.RunRolledBack, p.ToRelease, time.Now().UTC()
+	if rec.RolledBackTo == "" {
+		rec.RolledBackTo = p.ToChart
+	}
+	if err := rb.Progress.Save(ctx, rec); err != nil {
+		rb.logf("warning: %v", err)
+	}
 }
 
 // Deps are the clients and the user-facing seams of a rollback.

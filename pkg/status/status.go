@@ -75,8 +75,11 @@ type ReleaseSection struct {
 	// Also lists other releases with the same four chart versions (v7.3.0 ≡ v7.3.1).
 	Also []string `json:"also,omitempty"`
 	// Mismatch explains a mixed/unknown release: which chart differs from the closest release.
-	Mismatch []string            `json:"mismatch,omitempty"`
-	Helm     []helmstore.Release `json:"helm"`
+	Mismatch []string `json:"mismatch,omitempty"`
+	// RolledBackFrom is set when tpe was rolled back to Name after an upgrade to this release,
+	// whose charts 1–3 stay installed (the state the vendor's rollback leaves).
+	RolledBackFrom string              `json:"rolledBackFrom,omitempty"`
+	Helm           []helmstore.Release `json:"helm"`
 	// Readable is false when Helm's release storage could not be read.
 	Readable bool `json:"readable"`
 }
@@ -320,11 +323,57 @@ func (d *Dashboard) release(cfg Config, in *inputs) {
 		d.Add(check.Check{ID: "release.match", Category: CategoryRelease, Status: check.Pass, Message: msg})
 		return
 	}
+	if tpe, upgraded, ok := rolledBack(cfg.Matrix, installed, byName[manifest.ReleaseEnterprise]); ok {
+		d.Release.Name, d.Release.RolledBackFrom = tpe, upgraded
+		d.Add(check.Check{ID: "release.match", Category: CategoryRelease, Status: check.Warn,
+			Message:     fmt.Sprintf("rolled back to %s after an upgrade to %s; charts 1–3 stay at %s, as the vendor's rollback leaves them", tpe, upgraded, upgraded),
+			Remediation: fmt.Sprintf("once the upgrade backup is restored (helm tpe rollback does it) and the cause of the failure fixed, upgrade again: helm tpe upgrade --to %s -f <values files>", upgraded)})
+		return
+	}
 	d.Release.Name = Unknown
 	d.Release.Mismatch = mismatch(cfg.Matrix, installed)
 	d.Add(check.Check{ID: "release.match", Category: CategoryRelease, Status: check.Fail,
 		Message:     fmt.Sprintf("%s: the installed charts match no TPE release: %s", Unknown, strings.Join(d.Release.Mismatch, "; ")),
 		Remediation: "finish the upgrade so that all four charts are at the versions of one release (helm tpe plan shows the path)"})
+}
+
+// rolledBack recognises the state the vendor's rollback leaves: tpe rolled back (its latest
+// revision is a Helm rollback) to the chart of release tpeRel, and charts 1–3 still at the
+// versions of a newer release upgraded (the one the failed upgrade went to; they carry operators
+// and CRDs that only move forward).
+func rolledBack(m *manifest.Matrix, installed map[string]manifest.ChartRef, tpe helmstore.Release) (tpeRel, upgraded string, ok bool) {
+	if !strings.HasPrefix(tpe.Description, "Rollback to ") {
+		return "", "", false
+	}
+	var at *manifest.Tag
+	for i := len(m.Releases) - 1; i >= 0; i-- {
+		r := m.Releases[i]
+		if tpe.Chart == manifest.ChartEnterprise && tpe.ChartVersion == r.Enterprise {
+			tag, err := manifest.ParseTag(r.Name)
+			if err == nil && (at == nil || at.Less(tag)) {
+				at, tpeRel = &tag, r.Name
+			}
+		}
+	}
+	if at == nil {
+		return "", "", false
+	}
+	var best *manifest.Tag
+	for _, r := range m.Releases {
+		tag, err := manifest.ParseTag(r.Name)
+		if err != nil || !at.Less(tag) || r.Enterprise == tpe.ChartVersion {
+			continue
+		}
+		same := true
+		for _, c := range r.Charts()[:3] {
+			got, found := installed[c.ReleaseName]
+			same = same && found && got.Chart == c.Chart && got.Version == c.Version
+		}
+		if same && (best == nil || best.Less(tag)) {
+			best, upgraded = &tag, r.Name
+		}
+	}
+	return tpeRel, upgraded, best != nil
 }
 
 // mismatch compares the installed charts with the closest known release (most charts equal,

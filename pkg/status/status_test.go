@@ -166,6 +166,14 @@ func TestUnhealthy(t *testing.T) {
 			s, _ := helmstore.Secret(helmstore.Release{Name: "tpe-data", Namespace: ns, Revision: 2, Status: "deployed", Chart: "thingpark-data", ChartVersion: "1.2.5"}, nil, "")
 			*o = append(*o, s)
 		}, nil, "release.match", check.Fail, "mixed/unknown: the installed charts match no TPE release: tpe-data runs thingpark-data 1.2.5, v7.3.1 expects thingpark-data 1.3.5"},
+		{"tpe rolled back, charts 1–3 stay (the vendor's rollback)", func(o *[]runtime.Object) {
+			s, _ := helmstore.Secret(helmstore.Release{Name: "tpe", Namespace: ns, Revision: 9, Status: "deployed", Chart: "thingpark-enterprise", ChartVersion: "1.2.25", Description: "Rollback to 2"}, nil, "")
+			*o = append(*o, s)
+		}, nil, "release.match", check.Warn, "rolled back to v7.2.2c after an upgrade to v7.3.1; charts 1–3 stay at v7.3.1, as the vendor's rollback leaves them"},
+		{"tpe behind without a rollback: an upgrade stopped before tpe", func(o *[]runtime.Object) {
+			s, _ := helmstore.Secret(helmstore.Release{Name: "tpe", Namespace: ns, Revision: 9, Status: "deployed", Chart: "thingpark-enterprise", ChartVersion: "1.2.25", Description: "Upgrade complete"}, nil, "")
+			*o = append(*o, s)
+		}, nil, "release.match", check.Fail, "mixed/unknown: the installed charts match no TPE release: tpe runs thingpark-enterprise 1.2.25"},
 		{"failed helm release", func(o *[]runtime.Object) {
 			s, _ := helmstore.Secret(helmstore.Release{Name: "tpe", Namespace: ns, Revision: 2, Status: "failed", Chart: "thingpark-enterprise", ChartVersion: "1.4.1", Description: "Upgrade failed: timed out"}, nil, "")
 			*o = append(*o, s)

@@ -11,11 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 )
 
 // ConfigMap is the ConfigMap where install/upgrade records its progress. It never holds
-// a secret: release names, chart versions, the backup name, states and times.
+// a secret: release names, chart versions, the backup names, states and times.
 const ConfigMap = "tpe-upgrade-progress"
 
 // progressKey is the data key of the JSON record.
@@ -52,21 +53,27 @@ const (
 	RunRunning RunState = "running"
 	RunFailed  RunState = "failed"
 	RunDone    RunState = "done"
+	// RunRolledBack: `helm tpe rollback` rolled tpe back after the run; it cannot be resumed.
+	RunRolledBack RunState = "rolled-back"
 )
 
 // Step is one step of a run.
 type Step struct {
-	N           int       `json:"n"`
-	Hop         int       `json:"hop"`
-	HopTo       string    `json:"hopTo"`
+	N     int    `json:"n"`
+	Hop   int    `json:"hop"`
+	HopTo string `json:"hopTo"`
+	// HopFrom is the release the hop starts from (backup steps: the release whose data it holds).
+	HopFrom     string    `json:"hopFrom,omitempty"`
 	Kind        StepKind  `json:"kind"`
 	ReleaseName string    `json:"releaseName,omitempty"`
 	Chart       string    `json:"chart,omitempty"`
 	Version     string    `json:"version,omitempty"`
 	State       StepState `json:"state"`
 	Revision    int       `json:"revision,omitempty"`
-	Message     string    `json:"message,omitempty"`
-	Elapsed     string    `json:"elapsed,omitempty"`
+	// Backup is the name of the backup a backup step took.
+	Backup  string `json:"backup,omitempty"`
+	Message string `json:"message,omitempty"`
+	Elapsed string `json:"elapsed,omitempty"`
 }
 
 // Label names the step for progress lines.
@@ -77,19 +84,44 @@ func (s Step) Label() string {
 	case StepPUM:
 		return "post-upgrade procedure of " + s.HopTo
 	}
+	if s.Hop > 0 && s.HopFrom != "" {
+		return fmt.Sprintf("upgrade backup of %s (before hop %d)", s.HopFrom, s.Hop)
+	}
 	return "upgrade backup"
+}
+
+// HopBackup is the upgrade backup taken before one hop: it holds the data of From, the release
+// tpe returns to when that hop is rolled back.
+type HopBackup struct {
+	Hop  int    `json:"hop"`
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
+	Name string `json:"name"`
+}
+
+// String is "NAME (before hop 2, v7.2.2c → v7.3.1)".
+func (b HopBackup) String() string {
+	if b.Hop == 0 {
+		return b.Name
+	}
+	return fmt.Sprintf("%s (before hop %d, %s → %s)", b.Name, b.Hop, b.From, b.To)
 }
 
 // Record is the progress record of one install/upgrade run.
 type Record struct {
-	Action    plan.Action `json:"action"`
-	From      string      `json:"from,omitempty"`
-	Target    string      `json:"target"`
-	State     RunState    `json:"state"`
-	Backup    string      `json:"backup,omitempty"`
-	StartedAt time.Time   `json:"startedAt"`
-	UpdatedAt time.Time   `json:"updatedAt"`
-	Steps     []Step      `json:"steps"`
+	Action plan.Action `json:"action"`
+	From   string      `json:"from,omitempty"`
+	Target string      `json:"target"`
+	State  RunState    `json:"state"`
+	// Backup is the latest upgrade backup (the only one before a run took one per hop).
+	Backup string `json:"backup,omitempty"`
+	// Backups are the upgrade backups of the run, one per hop that upgrades tpe, in hop order.
+	Backups []HopBackup `json:"backups,omitempty"`
+	// RolledBackTo is the release `helm tpe rollback` returned tpe to (State rolled-back).
+	RolledBackTo string    `json:"rolledBackTo,omitempty"`
+	StartedAt    time.Time `json:"startedAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+	Steps        []Step    `json:"steps"`
 	// ValueFiles are the paths of the values files (never their content).
 	ValueFiles []string `json:"valueFiles,omitempty"`
 }
@@ -104,8 +136,78 @@ func (p *Record) Next() int {
 	return -1
 }
 
-// Unfinished reports whether a record is of a run that did not end (nil: no record).
-func (p *Record) Unfinished() bool { return p != nil && p.State != RunDone }
+// Unfinished reports whether a record is of a run that did not end (nil: no record). A run that
+// was rolled back ended: it is started again, never resumed.
+func (p *Record) Unfinished() bool { return p != nil && p.State != RunDone && p.State != RunRolledBack }
+
+// BackupOf returns the upgrade backup recorded for a hop, nil when there is none. Hop 0 is the
+// single backup step of a record written before the runs took one backup per hop.
+func (p *Record) BackupOf(hop int) *HopBackup {
+	for i := range p.Backups {
+		if p.Backups[i].Hop == hop {
+			return &p.Backups[i]
+		}
+	}
+	if hop == 0 && p.Backup != "" {
+		return &HopBackup{Name: p.Backup, From: p.From, To: p.Target}
+	}
+	return nil
+}
+
+// AllBackups returns the run's upgrade backups, newest first, including the single backup of a
+// record written before the runs took one per hop.
+func (p *Record) AllBackups() []HopBackup {
+	var out []HopBackup
+	seen := map[string]bool{}
+	for i := len(p.Backups) - 1; i >= 0; i-- {
+		out = append(out, p.Backups[i])
+		seen[p.Backups[i].Name] = true
+	}
+	if p.Backup != "" && !seen[p.Backup] {
+		out = append(out, HopBackup{Name: p.Backup, From: p.From, To: p.Target})
+	}
+	return out
+}
+
+// setBackup records the backup of a hop (replacing an earlier one of the same hop) and makes it
+// the latest.
+func (p *Record) setBackup(b HopBackup) {
+	for i := range p.Backups {
+		if p.Backups[i].Hop == b.Hop {
+			p.Backups[i] = b
+			p.Backup = b.Name
+			return
+		}
+	}
+	p.Backups = append(p.Backups, b)
+	p.Backup = b.Name
+}
+
+// rollbackHint names the rollback of a run stopped at st after its hop upgraded tpe: the
+// backup taken before that hop holds the data of the release tpe returns to.
+func (p *Record) rollbackHint(st *Step) string {
+	b := p.BackupOf(st.Hop)
+	if st.Hop == 0 || b == nil {
+		return ""
+	}
+	for _, s := range p.Steps {
+		if s.Hop == st.Hop && s.Kind == StepChart && s.ReleaseName == manifest.ReleaseEnterprise && s.State == StateDone {
+			return fmt.Sprintf("or roll back to %s with `helm tpe rollback`, which restores %s", b.From, b)
+		}
+	}
+	return ""
+}
+
+// FailedHop returns the step a failed or interrupted run stopped at, nil when it did not stop.
+func (p *Record) FailedHop() *Step {
+	if p == nil || p.State != RunFailed {
+		return nil
+	}
+	if i := p.Next(); i >= 0 {
+		return &p.Steps[i]
+	}
+	return nil
+}
 
 // Store reads and writes the progress ConfigMap.
 type Store struct {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +68,9 @@ type Result struct {
 	Target  string      `json:"target"`
 	State   RunState    `json:"state"`
 	Changed bool        `json:"changed"`
+	// Backup is the latest upgrade backup; Backups all of them, one per hop that upgrades tpe.
 	Backup  string      `json:"backup,omitempty"`
+	Backups []HopBackup `json:"backups,omitempty"`
 	Message string      `json:"message,omitempty"`
 	Elapsed string      `json:"elapsed"`
 	Steps   []Step      `json:"steps"`
@@ -104,11 +107,19 @@ func (r *Runner) clock() time.Time {
 	return time.Now()
 }
 
-// Steps builds the steps of a plan: the backup, then per hop the four charts and the
-// post-upgrade verdict.
+// Steps builds the steps of a plan: per hop, the upgrade backup when the hop upgrades tpe
+// (plan.Hop.TakesBackup; a fresh install gets one that says why it takes none), the four charts
+// and the post-upgrade verdict.
 func Steps(p *plan.Plan) []Step {
-	steps := []Step{{Kind: StepBackup, State: StatePending}}
+	var steps []Step
 	for _, h := range p.Hops {
+		switch {
+		case h.Backup:
+			steps = append(steps, Step{Hop: h.N, HopFrom: h.From, HopTo: h.To, Kind: StepBackup, State: StatePending})
+		case h.From == "" && p.Action == plan.ActionInstall:
+			// Run, it says why no backup is taken (no HopFrom: nothing to back up).
+			steps = append(steps, Step{Hop: h.N, HopTo: h.To, Kind: StepBackup, State: StatePending})
+		}
 		for _, c := range h.Charts {
 			st := Step{Hop: h.N, HopTo: h.To, Kind: StepChart, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, State: StatePending}
 			if c.Action == plan.ActionUnchanged {
@@ -196,7 +207,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 		var err error
 		switch st.Kind {
 		case StepBackup:
-			err = r.backupStep(ctx, p, prog, st)
+			err = r.backupStep(ctx, prog, st)
 		case StepChart:
 			err = r.chartStep(ctx, st)
 		case StepPUM:
@@ -233,7 +244,7 @@ func (r *Runner) result(p *plan.Plan, prog *Record, changed bool, start time.Tim
 	res := &Result{Action: p.Action, From: p.Installed, Target: p.Target, State: RunDone, Changed: changed, Message: msg,
 		Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: []Step{}}
 	if prog != nil {
-		res.Action, res.From, res.State, res.Backup, res.Steps = prog.Action, prog.From, prog.State, prog.Backup, prog.Steps
+		res.Action, res.From, res.State, res.Backup, res.Backups, res.Steps = prog.Action, prog.From, prog.State, prog.Backup, prog.Backups, prog.Steps
 		if !changed {
 			res.State = RunDone
 		}
@@ -260,20 +271,26 @@ func (r *Runner) stop(prog *Record, store Store, st *Step, cause error, start ti
 		r.logf("warning: %v", err)
 	}
 	next := r.RetryCommand + " --resume"
-	res := &Result{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup,
+	if hint := prog.rollbackHint(st); hint != "" {
+		next += ", " + hint
+	}
+	res := &Result{Action: prog.Action, From: prog.From, Target: prog.Target, State: RunFailed, Changed: true, Backup: prog.Backup, Backups: prog.Backups,
 		Message: st.Message, Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: prog.Steps}
 	return res, &StepError{Step: *st, Err: cause, Next: next}
 }
 
-func (r *Runner) backupStep(ctx context.Context, p *plan.Plan, prog *Record, st *Step) error {
+// backupStep takes the upgrade backup of a hop and records it. A backup already recorded for
+// the hop (a run resumed after the backup) is used if list-backups still lists it: --resume never
+// takes a second one.
+func (r *Runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
 	ctl := backup.Controller{Exec: r.Exec, Namespace: r.Namespace}
-	switch {
-	case r.SkipBackup:
+	if st.Hop > 0 && st.HopFrom == "" {
+		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+backup.ControllerDeployment+" yet"
+		return nil
+	}
+	if r.SkipBackup {
 		st.State, st.Message = StateSkipped, "SKIPPED by --skip-backup: there is no backup to roll back to"
 		r.logf("WARNING: --skip-backup: no upgrade backup is taken; a failed upgrade cannot be restored")
-		return nil
-	case p.Action == plan.ActionInstall:
-		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+backup.ControllerDeployment+" yet"
 		return nil
 	}
 	before, err := ctl.ListBackups(ctx)
@@ -284,24 +301,38 @@ func (r *Runner) backupStep(ctx context.Context, p *plan.Plan, prog *Record, st 
 		}
 		return fmt.Errorf("the backup tooling does not answer: %w", err)
 	}
+	hb := HopBackup{Hop: st.Hop, From: st.HopFrom, To: st.HopTo}
+	if hb.From == "" {
+		hb.From, hb.To = prog.From, prog.Target
+	}
+	if had := prog.BackupOf(st.Hop); had != nil {
+		if slices.Contains(before, had.Name) {
+			hb.Name = had.Name
+			prog.setBackup(hb)
+			st.Backup, st.Message = had.Name, "backup "+had.Name+" (taken before the run stopped)"
+			r.logf("upgrade backup %s: already taken for this hop, not taken again", had.Name)
+			return nil
+		}
+		r.logf("the backup %s recorded for this hop is not listed by list-backups: taking a new one", had.Name)
+	}
 	name, err := ctl.Backup(ctx)
 	if err != nil {
 		return err
 	}
+	// Recorded at once: if the check below fails, the record (saved by stop) keeps the name, and
+	// --resume uses this backup instead of taking another.
+	hb.Name = name
+	prog.setBackup(hb)
+	st.Backup = name
 	after, err := ctl.ListBackups(ctx)
 	if err != nil {
 		return err
 	}
-	found := false
-	for _, b := range after {
-		found = found || b == name
-	}
-	if !found {
+	if !slices.Contains(after, name) {
 		return fmt.Errorf("backup %s was reported but list-backups does not show it (it lists %d backups, %d before)", name, len(after), len(before))
 	}
-	prog.Backup = name
 	st.Message = "backup " + name
-	r.logf("upgrade backup: %s", name)
+	r.logf("upgrade backup: %s", hb)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -151,25 +150,6 @@ func TestDryRunDiffsAndChangesNothing(t *testing.T) {
 			t.Errorf("dry run made a %s request", a.GetVerb())
 		}
 	}
-}
-
-func TestStepsOrder(t *testing.T) {
-	cfg := helmtest.NewActionConfig(t)
-	helmtest.InstallAll(t, cfg, "v7.1.2")
-	steps := Steps(planTo(t, cfg, "v7.3.1"))
-	var kinds []string
-	for _, s := range steps {
-		kinds = append(kinds, string(s.Kind)+":"+s.ReleaseName)
-	}
-	// 1 backup + 3 hops × (4 charts + PUM)
-	if len(steps) != 16 || steps[0].Kind != StepBackup || steps[5].Kind != StepPUM || steps[15].N != 16 {
-		t.Errorf("steps: %v", kinds)
-	}
-	// hop 1 (7.1.2 → 7.1.3a) leaves data-controllers as is
-	if steps[1].State != StateSkipped {
-		t.Errorf("unchanged chart: %+v", steps[1])
-	}
-	sort.Strings(kinds)
 }
 
 func TestFailedStepMessageIsRedacted(t *testing.T) {

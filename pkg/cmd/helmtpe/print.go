@@ -21,8 +21,10 @@ var runLong = templates.LongDesc(`
 	Before anything changes: the values are validated (global.installationId set, the TLS certificate
 	and the backup storage checked with the same code as ` + "`kubectl tpe preflight`" + `), the plan and the
 	downtime impacts are shown and confirmed (--yes; without a terminal --yes is required), and for an
-	upgrade the backup tooling of deploy/thingpark-enterprise-controller must answer: an on-demand
-	backup is taken and its name recorded (--skip-backup skips it, loudly).
+	upgrade the backup tooling of deploy/thingpark-enterprise-controller must answer: before every hop
+	that upgrades the tpe release an on-demand backup is taken and its name recorded with its hop, so
+	that a failed hop is rolled back with the backup of the release it started from (--skip-backup
+	skips them, loudly; --resume never takes a second backup for a hop that has one).
 
 	Each chart is installed or upgraded with Helm's SDK from the repository of ` + "`helm tpe repo add`" + `
 	(or --repo-url), with your values files, then every Deployment and StatefulSet of the namespace is
@@ -56,7 +58,15 @@ func writeRunResult(w io.Writer, f cli.Format, r *upgrade.Result) error {
 	if len(r.Steps) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "Target: %s   State: %s   Backup: %s   Elapsed: %s\n\n", r.Target, r.State, orNone(r.Backup), r.Elapsed)
+	fmt.Fprintf(w, "Target: %s   State: %s   Backup: %s   Elapsed: %s\n", r.Target, r.State, orNone(r.Backup), r.Elapsed)
+	if len(r.Backups) > 1 {
+		// One backup per hop that upgrades tpe: a failed hop is rolled back with its own.
+		fmt.Fprintln(w, "Upgrade backups:")
+		for _, b := range r.Backups {
+			fmt.Fprintf(w, "  %s\n", b)
+		}
+	}
+	fmt.Fprintln(w)
 	t := cli.NewTable(w, "STEP", "HOP", "WHAT", "STATE", "REVISION", "ELAPSED", "MESSAGE")
 	for _, s := range r.Steps {
 		rev := ""

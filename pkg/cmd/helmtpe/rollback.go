@@ -39,9 +39,11 @@ func NewCmdRollback(env *Env) *cobra.Command {
 		Long: templates.LongDesc(`
 			Follow the vendor's rollback procedure:
 
-			1. find the backup taken for the upgrade: the one helm tpe recorded, else the newest of
-			   list-backups whose get-backup-metadatas chart and appVersion match the Helm revision to
-			   return to (or --backup NAME, which must match too);
+			1. find the backup taken for the upgrade: of the backups helm tpe recorded (one before each
+			   hop that upgrades tpe; after a failure in hop N, the one taken before hop N), else of
+			   list-backups (newest first), the first whose get-backup-metadatas chart and appVersion
+			   match the Helm revision to return to, with the reason (or --backup NAME, which must
+			   match too);
 			2. roll back the tpe release to that revision (default: the newest revision with another chart
 			   version than the current one; it must match a known TPE release unless --to-revision is given);
 			3. wait for every Deployment and StatefulSet;
@@ -149,6 +151,9 @@ func writeRollbackPlan(w io.Writer, f cli.Format, p *rollback.Plan) error {
 	}
 	fmt.Fprintln(w, ")")
 	fmt.Fprintf(w, "Backup:    %s (%s; chart %s, appVersion %s, taken %s)\n", p.Backup.Name, p.BackupSource, p.Backup.Chart, p.Backup.AppVersion, p.Backup.Time)
+	if p.BackupReason != "" {
+		fmt.Fprintf(w, "Why:       %s\n", p.BackupReason)
+	}
 	fmt.Fprintln(w, "Steps:")
 	for i, s := range p.Steps {
 		fmt.Fprintf(w, "  %d. %s\n", i+1, s)

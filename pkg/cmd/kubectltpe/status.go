@@ -229,6 +229,9 @@ func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
 	if len(d.Release.Also) > 0 {
 		rel += " (= " + strings.Join(d.Release.Also, ", ") + ")"
 	}
+	if d.Release.RolledBackFrom != "" {
+		rel += " (tpe rolled back from " + d.Release.RolledBackFrom + ")"
+	}
 	fmt.Fprintf(w, "TPE in namespace %s: release %s\n", d.Namespace, rel)
 	if len(d.Release.Helm) > 0 {
 		t := cli.NewTable(w, "RELEASE", "CHART", "VERSION", "APP VERSION", "REVISION", "STATUS", "UPDATED")
