@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -107,21 +108,31 @@ func (p *Record) Next() int {
 // Unfinished reports whether a record is of a run that did not end (nil: no record).
 func (p *Record) Unfinished() bool { return p != nil && p.State != RunDone }
 
-// Store reads and writes the progress ConfigMap.
+// Store reads and writes the progress ConfigMap. It remembers the ConfigMap's resource version
+// from its last read or write, so that a write is one request: an update at that version, or a
+// create when there is no record yet. Only when someone else changed or deleted the record in
+// between does a write take a second request.
 type Store struct {
 	Kube      kubernetes.Interface
 	Namespace string
+
+	mu sync.Mutex // guards known and rv
+	// known is true once the ConfigMap was read or written: rv is its version ("" if it does not exist).
+	known bool
+	rv    string
 }
 
 // Load returns the recorded progress, nil when there is none.
-func (s Store) Load(ctx context.Context) (*Record, error) {
+func (s *Store) Load(ctx context.Context) (*Record, error) {
 	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		s.remember("")
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
+	s.remember(cm.ResourceVersion)
 	var p Record
 	if err := json.Unmarshal([]byte(cm.Data[progressKey]), &p); err != nil {
 		return nil, fmt.Errorf("the ConfigMap %s/%s holds no valid progress record (%w): delete it to start over", s.Namespace, ConfigMap, err)
@@ -129,8 +140,20 @@ func (s Store) Load(ctx context.Context) (*Record, error) {
 	return &p, nil
 }
 
-// Save writes the progress (create or update).
-func (s Store) Save(ctx context.Context, p *Record) error {
+func (s *Store) remember(rv string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known, s.rv = true, rv
+}
+
+func (s *Store) version() (known bool, rv string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known, s.rv
+}
+
+// Save writes the progress: an update at the known version, a create when there is no record.
+func (s *Store) Save(ctx context.Context, p *Record) error {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
@@ -141,11 +164,33 @@ func (s Store) Save(ctx context.Context, p *Record) error {
 		Data: map[string]string{progressKey: string(data), "target": p.Target, "state": string(p.State), "backup": p.Backup},
 	}
 	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	if _, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	known, rv := s.version()
+	var out *corev1.ConfigMap
+	switch {
+	case known && rv == "":
+		if out, err = cms.Create(ctx, cm, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+	case known:
+		cm.ResourceVersion = rv
+		out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			// Changed by someone else since (a user editing it): the run's record wins, as it
+			// did before versions were remembered.
+			cm.ResourceVersion = ""
+			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+		if apierrors.IsNotFound(err) {
+			out, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		}
+	default:
+		if out, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+			out, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
+	s.remember(out.ResourceVersion)
 	return nil
 }

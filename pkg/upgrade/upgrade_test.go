@@ -23,7 +23,7 @@ import (
 
 // runWith runs p as the entry point does: with the record found in the namespace.
 func runWith(ctx context.Context, r *Runner, p *plan.Plan, resume bool) (*Result, error) {
-	rec, err := Store{Kube: r.Kube, Namespace: r.Namespace}.Load(ctx)
+	rec, err := (&Store{Kube: r.Kube, Namespace: r.Namespace}).Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func TestCtrlCIsRecordedAsInterrupted(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}
-	prog, err := Store{Kube: kube, Namespace: helmtest.NS}.Load(t.Context())
+	prog, err := (&Store{Kube: kube, Namespace: helmtest.NS}).Load(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
