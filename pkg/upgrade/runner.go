@@ -317,6 +317,9 @@ func (r *Runner) chartStep(ctx context.Context, st *Step) error {
 		return err
 	}
 	rel, err := r.apply(ctx, st.ReleaseName, ch, false)
+	if f, ok := r.Exec.(interface{ Forget() }); ok {
+		f.Forget() // the chart may have replaced the pods the next exec would reuse
+	}
 	if err != nil {
 		return err
 	}

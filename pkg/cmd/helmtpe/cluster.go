@@ -80,7 +80,7 @@ func (e *Env) Cluster() (*Cluster, error) {
 		return nil, fmt.Errorf("initialising Helm for namespace %s: %w", ns, err)
 	}
 	e.cluster = &Cluster{Clients: clients, Namespace: ns, Action: cfg,
-		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config}}
+		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config, Pods: &podexec.PodCache{}}}
 	return e.cluster, nil
 }
 
