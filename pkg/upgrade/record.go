@@ -116,23 +116,24 @@ type Store struct {
 	Kube      kubernetes.Interface
 	Namespace string
 
-	mu sync.Mutex // guards known and rv
-	// known is true once the ConfigMap was read or written: rv is its version ("" if it does not exist).
-	known bool
-	rv    string
+	mu sync.Mutex // guards known, exists and rv
+	// known is true once the ConfigMap was read or written: exists says whether it exists, rv
+	// is its version.
+	known, exists bool
+	rv            string
 }
 
 // Load returns the recorded progress, nil when there is none.
 func (s *Store) Load(ctx context.Context) (*Record, error) {
 	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		s.remember("")
+		s.remember(false, "")
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
-	s.remember(cm.ResourceVersion)
+	s.remember(true, cm.ResourceVersion)
 	var p Record
 	if err := json.Unmarshal([]byte(cm.Data[progressKey]), &p); err != nil {
 		return nil, fmt.Errorf("the ConfigMap %s/%s holds no valid progress record (%w): delete it to start over", s.Namespace, ConfigMap, err)
@@ -140,16 +141,16 @@ func (s *Store) Load(ctx context.Context) (*Record, error) {
 	return &p, nil
 }
 
-func (s *Store) remember(rv string) {
+func (s *Store) remember(exists bool, rv string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.known, s.rv = true, rv
+	s.known, s.exists, s.rv = true, exists, rv
 }
 
-func (s *Store) version() (known bool, rv string) {
+func (s *Store) version() (known, exists bool, rv string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.known, s.rv
+	return s.known, s.exists, s.rv
 }
 
 // Save writes the progress: an update at the known version, a create when there is no record.
@@ -164,10 +165,10 @@ func (s *Store) Save(ctx context.Context, p *Record) error {
 		Data: map[string]string{progressKey: string(data), "target": p.Target, "state": string(p.State), "backup": p.Backup},
 	}
 	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	known, rv := s.version()
+	known, exists, rv := s.version()
 	var out *corev1.ConfigMap
 	switch {
-	case known && rv == "":
+	case known && !exists:
 		if out, err = cms.Create(ctx, cm, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
 			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		}
@@ -191,6 +192,6 @@ func (s *Store) Save(ctx context.Context, p *Record) error {
 	if err != nil {
 		return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
-	s.remember(out.ResourceVersion)
+	s.remember(true, out.ResourceVersion)
 	return nil
 }

@@ -324,8 +324,11 @@ func (w *Watch) evaluate(o Options, sel labels.Selector) (Snapshot, *Workload) {
 	if behind := w.behind(o.After); len(behind) > 0 {
 		snap.Done, failed = false, nil
 		for _, b := range behind {
-			if !hasWorkload(snap.Workloads, b.Kind, b.Name) {
-				snap.Workloads = append(snap.Workloads, Workload{Kind: b.Kind, Name: b.Name, Reason: "written, not yet seen by the watch"})
+			const reason = "written, not yet seen by the watch"
+			if i := workloadIndex(snap.Workloads, b.Kind, b.Name); i >= 0 {
+				snap.Workloads[i].Done, snap.Workloads[i].Reason = false, reason
+			} else {
+				snap.Workloads = append(snap.Workloads, Workload{Kind: b.Kind, Name: b.Name, Reason: reason})
 			}
 		}
 	}
@@ -371,11 +374,11 @@ func (w *Watch) behind(written []Written) []Written {
 	return out
 }
 
-func hasWorkload(ws []Workload, kind, name string) bool {
-	for _, w := range ws {
+func workloadIndex(ws []Workload, kind, name string) int {
+	for i, w := range ws {
 		if w.Kind == kind && w.Name == name {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
