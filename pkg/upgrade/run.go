@@ -243,7 +243,8 @@ func checkVerb(verb plan.Action, p *plan.Plan) error {
 // workloads the chart just wrote.
 func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Duration) error {
 	if r.watch == nil {
-		r.watch = wait.NewWatch(r.Kube, wait.WatchConfig{Namespace: ns})
+		// The run shows a summary while it waits; reasons are listed only to explain a timeout.
+		r.watch = wait.NewWatch(r.Kube, wait.WatchConfig{Namespace: ns, ExplainOnTimeout: true})
 	}
 	var written []wait.Written
 	if r.recorder != nil {

@@ -10,15 +10,31 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-// writeRecorder is Helm's Kubernetes client with a memory of the workloads its actions wrote
+// writeRecorder is Helm's Kubernetes client for one run, with a memory of the workloads its actions wrote
 // (created, patched or replaced: Helm refreshes each object from the API server's answer). The
 // waits of a run share one long-lived watch (wait.Watch); the wait after a chart judges only once
 // that watch has seen these writes, never the state from before the chart.
 type writeRecorder struct {
 	*kube.Client
 
-	mu      sync.Mutex // guards written
-	written []wait.Written
+	mu        sync.Mutex // guards written and reachable
+	written   []wait.Written
+	reachable bool
+}
+
+// IsReachable implements kube.Interface: Helm asks before each action; a run asks the API
+// server once. A server that becomes unreachable later fails the next request all the same.
+func (c *writeRecorder) IsReachable() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reachable {
+		return nil
+	}
+	if err := c.Client.IsReachable(); err != nil {
+		return err
+	}
+	c.reachable = true
+	return nil
 }
 
 // Create implements kube.Interface.

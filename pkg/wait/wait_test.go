@@ -373,3 +373,19 @@ func TestWatchWaitsForWrittenVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWatchExplainsOnlyOnTimeout(t *testing.T) {
+	c := fake.NewClientset(sts("kafka", 1, 0), pendingPod("kafka-0", "kafka", "0/3 nodes are available: 3 Insufficient cpu."))
+	w := NewWatch(c, WatchConfig{Namespace: ns, ExplainOnTimeout: true})
+	defer w.Stop()
+	_, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 300 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Insufficient cpu") {
+		t.Fatalf("err = %v; want a timeout that explains the unschedulable pod", err)
+	}
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "watch" && a.GetResource().Resource != "statefulsets" && a.GetResource().Resource != "deployments" {
+			t.Errorf("watched %s; want only the workloads watched", a.GetResource().Resource)
+		}
+	}
+}

@@ -41,6 +41,10 @@ type WatchConfig struct {
 	Selector string
 	// IncludeJobs also watches the Jobs of the namespace (needed by waits with IncludeJobs).
 	IncludeJobs bool
+	// ExplainOnTimeout watches only the workloads: the pods, PVCs and Warning events that
+	// explain why one is not ready are listed once, when a wait times out. For callers that show
+	// a summary while waiting and the reasons only in the TimeoutError (an upgrade run).
+	ExplainOnTimeout bool
 }
 
 // Watch is the set of informers of one namespace that any number of waits consult: the
@@ -144,9 +148,13 @@ func (w *Watch) startInformers() error {
 		w.jobs = wl.Batch().V1().Jobs().Informer()
 		main = append(main, w.jobs)
 	}
-	w.pods = aux.Core().V1().Pods().Informer()
-	w.pvcs = aux.Core().V1().PersistentVolumeClaims().Informer()
-	w.evs = evf.Core().V1().Events().Informer()
+	var explainers []cache.SharedIndexInformer
+	if !w.cfg.ExplainOnTimeout {
+		w.pods = aux.Core().V1().Pods().Informer()
+		w.pvcs = aux.Core().V1().PersistentVolumeClaims().Informer()
+		w.evs = evf.Core().V1().Events().Informer()
+		explainers = []cache.SharedIndexInformer{w.pods, w.pvcs, w.evs}
+	}
 
 	h := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { w.signal() },
@@ -168,7 +176,7 @@ func (w *Watch) startInformers() error {
 			klog.V(2).Infof("wait: %s: %v (re-listing)", r.TypeDescription(), err)
 		})
 	}
-	for _, inf := range []cache.SharedIndexInformer{w.pods, w.pvcs, w.evs} {
+	for _, inf := range explainers {
 		if _, err := inf.AddEventHandler(h); err != nil {
 			return fmt.Errorf("watching pods: %w", err)
 		}
@@ -270,6 +278,9 @@ func (w *Watch) Wait(ctx context.Context, o Options) (Snapshot, error) {
 			last, _ = w.evaluate(o, sel)
 			last.Elapsed = time.Since(start)
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				if w.cfg.ExplainOnTimeout && !last.Done {
+					last = w.explain(o, sel, last.Elapsed)
+				}
 				return last, &TimeoutError{NotReady: last.NotReady(), Timeout: o.Timeout}
 			}
 			return last, fmt.Errorf("waiting for workloads in %s: %w", w.cfg.Namespace, ctx.Err())
@@ -293,6 +304,39 @@ func mergeStop(ctx context.Context, stop, fatal chan struct{}) <-chan struct{} {
 // evaluate computes a snapshot from the caches; failed is a Job that has failed, if any. While
 // the caches have not yet seen an object of o.After at its written version, nothing is done.
 func (w *Watch) evaluate(o Options, sel labels.Selector) (Snapshot, *Workload) {
+	return w.evaluateWith(o, sel, Objects{})
+}
+
+// explain lists the pods, PVCs and Warning events of the namespace once (best effort: a user who
+// cannot read events still gets the workloads) and judges the workloads with them.
+func (w *Watch) explain(o Options, sel labels.Selector, elapsed time.Duration) Snapshot {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var extra Objects
+	ns := w.cfg.Namespace
+	if l, err := w.c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for i := range l.Items {
+			extra.Pods = append(extra.Pods, &l.Items[i])
+		}
+	}
+	if l, err := w.c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
+		for i := range l.Items {
+			extra.PVCs = append(extra.PVCs, &l.Items[i])
+		}
+	}
+	warn := fields.OneTermEqualSelector("type", corev1.EventTypeWarning).String()
+	if l, err := w.c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: warn}); err == nil {
+		for i := range l.Items {
+			extra.Events = append(extra.Events, &l.Items[i])
+		}
+	}
+	snap, _ := w.evaluateWith(o, sel, extra)
+	snap.Elapsed = elapsed
+	return snap
+}
+
+// evaluateWith is evaluate with the pods, PVCs and events of extra when the Watch does not watch them.
+func (w *Watch) evaluateWith(o Options, sel labels.Selector, extra Objects) (Snapshot, *Workload) {
 	var objs Objects
 	for _, obj := range w.sts.GetStore().List() {
 		if s := obj.(*appsv1.StatefulSet); sel.Matches(labels.Set(s.Labels)) {
@@ -311,14 +355,18 @@ func (w *Watch) evaluate(o Options, sel labels.Selector) (Snapshot, *Workload) {
 			}
 		}
 	}
-	for _, obj := range w.pods.GetStore().List() {
-		objs.Pods = append(objs.Pods, obj.(*corev1.Pod))
-	}
-	for _, obj := range w.pvcs.GetStore().List() {
-		objs.PVCs = append(objs.PVCs, obj.(*corev1.PersistentVolumeClaim))
-	}
-	for _, obj := range w.evs.GetStore().List() {
-		objs.Events = append(objs.Events, obj.(*corev1.Event))
+	if w.cfg.ExplainOnTimeout {
+		objs.Pods, objs.PVCs, objs.Events = extra.Pods, extra.PVCs, extra.Events
+	} else {
+		for _, obj := range w.pods.GetStore().List() {
+			objs.Pods = append(objs.Pods, obj.(*corev1.Pod))
+		}
+		for _, obj := range w.pvcs.GetStore().List() {
+			objs.PVCs = append(objs.PVCs, obj.(*corev1.PersistentVolumeClaim))
+		}
+		for _, obj := range w.evs.GetStore().List() {
+			objs.Events = append(objs.Events, obj.(*corev1.Event))
+		}
 	}
 	snap, failed := assess(o.For, objs)
 	if behind := w.behind(o.After); len(behind) > 0 {
