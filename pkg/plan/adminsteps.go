@@ -22,7 +22,8 @@ var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version:
 func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 	var out []AdminStep
 	for _, spec := range manifest.AdminSteps(h) {
-		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred}
+		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred,
+			NeedsAck: spec.Kind == manifest.AdminManual || spec.Inferred}
 		switch spec.Kind {
 		case manifest.AdminCRDs:
 			crdStatus(ctx, in, spec, &s)

@@ -62,8 +62,9 @@ func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
 	return prereq.CheckPriorityClasses(in)
 }
 
-// Segment minimum allocatable per node (domain.md §4.2). S and M are our inference from the 7.3
-// sizing files (their sums of requests over three nodes); the vendor gave L, XL and XXL.
+// Segment minimum allocatable per node (the vendor's TPE 7.1 Kubernetes sizing). S and M are our
+// inference from the 7.3 sizing files (their sums of requests over three nodes); the vendor gave L,
+// XL and XXL.
 var segmentMins = map[string]struct {
 	cpu, mem string
 	inferred bool
@@ -337,7 +338,8 @@ func (r *Runner) checkIngressClass(ctx context.Context) []check.Check {
 	return []check.Check{c}
 }
 
-// CRDGroups are the API groups of the custom resources the charts need (domain.md §2.4).
+// CRDGroups are the API groups of the custom resources the charts need (the CRDs of the vendor's
+// manifests/ folder: Strimzi, Percona Server for MongoDB, cert-manager).
 var CRDGroups = []string{"kafka.strimzi.io", "core.strimzi.io", "psmdb.percona.com", "cert-manager.io", "acme.cert-manager.io"}
 
 // checkCRDs is check 5: one discovery request, then one access review if a group is missing.

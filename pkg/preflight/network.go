@@ -97,7 +97,7 @@ func summarize(items []string, limit int) string {
 	return strings.Join(items[:limit], "; ") + fmt.Sprintf("; and %d more (see details)", len(items)-limit)
 }
 
-// Flow is one network flow of seed 000.
+// Flow is one network flow of the TPE cluster prerequisites.
 type Flow struct {
 	ID        string
 	Direction string // inbound | outbound
@@ -114,7 +114,8 @@ var InboundFlows = []Flow{
 	{"https", "inbound", "TCP", []int{443}, "users and application servers → GUI, DX/BSS APIs, applicative downlink (HTTPS, TLS 1.2)"},
 }
 
-// OutboundFlows leave the cluster (seed 000, "Outbound flows from the kubernetes cluster").
+// OutboundFlows leave the cluster (the TPE cluster prerequisites, "Outbound flows from the
+// kubernetes cluster").
 var OutboundFlows = []Flow{
 	{"mqtt", "outbound", "TCP", []int{8883, 9883}, "connectors → AWS IoT, Azure IoT Hub, IBM Watson, MQTT/ThingsBoard, Yandex (MQTT+TLS, MQTT+WS+TLS)"},
 	{"amqp", "outbound", "TCP", []int{5671}, "connectors → Azure IoT Hub / Event Hubs, MQTT/ThingsBoard (secure AMQP)"},
@@ -318,7 +319,8 @@ func (r *Runner) checkBackup(ctx context.Context) []check.Check {
 	return append(out, reach)
 }
 
-// Default repositories (domain.md §1.1, §1.2).
+// Default repositories: the chart repository of the TPE upgrade procedure, and where the vendor's
+// VERSIONS files are read (the release tag of actility/thingpark-enterprise-kubernetes).
 const (
 	DefaultChartRepo  = "https://repository.thingpark.com/charts"
 	DefaultConfigRepo = "https://raw.githubusercontent.com/actility/thingpark-enterprise-kubernetes"
@@ -390,7 +392,7 @@ func (r *Runner) checkInterZone(ctx context.Context) []check.Check {
 	nt := r.Cfg.NetworkTest
 	if !nt.Enabled {
 		return []check.Check{{ID: "network.inter-zone", Category: CatInterZone, Status: check.Manual,
-			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (seed 000), or run with --network-test"}}
+			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (a TPE cluster prerequisite), or run with --network-test"}}
 	}
 	image := nt.Image
 	if image == "" {

@@ -30,12 +30,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdPreflight(f, streams))
-	})
-}
-
 var (
 	preflightLong = templates.LongDesc(`
 		Check a Kubernetes cluster against every requirement of the TPE cluster prerequisites
