@@ -203,8 +203,17 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 		runs, secs(mw), mr, secs(tw), tr, tw.Seconds()/mw.Seconds(), float64(tr)/float64(mr))
 	sort.Ints(tpeSDK)
 	sort.Ints(tpeOwn)
+	own := tpeOwn[len(tpeOwn)/2]
 	rep.printf("upgrade summary: helm tpe median %d requests by the Helm SDK's install/upgrade actions (user agent %q), %d added by helm tpe itself",
-		tpeSDK[len(tpeSDK)/2], helmSDKAgent, tpeOwn[len(tpeOwn)/2])
+		tpeSDK[len(tpeSDK)/2], helmSDKAgent, own)
+	// The request budget of a one-hop upgrade: helm tpe's own part (plan, permission check,
+	// backup, waits, post-upgrade gate, progress record) and its total against the manual procedure.
+	if own > 40 {
+		t.Errorf("helm tpe adds %d requests to the Helm SDK's for one hop; the budget is 40", own)
+	}
+	if ratio := float64(tr) / float64(mr); ratio > 0.6 {
+		t.Errorf("helm tpe makes %.2f× the requests of the manual procedure; the budget is 0.6×", ratio)
+	}
 }
 
 // helmSDKAgent marks the user agent of the Helm SDK's clients in helm tpe (pkg/cmd/helmtpe).
