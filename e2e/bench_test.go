@@ -175,7 +175,7 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 		}
 		c := countAudit(t, m.Start, m.End, "helm-tpe/")
 		tpeWall, tpeReq = append(tpeWall, m.Wall), append(tpeReq, c)
-		helmSDK, own := benchBreakdown(t, m.Start, m.End)
+		helmSDK, own := benchBreakdown(t, rep, m.Start, m.End)
 		tpeSDK, tpeOwn = append(tpeSDK, helmSDK), append(tpeOwn, own)
 		var steps []string
 		for _, l := range strings.Split(m.Stderr, "\n") {
@@ -222,7 +222,7 @@ const helmSDKAgent = "(helm-sdk)"
 // benchBreakdown prints where helm tpe's requests of one run went: the Helm SDK's clients (their
 // user agent ends with helmSDKAgent) and helm tpe's own, each by what they are for, and returns
 // both totals.
-func benchBreakdown(t testing.TB, from, to time.Time) (helmSDK, own int) {
+func benchBreakdown(t testing.TB, r *benchReport, from, to time.Time) (helmSDK, own int) {
 	groups := map[string]map[string]int{}
 	for _, e := range env.Audit(t, from, "") {
 		if e.Time.After(to) || !strings.HasPrefix(e.UserAgent, "helm-tpe/") {
@@ -246,7 +246,7 @@ func benchBreakdown(t testing.TB, from, to time.Time) (helmSDK, own int) {
 		if who == "helm tpe" {
 			rep = fmt.Sprintf("%s: %d", who, own)
 		}
-		fmt.Printf("BENCH upgrade helm tpe requests, %s (%s)\n", rep, benchGroups(groups[who]))
+		r.printf("upgrade helm tpe requests, %s (%s)", rep, benchGroups(groups[who]))
 		t.Logf("%s requests: %s", who, benchGroups(groups[who+" detail"]))
 	}
 	return helmSDK, own
