@@ -162,7 +162,7 @@ func (k Kube) Exec(ctx context.Context, t Target, cmd []string, stdin io.Reader)
 		k.Pods.put(t, nil)
 		// A pod that is gone (replaced by a rollout) never ran the command: find the current
 		// one and run it there. Any other error is the command's.
-		if !podGone(err, pod.Name) || stdin != nil {
+		if !podGone(err, pod.Name) || !rewind(stdin) {
 			return res, err
 		}
 	}
@@ -172,6 +172,19 @@ func (k Kube) Exec(ctx context.Context, t Target, cmd []string, stdin io.Reader)
 	}
 	k.Pods.put(t, pod)
 	return k.execIn(ctx, pod, t, cmd, stdin)
+}
+
+// rewind makes stdin readable again from its start for a second try; false when it cannot be.
+func rewind(stdin io.Reader) bool {
+	if stdin == nil {
+		return true
+	}
+	sk, ok := stdin.(io.Seeker)
+	if !ok {
+		return false
+	}
+	_, err := sk.Seek(0, io.SeekStart)
+	return err == nil
 }
 
 // podGone reports whether an exec failed because its pod no longer exists.

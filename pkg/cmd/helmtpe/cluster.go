@@ -80,8 +80,18 @@ func (e *Env) Cluster() (*Cluster, error) {
 		return nil, fmt.Errorf("initialising Helm for namespace %s: %w", ns, err)
 	}
 	e.cluster = &Cluster{Clients: clients, Namespace: ns, Action: cfg,
-		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config, Pods: &podexec.PodCache{}}}
+		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config}}
 	return e.cluster, nil
+}
+
+// runExec is the Executor of an install/upgrade run: it finds each Deployment's pod once
+// (podexec.PodCache; the runner forgets them after each chart, which may replace them).
+func (c *Cluster) runExec() podexec.Executor {
+	if k, ok := c.Exec.(podexec.Kube); ok && k.Pods == nil {
+		k.Pods = &podexec.PodCache{}
+		return k
+	}
+	return c.Exec
 }
 
 // serverVersion reads the cluster's version once (zero, with a warning, when it cannot be read).
