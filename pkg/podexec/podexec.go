@@ -99,6 +99,8 @@ func (c *PodCache) put(t Target, p *corev1.Pod) {
 type NoReadyPodError struct {
 	Target Target
 	Reason string
+	// Missing is true when the Deployment itself does not exist.
+	Missing bool
 }
 
 // Error implements error.
@@ -112,7 +114,7 @@ func ResolvePod(ctx context.Context, c kubernetes.Interface, t Target) (*corev1.
 	d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Deployment, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &NoReadyPodError{Target: t, Reason: "the deployment does not exist"}
+			return nil, &NoReadyPodError{Target: t, Reason: "the deployment does not exist", Missing: true}
 		}
 		return nil, fmt.Errorf("reading deployment %s/%s: %w", t.Namespace, t.Deployment, err)
 	}
