@@ -147,6 +147,7 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 	env.SetPUM(t, "done")
 	var manualWall, tpeWall durations
 	var manualReq, tpeReq []auditCount
+	var tpeSDK, tpeOwn []int
 	manual := func() {
 		f.uninstall(t)
 		f.install(t, "v7.2.2c")
@@ -174,6 +175,8 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 		}
 		c := countAudit(t, m.Start, m.End, "helm-tpe/")
 		tpeWall, tpeReq = append(tpeWall, m.Wall), append(tpeReq, c)
+		helmSDK, own := benchBreakdown(t, rep, m.Start, m.End)
+		tpeSDK, tpeOwn = append(tpeSDK, helmSDK), append(tpeOwn, own)
 		var steps []string
 		for _, l := range strings.Split(m.Stderr, "\n") {
 			if strings.HasPrefix(l, "[") && strings.Contains(l, "done (") {
@@ -198,6 +201,119 @@ func benchUpgrade(t *testing.T, f *evFixture, rep *benchReport) {
 	mr, tr := medianCount(manualReq), medianCount(tpeReq)
 	rep.printf("upgrade summary over %d run(s): manual median wall %s, %d requests; helm tpe median wall %s, %d requests; wall ratio helm tpe/manual %.2f; request ratio %.2f",
 		runs, secs(mw), mr, secs(tw), tr, tw.Seconds()/mw.Seconds(), float64(tr)/float64(mr))
+	sort.Ints(tpeSDK)
+	sort.Ints(tpeOwn)
+	own := tpeOwn[len(tpeOwn)/2]
+	rep.printf("upgrade summary: helm tpe median %d requests by the Helm SDK's install/upgrade actions (user agent %q), %d added by helm tpe itself",
+		tpeSDK[len(tpeSDK)/2], helmSDKAgent, own)
+	// The request budget of a one-hop upgrade: helm tpe's own part (plan, permission check,
+	// backup, waits, post-upgrade gate, progress record) and its total against the manual procedure.
+	if own > 40 {
+		t.Errorf("helm tpe adds %d requests to the Helm SDK's for one hop; the budget is 40", own)
+	}
+	if ratio := float64(tr) / float64(mr); ratio > 0.6 {
+		t.Errorf("helm tpe makes %.2f× the requests of the manual procedure; the budget is 0.6×", ratio)
+	}
+}
+
+// helmSDKAgent marks the user agent of the Helm SDK's clients in helm tpe (pkg/cmd/helmtpe).
+const helmSDKAgent = "(helm-sdk)"
+
+// benchBreakdown prints where helm tpe's requests of one run went: the Helm SDK's clients (their
+// user agent ends with helmSDKAgent) and helm tpe's own, each by what they are for, and returns
+// both totals.
+func benchBreakdown(t testing.TB, r *benchReport, from, to time.Time) (helmSDK, own int) {
+	groups := map[string]map[string]int{}
+	for _, e := range env.Audit(t, from, "") {
+		if e.Time.After(to) || !strings.HasPrefix(e.UserAgent, "helm-tpe/") {
+			continue
+		}
+		who := "helm tpe"
+		if strings.Contains(e.UserAgent, helmSDKAgent) {
+			who = "Helm SDK"
+			helmSDK++
+		} else {
+			own++
+		}
+		if groups[who] == nil {
+			groups[who] = map[string]int{}
+		}
+		groups[who][benchPurpose(e)]++
+		groups[who+" detail"] = benchAdd(groups[who+" detail"], benchRequest(e))
+	}
+	for _, who := range []string{"Helm SDK", "helm tpe"} {
+		rep := fmt.Sprintf("%s: %d", who, helmSDK)
+		if who == "helm tpe" {
+			rep = fmt.Sprintf("%s: %d", who, own)
+		}
+		r.printf("upgrade helm tpe requests, %s (%s)", rep, benchGroups(groups[who]))
+		t.Logf("%s requests: %s", who, benchGroups(groups[who+" detail"]))
+	}
+	return helmSDK, own
+}
+
+func benchAdd(m map[string]int, k string) map[string]int {
+	if m == nil {
+		m = map[string]int{}
+	}
+	m[k]++
+	return m
+}
+
+func benchGroups(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// benchRequest is "verb resource/subresource name" or the path of a non-resource request.
+func benchRequest(e framework.AuditEvent) string {
+	if e.Resource == "" {
+		path, _, _ := strings.Cut(e.URI, "?")
+		return e.Verb + " " + path
+	}
+	r := e.Resource
+	if e.Subresource != "" {
+		r += "/" + e.Subresource
+	}
+	if e.Name != "" {
+		r += " " + e.Name
+	}
+	if strings.Contains(e.URI, "owner%3Dhelm") || strings.Contains(e.URI, "owner=helm") {
+		r += " (Helm releases)"
+	}
+	return e.Verb + " " + r
+}
+
+// benchPurpose sorts a request of helm tpe by what it is for.
+func benchPurpose(e framework.AuditEvent) string {
+	switch {
+	case e.Resource == "":
+		return "discovery"
+	case e.Resource == "secrets" && (strings.HasPrefix(e.Name, "sh.helm.release.") || strings.Contains(e.URI, "owner%3Dhelm") || strings.Contains(e.URI, "owner=helm")):
+		return "Helm releases"
+	case e.Resource == "configmaps" && e.Name == "tpe-upgrade-progress":
+		return "progress record"
+	case e.Subresource == "exec" || e.Resource == "pods" && strings.Contains(e.URI, "labelSelector") && e.Verb == "list":
+		return "exec"
+	case strings.HasSuffix(e.Resource, "reviews") || e.Resource == "clusterroles":
+		return "permissions"
+	case e.Verb == "watch" || e.Verb == "list":
+		return "list/watch " + e.Resource
+	}
+	return e.Verb + " " + e.Resource
 }
 
 func medianCount(cs []auditCount) int {

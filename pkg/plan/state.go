@@ -33,6 +33,8 @@ type State struct {
 	Matches []string `json:"matches,omitempty"`
 	// Current is the matched release used as the start of a path (nil: nothing installed).
 	Current *manifest.Release `json:"-"`
+
+	last map[string]*helmrelease.Release
 }
 
 // Fresh reports whether none of the four releases is installed.
@@ -63,15 +65,16 @@ func (s *State) Describe() string {
 	return strings.Join(parts, ", ")
 }
 
-// LoadState lists the four TPE releases in cfg's namespace (action.List, every status) and
-// matches them against the release matrix.
+// LoadState reads the four TPE releases in cfg's namespace (every status, with one list of the
+// namespace's Helm release records) and matches them against the release matrix.
 func LoadState(cfg *action.Configuration, namespace string, m *manifest.Matrix) (*State, error) {
-	st := &State{Namespace: namespace, Releases: map[string]Installed{}}
+	last, err := LastReleases(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Namespace: namespace, Releases: map[string]Installed{}, last: last}
 	for _, name := range manifest.ReleaseNames {
-		r, err := LastRelease(cfg, name)
-		if err != nil {
-			return nil, err
-		}
+		r := last[name]
 		if r == nil || r.Chart == nil || r.Chart.Metadata == nil {
 			continue
 		}
@@ -88,6 +91,35 @@ func LoadState(cfg *action.Configuration, namespace string, m *manifest.Matrix) 
 		st.Current = &r
 	}
 	return st, nil
+}
+
+// Last returns the newest revision (any status) of a TPE release as LoadState read it, nil when
+// it has none.
+func (s *State) Last(name string) *helmrelease.Release {
+	return s.last[name]
+}
+
+// LastReleases returns the newest revision (any status) of each of the four TPE releases, read
+// with one list of the namespace's Helm release records; a release without any is absent.
+func LastReleases(cfg *action.Configuration) (map[string]*helmrelease.Release, error) {
+	all, err := cfg.Releases.ListReleases()
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("reading the Helm releases: %w", err)
+	}
+	tpe := map[string]bool{}
+	for _, n := range manifest.ReleaseNames {
+		tpe[n] = true
+	}
+	out := map[string]*helmrelease.Release{}
+	for _, r := range all {
+		if r == nil || !tpe[r.Name] {
+			continue
+		}
+		if old, ok := out[r.Name]; !ok || r.Version > old.Version {
+			out[r.Name] = r
+		}
+	}
+	return out, nil
 }
 
 func fromHelm(r *helmrelease.Release) Installed {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,6 +48,51 @@ type Executor interface {
 type Kube struct {
 	Client kubernetes.Interface
 	Config *rest.Config
+	// Pods, when set, remembers the pod found for each Deployment: a command that execs several
+	// times into one Deployment (the backups of an upgrade, the post-upgrade status) finds its
+	// pod once. Nil looks the pod up for every exec.
+	Pods *PodCache
+}
+
+// PodCache remembers the pod found for each Deployment. A pod that turns out to be gone is
+// looked up again. It is safe for concurrent use.
+type PodCache struct {
+	mu   sync.Mutex // guards pods
+	pods map[Target]*corev1.Pod
+}
+
+// Forget forgets every pod found so far: after a rollout, the next exec looks them up again.
+func (k Kube) Forget() {
+	if k.Pods != nil {
+		k.Pods.mu.Lock()
+		k.Pods.pods = nil
+		k.Pods.mu.Unlock()
+	}
+}
+
+func (c *PodCache) get(t Target) *corev1.Pod {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pods[t]
+}
+
+func (c *PodCache) put(t Target, p *corev1.Pod) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pods == nil {
+		c.pods = map[Target]*corev1.Pod{}
+	}
+	if p == nil {
+		delete(c.pods, t)
+		return
+	}
+	c.pods[t] = p
 }
 
 // NoReadyPodError says that the Deployment has no pod to exec into.
@@ -110,10 +156,45 @@ func isReady(p corev1.Pod) bool {
 
 // Exec runs cmd in a ready pod of the target Deployment and captures its output.
 func (k Kube) Exec(ctx context.Context, t Target, cmd []string, stdin io.Reader) (Result, error) {
+	if pod := k.Pods.get(t); pod != nil {
+		res, err := k.execIn(ctx, pod, t, cmd, stdin)
+		if err == nil {
+			return res, nil
+		}
+		k.Pods.put(t, nil)
+		// A pod that is gone (replaced by a rollout) never ran the command: find the current
+		// one and run it there. Any other error is the command's.
+		if !podGone(err, pod.Name) || !rewind(stdin) {
+			return res, err
+		}
+	}
 	pod, err := ResolvePod(ctx, k.Client, t)
 	if err != nil {
 		return Result{}, err
 	}
+	k.Pods.put(t, pod)
+	return k.execIn(ctx, pod, t, cmd, stdin)
+}
+
+// rewind makes stdin readable again from its start for a second try; false when it cannot be.
+func rewind(stdin io.Reader) bool {
+	if stdin == nil {
+		return true
+	}
+	sk, ok := stdin.(io.Seeker)
+	if !ok {
+		return false
+	}
+	_, err := sk.Seek(0, io.SeekStart)
+	return err == nil
+}
+
+// podGone reports whether an exec failed because its pod no longer exists.
+func podGone(err error, pod string) bool {
+	return apierrors.IsNotFound(err) || strings.Contains(err.Error(), fmt.Sprintf("pods %q not found", pod))
+}
+
+func (k Kube) execIn(ctx context.Context, pod *corev1.Pod, t Target, cmd []string, stdin io.Reader) (Result, error) {
 	container := t.Container
 	if container == "" {
 		container = pod.Annotations["kubectl.kubernetes.io/default-container"]

@@ -45,7 +45,7 @@ func planTo(t *testing.T, cfg *action.Configuration, target string) *plan.Plan {
 
 // runWith runs p as the entry point does: with the record found in the namespace.
 func runWith(ctx context.Context, r *upgrade.Runner, p *plan.Plan, resume bool) (*upgrade.Result, error) {
-	rec, err := upgrade.Store{Kube: r.Kube, Namespace: r.Namespace}.Load(ctx)
+	rec, err := (&upgrade.Store{Kube: r.Kube, Namespace: r.Namespace}).Load(ctx)
 	if err != nil {
 		return nil, err
 	}

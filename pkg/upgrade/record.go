@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -209,21 +210,32 @@ func (p *Record) FailedHop() *Step {
 	return nil
 }
 
-// Store reads and writes the progress ConfigMap.
+// Store reads and writes the progress ConfigMap. It remembers the ConfigMap's resource version
+// from its last read or write, so that a write is one request: an update at that version, or a
+// create when there is no record yet. Only when someone else changed or deleted the record in
+// between does a write take a second request.
 type Store struct {
 	Kube      kubernetes.Interface
 	Namespace string
+
+	mu sync.Mutex // guards known, exists and rv
+	// known is true once the ConfigMap was read or written: exists says whether it exists, rv
+	// is its version.
+	known, exists bool
+	rv            string
 }
 
 // Load returns the recorded progress, nil when there is none.
-func (s Store) Load(ctx context.Context) (*Record, error) {
+func (s *Store) Load(ctx context.Context) (*Record, error) {
 	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		s.remember(false, "")
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
+	s.remember(true, cm.ResourceVersion)
 	var p Record
 	if err := json.Unmarshal([]byte(cm.Data[progressKey]), &p); err != nil {
 		return nil, fmt.Errorf("the ConfigMap %s/%s holds no valid progress record (%w): delete it to start over", s.Namespace, ConfigMap, err)
@@ -231,8 +243,20 @@ func (s Store) Load(ctx context.Context) (*Record, error) {
 	return &p, nil
 }
 
-// Save writes the progress (create or update).
-func (s Store) Save(ctx context.Context, p *Record) error {
+func (s *Store) remember(exists bool, rv string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known, s.exists, s.rv = true, exists, rv
+}
+
+func (s *Store) version() (known, exists bool, rv string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known, s.exists, s.rv
+}
+
+// Save writes the progress: an update at the known version, a create when there is no record.
+func (s *Store) Save(ctx context.Context, p *Record) error {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
@@ -243,11 +267,33 @@ func (s Store) Save(ctx context.Context, p *Record) error {
 		Data: map[string]string{progressKey: string(data), "target": p.Target, "state": string(p.State), "backup": p.Backup},
 	}
 	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	if _, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	known, exists, rv := s.version()
+	var out *corev1.ConfigMap
+	switch {
+	case known && !exists:
+		if out, err = cms.Create(ctx, cm, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+	case known:
+		cm.ResourceVersion = rv
+		out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			// Changed by someone else since (a user editing it): the run's record wins, as it
+			// did before versions were remembered.
+			cm.ResourceVersion = ""
+			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+		if apierrors.IsNotFound(err) {
+			out, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		}
+	default:
+		if out, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); apierrors.IsNotFound(err) {
+			out, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
 	}
+	s.remember(true, out.ResourceVersion)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -111,7 +112,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 			return nil, err
 		}
 	}
-	store := Store{Kube: d.Kube, Namespace: cfg.Namespace}
+	store := &Store{Kube: d.Kube, Namespace: cfg.Namespace}
 	rec, err := store.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -170,6 +171,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	}
 	r := &Runner{Helm: d.Helm, Kube: d.Kube, Exec: d.Exec, Namespace: cfg.Namespace, Charts: repo, Values: vals, ValueFiles: cfg.ValueFiles,
 		Timeout: cfg.Timeout, SkipBackup: cfg.SkipBackup, StopAfter: cfg.StopAfter, Secrets: red.Secrets(), ShowSecrets: cfg.ShowSecrets,
+		Store: store, Last: lastReleases(in.State),
 		Log: func(f string, a ...any) { d.Log("%s", red.String(fmt.Sprintf(f, a...))) }, Wait: d.Wait, PUM: d.PUM}
 	if cfg.RetryCommand != nil {
 		r.RetryCommand = cfg.RetryCommand(p.Target)
@@ -200,6 +202,17 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	res, err := r.Run(ctx, p, rec, cfg.Resume)
 	out.Result = res
 	return out, redactErr(red, err)
+}
+
+// lastReleases is the newest revision of each release as the plan's state read it.
+func lastReleases(st *plan.State) map[string]*helmrelease.Release {
+	out := map[string]*helmrelease.Release{}
+	for _, n := range manifest.ReleaseNames {
+		if r := st.Last(n); r != nil {
+			out[n] = r
+		}
+	}
+	return out
 }
 
 func hasCategory(cs []check.Check, category string) bool {
@@ -236,10 +249,20 @@ func checkVerb(verb plan.Action, p *plan.Plan) error {
 }
 
 // waitRollout waits for every Deployment and StatefulSet of the namespace (pkg/wait), logging
-// each change of the summary.
+// each change of the summary. Every wait of a run consults one long-lived watch (started by the
+// first wait, stopped at the end of the run), and judges only once that watch has seen the
+// workloads the chart just wrote.
 func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Duration) error {
+	if r.watch == nil {
+		// The run shows a summary while it waits; reasons are listed only to explain a timeout.
+		r.watch = wait.NewWatch(r.Kube, wait.WatchConfig{Namespace: ns, ExplainOnTimeout: true})
+	}
+	var written []wait.Written
+	if r.recorder != nil {
+		written = r.recorder.take()
+	}
 	last := ""
-	_, err := wait.Run(ctx, r.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout,
+	_, err := r.watch.Wait(ctx, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout, After: written,
 		Progress: func(s wait.Snapshot) {
 			if sum := s.Summary(); sum != last && !s.Done {
 				last = sum
@@ -247,6 +270,13 @@ func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Durati
 			}
 		}})
 	return err
+}
+
+func (r *Runner) stopWatch() {
+	if r.watch != nil {
+		r.watch.Stop()
+		r.watch = nil
+	}
 }
 
 // waitPUM waits for the post-upgrade procedure's verdict (pkg/pum), logging each new verdict.

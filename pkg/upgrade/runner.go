@@ -27,6 +27,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
 // Runner installs or upgrades the four charts of a plan, in order, with waits in between, the
@@ -58,7 +59,17 @@ type Runner struct {
 	ShowSecrets bool
 	// RetryCommand is the command a user reruns to continue ("helm tpe upgrade --to v7.3.1 -f v.yaml").
 	RetryCommand string
-	now          func() time.Time
+	// Store is the progress record's store as Run loaded it (nil: a new one).
+	Store *Store
+	// Last is the newest revision of each release when the run started, as the plan read it
+	// (plan.State.Last); nil: read from Helm's storage. The runner keeps it up to date with the
+	// revisions it makes, so that no chart reads the release history again.
+	Last map[string]*helmrelease.Release
+	now  func() time.Time
+
+	helmCfg  *action.Configuration
+	recorder *writeRecorder
+	watch    *wait.Watch
 }
 
 // Result is the summary of a run.
@@ -164,7 +175,11 @@ func CheckRecord(rec *Record, resume bool, target string, action plan.Action, na
 // none) when resume is set. The caller has checked that rec and resume agree (see Run).
 func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool) (*Result, error) {
 	start := r.clock()
-	store := Store{Kube: r.Kube, Namespace: r.Namespace}
+	store := r.Store
+	if store == nil {
+		store = &Store{Kube: r.Kube, Namespace: r.Namespace}
+	}
+	defer r.stopWatch()
 	prog := rec
 	if err := CheckRecord(rec, resume, p.Target, p.Action, r.Namespace, nil); err != nil {
 		return nil, err
@@ -184,10 +199,8 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 			Steps: Steps(p), ValueFiles: r.ValueFiles}
 	}
 	prog.State = RunRunning
-	prog.UpdatedAt = r.clock().UTC()
-	if err := store.Save(ctx, prog); err != nil {
-		return nil, err
-	}
+	// The record is written once per step boundary: the step that ends and the one that starts
+	// (running) in one write. --resume runs again every step that is not done or skipped.
 	total := len(prog.Steps)
 	for i := range prog.Steps {
 		st := &prog.Steps[i]
@@ -224,10 +237,6 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 			st.State = StateDone
 		}
 		r.logf("step %d/%d %s %s (%s, total %s)", st.N, total, st.Label(), st.State, st.Elapsed, r.clock().Sub(start).Round(time.Second))
-		prog.UpdatedAt = r.clock().UTC()
-		if err := store.Save(ctx, prog); err != nil {
-			return nil, err
-		}
 		if r.StopAfter != "" && st.Kind == StepChart && st.ReleaseName == r.StopAfter {
 			return r.stop(prog, store, &prog.Steps[min(i+1, len(prog.Steps)-1)], fmt.Errorf("%w after %s (test hook)", ErrInterrupted, st.ReleaseName), start)
 		}
@@ -253,7 +262,7 @@ func (r *Runner) result(p *plan.Plan, prog *Record, changed bool, start time.Tim
 }
 
 // stop records a failed or interrupted step and returns a StepError with the next command.
-func (r *Runner) stop(prog *Record, store Store, st *Step, cause error, start time.Time) (*Result, error) {
+func (r *Runner) stop(prog *Record, store *Store, st *Step, cause error, start time.Time) (*Result, error) {
 	if errors.Is(cause, ErrInterrupted) {
 		st.State = StateInterrupted
 	} else {
@@ -342,6 +351,9 @@ func (r *Runner) chartStep(ctx context.Context, st *Step) error {
 		return err
 	}
 	rel, err := r.apply(ctx, st.ReleaseName, ch, false)
+	if f, ok := r.Exec.(interface{ Forget() }); ok {
+		f.Forget() // the chart may have replaced the pods the next exec would reuse
+	}
 	if err != nil {
 		return err
 	}
@@ -354,14 +366,42 @@ func (r *Runner) chartStep(ctx context.Context, st *Step) error {
 	return nil
 }
 
+// helm returns the run's Helm configuration: the caller's, with a Kubernetes client that records
+// the workloads each chart writes (for the waits). It is made once, so that Helm reads the
+// cluster's capabilities once per run.
+func (r *Runner) helm() *action.Configuration {
+	if r.helmCfg == nil {
+		r.helmCfg, r.recorder = recording(r.Helm)
+	}
+	return r.helmCfg
+}
+
+// lastRelease is the newest revision of a release: from Last (the plan's read, then the
+// revisions this run made), else from Helm's storage.
+func (r *Runner) lastRelease(name string) (*helmrelease.Release, error) {
+	if r.Last != nil {
+		return r.Last[name], nil
+	}
+	return plan.LastRelease(r.Helm, name)
+}
+
 // apply installs or upgrades one release with the chart (server-side dry run when dryRun).
 func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
-	last, err := plan.LastRelease(r.Helm, name)
+	rel, err := r.applyChart(ctx, name, ch, dryRun)
+	if err == nil && !dryRun && r.Last != nil {
+		r.Last[name] = rel
+	}
+	return rel, err
+}
+
+func (r *Runner) applyChart(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
+	cfg := r.helm()
+	last, err := r.lastRelease(name)
 	if err != nil {
 		return nil, err
 	}
 	if last == nil || last.Info == nil || last.Info.Status == helmrelease.StatusUninstalled {
-		in := action.NewInstall(r.Helm)
+		in := action.NewInstall(cfg)
 		in.ReleaseName, in.Namespace, in.Timeout = name, r.Namespace, r.Timeout
 		in.Replace = last != nil
 		if dryRun {
@@ -379,11 +419,11 @@ func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun
 		r.logf("release %s was left %s by an interrupted run: marking revision %d failed", name, last.Info.Status, last.Version)
 		last.Info.Status = helmrelease.StatusFailed
 		last.Info.Description = "interrupted; marked failed by helm tpe --resume"
-		if err := r.Helm.Releases.Update(last); err != nil {
+		if err := cfg.Releases.Update(last); err != nil {
 			return nil, fmt.Errorf("unlocking the pending release %s: %w", name, err)
 		}
 	}
-	up := action.NewUpgrade(r.Helm)
+	up := action.NewUpgrade(cfg)
 	up.Namespace, up.Timeout, up.MaxHistory = r.Namespace, r.Timeout, 10
 	if dryRun {
 		up.DryRun, up.DryRunOption = true, "server"
@@ -457,7 +497,7 @@ func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) 
 		secrets = append(secrets, redact.Secret{Path: "secret", Value: s})
 	}
 	for _, n := range manifest.ReleaseNames {
-		if last, err := plan.LastRelease(r.Helm, n); err != nil {
+		if last, err := r.lastRelease(n); err != nil {
 			return nil, err
 		} else if last != nil && last.Info != nil && last.Info.Status != helmrelease.StatusUninstalled {
 			prev[n] = last.Manifest

@@ -22,7 +22,7 @@ import (
 
 // runWith runs p as the entry point does: with the record found in the namespace.
 func runWith(ctx context.Context, r *Runner, p *plan.Plan, resume bool) (*Result, error) {
-	rec, err := Store{Kube: r.Kube, Namespace: r.Namespace}.Load(ctx)
+	rec, err := (&Store{Kube: r.Kube, Namespace: r.Namespace}).Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func TestCtrlCIsRecordedAsInterrupted(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}
-	prog, err := Store{Kube: kube, Namespace: helmtest.NS}.Load(t.Context())
+	prog, err := (&Store{Kube: kube, Namespace: helmtest.NS}).Load(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,5 +252,42 @@ func TestPlanPartlyUpgraded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestProgressWrittenOncePerStepBoundary(t *testing.T) {
+	cfg := helmtest.NewActionConfig(t)
+	helmtest.InstallAll(t, cfg, "v7.2.2c")
+	kube := fake.NewClientset()
+	r := newRunner(t, cfg, kube, helmtest.NewFakeExec())
+	r.Store = &Store{Kube: kube, Namespace: helmtest.NS}
+	rec, err := r.Store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube.ClearActions()
+	res, err := r.Run(t.Context(), planTo(t, cfg, "v7.3.1"), rec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := map[string]int{}
+	for _, a := range kube.Actions() {
+		if a.GetResource().Resource == "configmaps" {
+			verbs[a.GetVerb()]++
+		}
+	}
+	run := 0
+	for _, s := range res.Steps {
+		if s.State != StateSkipped {
+			run++
+		}
+	}
+	// one write as each step starts (with the one before it done), one at the end; the first creates
+	if want := map[string]int{"create": 1, "update": run}; fmt.Sprint(verbs) != fmt.Sprint(want) {
+		t.Errorf("progress ConfigMap requests = %v for %d steps; want %v", verbs, run, want)
+	}
+	prog, err := (&Store{Kube: kube, Namespace: helmtest.NS}).Load(t.Context())
+	if err != nil || prog.State != RunDone || prog.Next() != -1 {
+		t.Fatalf("record = %+v, %v; want done", prog, err)
 	}
 }

@@ -9,25 +9,17 @@ package wait
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 )
 
 // For says what "done" means for a workload.
@@ -66,6 +58,10 @@ type Options struct {
 	// Progress is called with a new snapshot on every change; it may be nil. It is called from
 	// one goroutine at a time.
 	Progress func(Snapshot)
+	// After are objects the caller has just written (Watch.Wait only): nothing is judged done
+	// until the watch holds each of them at its written version or later. They must be selected
+	// by the Watch.
+	After []Written
 }
 
 // Workload is the state of one StatefulSet, Deployment or Job.
@@ -150,62 +146,15 @@ func (e *JobFailedError) Error() string {
 }
 
 // Run waits until every selected workload is done, the timeout expires (*TimeoutError) or ctx
-// is cancelled. It returns the last snapshot in every case.
+// is cancelled. It returns the last snapshot in every case. It watches for this one wait; a caller
+// that waits several times on one namespace shares a Watch instead.
 func Run(ctx context.Context, c kubernetes.Interface, o Options) (Snapshot, error) {
-	if o.For == "" {
-		o.For = ForRollout
-	}
-	if _, err := ParseFor(string(o.For)); err != nil {
-		return Snapshot{}, err
-	}
-	sel, err := labels.Parse(o.Selector)
-	if err != nil {
+	if _, err := labels.Parse(o.Selector); err != nil {
 		return Snapshot{}, fmt.Errorf("invalid label selector %q: %w", o.Selector, err)
 	}
-	start := time.Now()
-	if o.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-	}
-	w := newWatcher(c, o, sel)
-	stop := make(chan struct{})
-	defer close(stop)
-	if err := w.start(ctx, stop); err != nil {
-		return Snapshot{}, err
-	}
-
-	var last Snapshot
-	var lastKey string
-	for {
-		snap, failed := w.evaluate()
-		snap.Elapsed = time.Since(start)
-		if key := snapKey(snap); key != lastKey {
-			lastKey = key
-			if o.Progress != nil {
-				o.Progress(snap)
-			}
-		}
-		last = snap
-		if snap.Done {
-			return snap, nil
-		}
-		if failed != nil {
-			return snap, &JobFailedError{Job: *failed}
-		}
-		select {
-		case <-w.dirty:
-		case <-w.fatal:
-			return last, w.fatalErr
-		case <-ctx.Done():
-			last, _ = w.evaluate()
-			last.Elapsed = time.Since(start)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return last, &TimeoutError{NotReady: last.NotReady(), Timeout: o.Timeout}
-			}
-			return last, fmt.Errorf("waiting for workloads in %s: %w", o.Namespace, ctx.Err())
-		}
-	}
+	w := NewWatch(c, WatchConfig{Namespace: o.Namespace, Selector: o.Selector, IncludeJobs: o.IncludeJobs})
+	defer w.Stop()
+	return w.Wait(ctx, o)
 }
 
 func snapKey(s Snapshot) string {
@@ -214,150 +163,6 @@ func snapKey(s Snapshot) string {
 		fmt.Fprintf(&b, "%s/%s %d/%d %t %s\n", w.Kind, w.Name, w.Ready, w.Desired, w.Done, w.Reason)
 	}
 	return b.String()
-}
-
-type watcher struct {
-	c    kubernetes.Interface
-	o    Options
-	sel  labels.Selector
-	sts  cache.SharedIndexInformer
-	dep  cache.SharedIndexInformer
-	jobs cache.SharedIndexInformer
-	pods cache.SharedIndexInformer
-	pvcs cache.SharedIndexInformer
-	evs  cache.SharedIndexInformer
-
-	// dirty has room for one signal: bursts of changes coalesce into one evaluation.
-	dirty chan struct{}
-	// fatal is closed once fatalErr is set: the workloads cannot be watched at all.
-	fatal    chan struct{}
-	once     sync.Once
-	fatalErr error
-	// synced is set once the workloads have been listed: later errors are never fatal.
-	synced atomic.Bool
-}
-
-func newWatcher(c kubernetes.Interface, o Options, sel labels.Selector) *watcher {
-	return &watcher{c: c, o: o, sel: sel, dirty: make(chan struct{}, 1), fatal: make(chan struct{})}
-}
-
-func (w *watcher) signal() {
-	select {
-	case w.dirty <- struct{}{}:
-	default:
-	}
-}
-
-func (w *watcher) start(ctx context.Context, stop chan struct{}) error {
-	// Workloads are filtered by the user's selector on the server. Pods, PVCs and events are
-	// read namespace-wide, only to explain reasons (a workload's pods need not carry its labels).
-	wl := informers.NewSharedInformerFactoryWithOptions(w.c, 0, informers.WithNamespace(w.o.Namespace),
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = w.o.Selector }))
-	aux := informers.NewSharedInformerFactoryWithOptions(w.c, 0, informers.WithNamespace(w.o.Namespace))
-	evf := informers.NewSharedInformerFactoryWithOptions(w.c, 0, informers.WithNamespace(w.o.Namespace),
-		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.FieldSelector = fields.OneTermEqualSelector("type", corev1.EventTypeWarning).String()
-		}))
-	w.sts = wl.Apps().V1().StatefulSets().Informer()
-	w.dep = wl.Apps().V1().Deployments().Informer()
-	synced := []cache.InformerSynced{w.sts.HasSynced, w.dep.HasSynced}
-	main := []cache.SharedIndexInformer{w.sts, w.dep}
-	if w.o.IncludeJobs {
-		w.jobs = wl.Batch().V1().Jobs().Informer()
-		synced = append(synced, w.jobs.HasSynced)
-		main = append(main, w.jobs)
-	}
-	w.pods = aux.Core().V1().Pods().Informer()
-	w.pvcs = aux.Core().V1().PersistentVolumeClaims().Informer()
-	w.evs = evf.Core().V1().Events().Informer()
-
-	h := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { w.signal() },
-		UpdateFunc: func(any, any) { w.signal() },
-		DeleteFunc: func(any) { w.signal() },
-	}
-	for _, inf := range main {
-		if _, err := inf.AddEventHandler(h); err != nil {
-			return fmt.Errorf("watching workloads: %w", err)
-		}
-		// Not being allowed to list the workloads at the start is fatal. Any later list/watch
-		// error is retried by the informer with a re-list: a dropped connection, and also an API
-		// server restart, whose authorizer answers "forbidden" until it has loaded RBAC.
-		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-			if !w.synced.Load() && (apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)) {
-				w.once.Do(func() {
-					w.fatalErr = fmt.Errorf("cannot watch workloads in namespace %s: %w", w.o.Namespace, err)
-					close(w.fatal)
-				})
-				return
-			}
-			klog.V(2).Infof("wait: %s: %v (re-listing)", r.TypeDescription(), err)
-		})
-	}
-	for _, inf := range []cache.SharedIndexInformer{w.pods, w.pvcs, w.evs} {
-		if _, err := inf.AddEventHandler(h); err != nil {
-			return fmt.Errorf("watching pods: %w", err)
-		}
-		// Explanations are best effort: a user who cannot read events still gets the wait.
-		_ = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
-			klog.V(2).Infof("wait: %s (only used to explain reasons): %v", r.TypeDescription(), err)
-		})
-	}
-	wl.Start(stop)
-	aux.Start(stop)
-	evf.Start(stop)
-	if !cache.WaitForCacheSync(mergeStop(ctx, stop, w.fatal), synced...) {
-		select {
-		case <-w.fatal:
-			return w.fatalErr
-		default:
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &TimeoutError{Timeout: w.o.Timeout}
-		}
-		return fmt.Errorf("listing workloads in %s: %w", w.o.Namespace, context.Cause(ctx))
-	}
-	w.synced.Store(true)
-	return nil
-}
-
-func mergeStop(ctx context.Context, stop, fatal chan struct{}) <-chan struct{} {
-	out := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-stop:
-		case <-fatal:
-		}
-		close(out)
-	}()
-	return out
-}
-
-// evaluate computes a snapshot from the caches; failed is a Job that has failed, if any.
-func (w *watcher) evaluate() (Snapshot, *Workload) {
-	var objs Objects
-	for _, obj := range w.sts.GetStore().List() {
-		objs.StatefulSets = append(objs.StatefulSets, obj.(*appsv1.StatefulSet))
-	}
-	for _, obj := range w.dep.GetStore().List() {
-		objs.Deployments = append(objs.Deployments, obj.(*appsv1.Deployment))
-	}
-	if w.jobs != nil {
-		for _, obj := range w.jobs.GetStore().List() {
-			objs.Jobs = append(objs.Jobs, obj.(*batchv1.Job))
-		}
-	}
-	for _, obj := range w.pods.GetStore().List() {
-		objs.Pods = append(objs.Pods, obj.(*corev1.Pod))
-	}
-	for _, obj := range w.pvcs.GetStore().List() {
-		objs.PVCs = append(objs.PVCs, obj.(*corev1.PersistentVolumeClaim))
-	}
-	for _, obj := range w.evs.GetStore().List() {
-		objs.Events = append(objs.Events, obj.(*corev1.Event))
-	}
-	return assess(w.o.For, objs)
 }
 
 // Objects are the objects Assess judges: the workloads, and the pods, PVCs and events that

@@ -314,3 +314,78 @@ func TestTimeoutBeforeListing(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestWatchSharedAcrossWaits(t *testing.T) {
+	c := fake.NewClientset(sts("mongo", 1, 1), deploy("twa", 1, 1))
+	w := NewWatch(c, WatchConfig{Namespace: ns})
+	defer w.Stop()
+	for i := range 3 {
+		if snap, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 5 * time.Second}); err != nil || !snap.Done {
+			t.Fatalf("wait %d = %+v, %v; want done", i, snap, err)
+		}
+	}
+	lists := map[string]int{}
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "list" || a.GetVerb() == "watch" {
+			lists[a.GetVerb()+" "+a.GetResource().Resource]++
+		}
+	}
+	for _, r := range []string{"statefulsets", "deployments", "pods", "persistentvolumeclaims", "events"} {
+		if lists["list "+r] != 1 || lists["watch "+r] != 1 {
+			t.Errorf("%s: %d list(s), %d watch(es) for 3 waits; want 1 and 1", r, lists["list "+r], lists["watch "+r])
+		}
+	}
+}
+
+func TestWatchWaitsForWrittenVersion(t *testing.T) {
+	d := deploy("twa", 1, 1)
+	d.ResourceVersion = "5"
+	c := fake.NewClientset(d)
+	w := NewWatch(c, WatchConfig{Namespace: ns})
+	defer w.Stop()
+	if _, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	after := []Written{{Kind: "Deployment", Namespace: ns, Name: "twa", ResourceVersion: "7"}}
+	// The watch still holds version 5, ready: the wait must not take it for the written state.
+	_, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 300 * time.Millisecond, After: after})
+	var te *TimeoutError
+	if !errors.As(err, &te) || len(te.NotReady) != 1 || !strings.Contains(te.Error(), "not yet seen") {
+		t.Fatalf("wait before the write is seen = %v; want a timeout naming twa", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 5 * time.Second, After: after})
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	d = d.DeepCopy()
+	d.ResourceVersion = "7"
+	if _, err := c.AppsV1().Deployments(ns).Update(t.Context(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("wait after the write is seen = %v; want done", err)
+	}
+	// Objects of other namespaces are not the watch's business.
+	other := []Written{{Kind: "Deployment", Namespace: "elsewhere", Name: "x", ResourceVersion: "9"}}
+	if _, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 5 * time.Second, After: other}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchExplainsOnlyOnTimeout(t *testing.T) {
+	c := fake.NewClientset(sts("kafka", 1, 0), pendingPod("kafka-0", "kafka", "0/3 nodes are available: 3 Insufficient cpu."))
+	w := NewWatch(c, WatchConfig{Namespace: ns, ExplainOnTimeout: true})
+	defer w.Stop()
+	_, err := w.Wait(t.Context(), Options{Namespace: ns, Timeout: 300 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Insufficient cpu") {
+		t.Fatalf("err = %v; want a timeout that explains the unschedulable pod", err)
+	}
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "watch" && a.GetResource().Resource != "statefulsets" && a.GetResource().Resource != "deployments" {
+			t.Errorf("watched %s; want only the workloads watched", a.GetResource().Resource)
+		}
+	}
+}

@@ -21,6 +21,11 @@ import (
 // tells helm tpe's requests apart by it).
 func UserAgent() string { return "helm-tpe/" + cli.Version().Version }
 
+// HelmUserAgent is the user agent of the requests of the Helm SDK's clients in helm tpe (its
+// actions, release storage and discovery): UserAgent with a "(helm-sdk)" mark, so that the audit
+// log tells what Helm's install/upgrade costs from what helm tpe adds.
+func HelmUserAgent() string { return UserAgent() + " (helm-sdk)" }
+
 // setUserAgent makes every client built from Helm's settings announce helm-tpe.
 func setUserAgent(settings *helmcli.EnvSettings) {
 	cf, ok := settings.RESTClientGetter().(*genericclioptions.ConfigFlags)
@@ -45,19 +50,31 @@ type Cluster struct {
 }
 
 // Cluster builds (once) the clients and the action configuration, as Helm plugins do:
-// actionConfig.Init(settings.RESTClientGetter(), namespace, $HELM_DRIVER, debug log).
+// actionConfig.Init(getter, namespace, $HELM_DRIVER, debug log). The getter is not Helm's own
+// settings.RESTClientGetter(), which discovers the API again for every Helm action, but a
+// kube.Getter over the same kubeconfig: one REST config, one memory-cached discovery and one REST
+// mapper for the whole command, shared by every Helm action (with the HelmUserAgent).
 func (e *Env) Cluster() (*Cluster, error) {
 	if e.cluster != nil {
 		return e.cluster, nil
 	}
-	getter := e.Settings.RESTClientGetter()
-	clients, err := kube.NewClients(getter)
+	settingsGetter := e.Settings.RESTClientGetter()
+	clients, err := kube.NewClients(settingsGetter)
 	if err != nil {
 		return nil, err
 	}
 	ns := clients.TPENamespace()
 	// Helm's getter must agree: resources without a namespace land in the TPE namespace.
 	e.Settings.SetNamespace(ns)
+	restCfg, err := settingsGetter.ToRESTConfig()
+	if err != nil {
+		return nil, kube.ConfigError(err)
+	}
+	restCfg.UserAgent = HelmUserAgent()
+	getter, err := kube.NewGetter(restCfg, settingsGetter.ToRawKubeConfigLoader())
+	if err != nil {
+		return nil, err
+	}
 	cfg := new(action.Configuration)
 	if err := cfg.Init(getter, ns, os.Getenv("HELM_DRIVER"), e.debugf); err != nil {
 		return nil, fmt.Errorf("initialising Helm for namespace %s: %w", ns, err)
@@ -65,6 +82,16 @@ func (e *Env) Cluster() (*Cluster, error) {
 	e.cluster = &Cluster{Clients: clients, Namespace: ns, Action: cfg,
 		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config}}
 	return e.cluster, nil
+}
+
+// runExec is the Executor of an install/upgrade run: it finds each Deployment's pod once
+// (podexec.PodCache; the runner forgets them after each chart, which may replace them).
+func (c *Cluster) runExec() podexec.Executor {
+	if k, ok := c.Exec.(podexec.Kube); ok && k.Pods == nil {
+		k.Pods = &podexec.PodCache{}
+		return k
+	}
+	return c.Exec
 }
 
 // serverVersion reads the cluster's version once (zero, with a warning, when it cannot be read).
