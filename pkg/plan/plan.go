@@ -253,7 +253,8 @@ func New(ctx context.Context, in Input) *Plan {
 		kc := prereq.CheckKubernetes(h.To, h.To.Kubernetes.Min != "", in.Server, false)
 		kc.ID, kc.Category, kc.Message = fmt.Sprintf("kubernetes.%d", ph.N), CategoryKube, fmt.Sprintf("hop %d: %s", ph.N, kc.Message)
 		if kc.Status == check.Skip && in.State.Assumed {
-			kc.Remediation = "give the cluster's version with --kube-version (`kubectl version` shows it), e.g. v1.27.3"
+			kc.Message += " (give the cluster's version with --kube-version to judge it)"
+			kc.Remediation = "`kubectl version` on the cluster shows its version, e.g. v1.27.3"
 		}
 		rep.Add(kc)
 		p.Hops = append(p.Hops, ph)
