@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -27,7 +29,7 @@ import (
 
 // TestBench is `make bench` (issue 8): on the local cluster it measures and prints
 //
-//	(a) hack/manual-upgrade.sh (seed 003 performed literally with kubectl and helm) against
+//	(a) hack/manual-upgrade.sh (the TPE upgrade procedure performed literally with kubectl and helm) against
 //	    `helm tpe upgrade` on the same fixture upgrade v7.2.2c → v7.3.1: wall time and API requests
 //	    counted in the apiserver audit log by user agent;
 //	(b) API requests and wall time of `kubectl tpe preflight`, `status` and `wait` at 10, 1,000

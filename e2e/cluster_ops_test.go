@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -254,7 +256,7 @@ func TestClusterOpsPUM(t *testing.T) {
 		{"done", []string{"status"}, 0, []string{"Verdict: done", "PROCESSED", "SKIPPED"}, nil},
 		{"progress", []string{"status"}, 0, []string{"Verdict: in progress", "INIT", "TRANSIENT_ERROR"}, nil},
 		{"aborted", []string{"status"}, 2, []string{"Verdict: failed", "ABORTED", `"status":500`, "pum restart"}, nil},
-		{"seed", []string{"status"}, 0, []string{"Verdict: in progress", "RDTP-18480-alarm-email-notification-migration-for-tpe-ocp", "unknown", "PROCESSED"}, []string{"no state line"}},
+		{"sample", []string{"status"}, 0, []string{"Verdict: in progress", "RDTP-18480-alarm-email-notification-migration-for-tpe-ocp", "unknown", "PROCESSED"}, []string{"no state line"}},
 		{"progress", []string{"status", "--wait", "--timeout", "4s", "--interval", "1s"}, 2, []string{"Verdict: in progress"}, []string{"timed out"}},
 		{"progress:2", []string{"status", "--wait", "--timeout", "60s", "--interval", "300ms"}, 0, []string{"Verdict: done"}, []string{"post-upgrade procedure in progress"}},
 		{"aborted", []string{"status", "--wait", "--timeout", "60s"}, 2, []string{"Verdict: failed"}, nil},
@@ -279,7 +281,7 @@ func TestClusterOpsPUM(t *testing.T) {
 		})
 	}
 	t.Run("json", func(t *testing.T) {
-		env.SetPUM(t, "seed")
+		env.SetPUM(t, "sample")
 		r := tpe("status", "-o", "json")
 		var st struct {
 			Verdict string `json:"verdict"`
@@ -294,7 +296,7 @@ func TestClusterOpsPUM(t *testing.T) {
 			t.Fatalf("%v\n%s", err, r)
 		}
 		if st.Verdict != "in progress" || len(st.Entries) != 2 || st.Entries[1].State != "" || len(st.Warnings) != 1 || !json.Valid(st.Entries[0].LastResponse) {
-			t.Errorf("seed as JSON: %+v", st)
+			t.Errorf("sample as JSON: %+v", st)
 		}
 	})
 	t.Run("restart", func(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 import (
@@ -167,17 +169,17 @@ func TestFakeInPodCommands(t *testing.T) {
 				}
 			})
 		}
-		t.Run("seed", func(t *testing.T) {
-			env.SetPUM(t, "seed")
-			want, err := os.ReadFile(filepath.Join(env.Root, "hack", "cluster", "fakedata", "pum-status-seed.txt"))
+		t.Run("sample", func(t *testing.T) {
+			env.SetPUM(t, "sample")
+			want, err := os.ReadFile(filepath.Join(env.Root, "hack", "cluster", "fakedata", "pum-status-sample.txt"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := status(t); got != string(want) {
-				t.Errorf("seed scenario differs from seed 003's sample:\n got %q\nwant %q", got, want)
+				t.Errorf("sample scenario differs from the TPE upgrade procedure's sample:\n got %q\nwant %q", got, want)
 			}
 			if !strings.HasPrefix(string(want), "2 entrie(s)\nuid: 2\n") || strings.Count(string(want), "state: ") != 1 {
-				t.Errorf("pum-status-seed.txt is not seed 003's sample")
+				t.Errorf("pum-status-sample.txt is not the TPE upgrade procedure's sample")
 			}
 		})
 	})

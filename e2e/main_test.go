@@ -1,5 +1,5 @@
-// Package e2e holds the end-to-end tests. TestMain starts ONE local cluster and chart repository for
-// the whole run (see e2e/framework) and sets env; tests run sequentially and clean up after themselves.
+//go:build e2e
+
 package e2e
 
 import (
@@ -17,6 +17,8 @@ import (
 // env is the environment shared by every e2e test.
 var env *framework.Env
 
+// TestMain starts ONE local cluster and chart repository for the whole run (see e2e/framework) and
+// sets env; tests run sequentially and clean up after themselves.
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }

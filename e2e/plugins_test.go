@@ -1,3 +1,5 @@
+//go:build e2e
+
 package e2e
 
 // Packaging tests of issue 7, with the real tools: goreleaser builds this machine's archives,

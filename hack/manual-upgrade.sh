@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# manual-upgrade.sh -- performs seed 003 (the vendor's upgrade procedure) literally, as an operator
+# manual-upgrade.sh -- performs the TPE upgrade procedure (the vendor's) literally, as an operator
 # would copy it from the web page: helm repo add with the installation ID, read the VERSIONS file,
 # `helm upgrade` the four charts in order with `kubectl rollout status` between them, then poll
 # `kubectl exec deploy/pum -- status` until every entry is PROCESSED or SKIPPED.
@@ -15,7 +15,7 @@ ID=$(cat "$INSTALLATION_ID_FILE")
 export HELM_REPOSITORY_CONFIG=${HELM_REPOSITORY_CONFIG:-$(mktemp -d)/repositories.yaml}
 export HELM_REPOSITORY_CACHE=${HELM_REPOSITORY_CACHE:-$(mktemp -d)}
 
-# Repositories configuration (seed 003)
+# Repositories configuration (the TPE upgrade procedure)
 "$HELM" repo add --force-update --username "$ID" --password "$ID" actility "$REPO_URL" >/dev/null
 "$HELM" repo update >/dev/null
 # Release manifest
@@ -27,7 +27,7 @@ if [ -z "$CONTROLLERS_VERSION" ]; then
   CONTROLLERS_CHART=thingpark-enterprise-controllers; CONTROLLERS_VERSION=$THINGPARK_ENTERPRISE_CONTROLLERS_VERSION
 fi
 
-wait_all() { # Wait for all statefulsets and deployments readiness (seed 003)
+wait_all() { # Wait for all statefulsets and deployments readiness (the TPE upgrade procedure)
   for w in $("$KUBECTL" get -n "$NAMESPACE" statefulsets.apps,deployments.apps -o name); do
     "$KUBECTL" rollout status -n "$NAMESPACE" "$w" --timeout=20m >/dev/null
   done

@@ -17,7 +17,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := kubectltpe.NewCmdRoot(streams).ExecuteContext(ctx)
+	root := kubectltpe.NewCmdRoot(streams)
+	root.SetArgs(kubectltpe.Args(os.Args))
+	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil && !cli.IsSilent(err) {
 		fmt.Fprintln(os.Stderr, "error:", err)

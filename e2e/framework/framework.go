@@ -401,17 +401,17 @@ func (e *Env) KubectlOK(t testing.TB, kubeconfig string, args ...string) (string
 	return r.Stdout, nil
 }
 
-var pumScenario = regexp.MustCompile(`^(done|progress|aborted|seed|garbage|progress:[1-9][0-9]*)$`)
+var pumScenario = regexp.MustCompile(`^(done|progress|aborted|sample|garbage|progress:[1-9][0-9]*)$`)
 
 // SetPUM selects what the fake post-upgrade manager's `status` prints (hack/cluster/fakebin/status):
 // "done" (all PROCESSED/SKIPPED), "progress" (INIT/IN_PROGRESS/PARTIALLY_PROCESSED/TRANSIENT_ERROR),
-// "progress:N" (progress for the next N `status` calls, then done), "aborted" (one ABORTED) or "seed"
-// (seed 003's sample byte for byte) or "garbage" (not the PUM format: a stack trace). The scenario is
-// reset to "done" when the test ends.
+// "progress:N" (progress for the next N `status` calls, then done), "aborted" (one ABORTED) or
+// "sample" (the sample of the TPE upgrade procedure byte for byte) or "garbage" (not the PUM format: a
+// stack trace). The scenario is reset to "done" when the test ends.
 func (e *Env) SetPUM(t testing.TB, scenario string) {
 	t.Helper()
 	if !pumScenario.MatchString(scenario) {
-		t.Fatalf("SetPUM: unknown scenario %q (want done, progress, progress:N, aborted, seed or garbage)", scenario)
+		t.Fatalf("SetPUM: unknown scenario %q (want done, progress, progress:N, aborted, sample or garbage)", scenario)
 	}
 	write := func(s string) error {
 		dir := filepath.Join(e.FakeState, "pum")

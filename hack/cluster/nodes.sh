@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nodes.sh -- prints three kwok fake Nodes, one per zone (zone-a/b/c), labelled for the TPE node group
-# (thingpark.enterprise.actility.com/nodegroup-name=tpe), each sized for segment L (domain.md §4.2:
-# >= 3500m CPU and >= 12.5Gi allocatable): capacity 4 CPU / 16Gi, allocatable 3860m / 15Gi.
+# (thingpark.enterprise.actility.com/nodegroup-name=tpe), each sized for segment L (the vendor's
+# TPE 7.1 Kubernetes sizing: >= 3500m CPU and >= 12.5Gi allocatable): capacity 4 CPU / 16Gi,
+# allocatable 3860m / 15Gi.
 # Env: NODE_CPU, NODE_MEM, NODE_ALLOC_CPU, NODE_ALLOC_MEM override the sizes.
 set -euo pipefail
 for z in a b c; do cat <<YAML

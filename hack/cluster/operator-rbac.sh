@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # operator-rbac.sh NAMESPACE [USER] -- prints the RBAC (YAML) that grants USER (default tpe-operator)
-# exactly the TPE application-operator profile in NAMESPACE (seed 000 / domain.md §3): the `admin`
+# exactly the TPE application-operator profile in NAMESPACE (the TPE cluster prerequisites): the `admin`
 # ClusterRole bound in the namespace, plus all verbs on kafka.strimzi.io and psmdb.percona.com
 # resources there. Pipe it to `kubectl apply -f -` as a cluster admin.
 set -euo pipefail

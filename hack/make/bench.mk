@@ -20,5 +20,5 @@ bench-cluster: ## The cluster benchmarks alone (TestBench; knobs BENCH_PODS, BEN
 	@uptime
 	TPE_BENCH=1 TPE_BENCH_PODS=$(BENCH_PODS) TPE_BENCH_RUNS=$(BENCH_RUNS) TPE_BENCH_UPGRADE_RUNS=$(BENCH_UPGRADE_RUNS) \
 	  TPE_BENCH_LATENCY_RUNS=$(BENCH_LATENCY_RUNS) TPE_BENCH_BIN_DIR=$(CURDIR)/bin TPE_BENCH_OUT=$(BENCH_OUT) \
-	  $(GO) test ./e2e/ -run '^TestBench$$' -count=1 -v -timeout 90m
+	  $(GO) test -tags $(E2E_TAGS) ./e2e/ -run '^TestBench$$' -count=1 -v -timeout 90m
 	@echo "figures: $(BENCH_OUT)"; grep '^BENCH ' $(BENCH_OUT) || true

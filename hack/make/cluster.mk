@@ -12,7 +12,7 @@ test-tools: ## Tests of the test/dev tools (fixture chart repository and charts)
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end tests: starts a local cluster + chart repo (builds the cluster binaries once, ~9 min cold)
-	$(GO) test ./e2e/... $(E2E_FLAGS)
+	$(GO) test -tags $(E2E_TAGS) ./e2e/... $(E2E_FLAGS)
 
 .PHONY: cluster-binaries
 cluster-binaries: ## Build kube-apiserver, kcm, scheduler, kubectl, etcd, kwok, helm into ~/.cache/kubectl-tpe (once)

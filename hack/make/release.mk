@@ -62,7 +62,7 @@ test-e2e: plugin-test-deps
 
 .PHONY: test-packaging
 test-packaging: ## Unit tests of the packaging: manifests vs goreleaser, krew rules, docs up to date
-	$(GO) test ./internal/packaging/... ./hack/gendocs/... ./hack/krew/...
+	$(GO) test -tags $(E2E_TAGS) ./internal/packaging/... ./hack/gendocs/... ./hack/krew/...
 
 .PHONY: plugin-test-deps
 plugin-test-deps: ## bash-completion (apt-get, as root) and the pinned goreleaser + helm v4 for the e2e packaging tests
@@ -71,4 +71,4 @@ plugin-test-deps: ## bash-completion (apt-get, as root) and the pinned gorelease
 .PHONY: test-plugins
 test-plugins: test-packaging plugin-test-deps ## Packaging tests only: unit + e2e (helm v3/v4 install, krew install, completion; starts the e2e cluster)
 	$(GO) test ./pkg/cmd/...
-	$(GO) test ./e2e/ -count=1 -v -run '$(PLUGIN_TESTS)'
+	$(GO) test -tags $(E2E_TAGS) ./e2e/ -count=1 -v -run '$(PLUGIN_TESTS)'

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package packaging
 
 import (
@@ -8,9 +10,12 @@ import (
 	"testing"
 )
 
-// TestKubectlTPELinksNoHelm: kubectl-tpe must never link helm (style.md §9): no helm.sh package in
-// its dependencies, no helm.sh symbol and no helm.sh module in a binary built from this checkout.
-// helm-tpe is the control: the same checks must find helm there, or they prove nothing.
+// TestKubectlTPELinksNoHelm: kubectl-tpe must never link helm (our dependency rule; .golangci.yml
+// depguard checks the imports): no helm.sh package in its dependencies, no helm.sh symbol and no
+// helm.sh module in a binary built from this checkout. helm-tpe is the control: the same checks
+// must find helm there, or they prove nothing. It runs the go command (list, build, tool nm,
+// version), so it is behind the build tag e2e with the other tests that start processes:
+// `make test-packaging` runs it.
 func TestKubectlTPELinksNoHelm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both binaries")

@@ -38,6 +38,10 @@ type Check struct {
 	Message     string   `json:"message"`
 	Remediation string   `json:"remediation,omitempty"`
 	Details     []string `json:"details,omitempty"`
+	// Items are the details as objects, for programs: one per item, their shape set by the check
+	// (the rbac.* checks list each missing permission as {verb, group, resource, namespace,
+	// resourceNames}). Items may be longer than Details, which a check may shorten for people.
+	Items []any `json:"items,omitempty"`
 }
 
 // Summary counts checks by status.

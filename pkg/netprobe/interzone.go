@@ -19,7 +19,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 )
 
-// Inter-zone requirements of seed 000.
+// Inter-zone requirements of the TPE cluster prerequisites.
 const (
 	MaxInterZoneRTT       = 10 * time.Millisecond
 	MinInterZoneBandwidth = 1e9 // bits per second
@@ -66,7 +66,7 @@ func (n NetworkTest) podBase(name, role, zone string, args []string) *corev1.Pod
 			AutomountServiceAccountToken:  ptr.To(false),
 			TerminationGracePeriodSeconds: ptr.To[int64](0),
 			ActiveDeadlineSeconds:         ptr.To(int64(max(n.Timeout.Seconds(), 60))),
-			// Tolerate the optional dedicated TPE node group taint (domain.md §4.2).
+			// Tolerate the optional dedicated TPE node group taint (the vendor's TPE 7.1 Kubernetes sizing).
 			Tolerations: []corev1.Toleration{{Key: "thingpark.enterprise.actility.com/nodegroup-name", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65534),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
@@ -200,7 +200,7 @@ func Judge(ms []Measurement, problems []string) check.Check {
 		c.Remediation = "check that the probe image can be pulled and that pods can be scheduled in every zone, or verify < 10 ms and ≥ 1 Gbps between zones by hand"
 	case len(bad) > 0:
 		c.Status = check.Fail
-		c.Message = "seed 000 needs < 10 ms latency and ≥ 1 Gbps between zones; not met for " + strings.Join(bad, ", ")
+		c.Message = "the TPE cluster prerequisites need < 10 ms latency and ≥ 1 Gbps between zones; not met for " + strings.Join(bad, ", ")
 		c.Remediation = "place the nodes in zones of the same region with enough network bandwidth (instance types with ≥ 1 Gbps)"
 	default:
 		c.Status = check.Pass

@@ -25,7 +25,8 @@ const NotChecked = "cannot be checked without the cluster"
 func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 	var out []AdminStep
 	for _, spec := range manifest.AdminSteps(h) {
-		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred}
+		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred,
+			NeedsAck: spec.Kind == manifest.AdminManual || spec.Inferred}
 		switch {
 		case in.State.Assumed:
 			// No cluster was read: the step is to do as far as the plan knows.

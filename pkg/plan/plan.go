@@ -1,3 +1,9 @@
+// Package plan answers "what is installed, and what does it take to reach another TPE release?":
+// it reads the four Helm releases of the namespace (State), matches them with the release matrix,
+// and computes the Plan: the path of hops under the vendor's upgrade rules, each hop's charts and
+// cluster-admin steps, the Kubernetes range, the downtime impacts, and the checks of the values
+// and of the operator's permissions, all reported through pkg/check. It changes nothing. It
+// imports Helm only to read release history and to validate values against charts.
 package plan
 
 import (
@@ -80,6 +86,9 @@ type AdminStep struct {
 	Detail      string      `json:"detail,omitempty"`
 	Fix         string      `json:"fix,omitempty"`
 	Inferred    bool        `json:"inferred,omitempty"`
+	// NeedsAck: the plan can never verify this step (a manual step, or one inferred from the
+	// vendor's documentation): a run crosses its hop only when the user acknowledges it.
+	NeedsAck bool `json:"needsAcknowledgement,omitempty"`
 }
 
 // Hop is one hop of the plan.
@@ -127,6 +136,20 @@ func (p *Plan) Releases() []manifest.Release {
 	var out []manifest.Release
 	for _, h := range p.path {
 		out = append(out, h.To)
+	}
+	return out
+}
+
+// Unverifiable lists the cluster-admin steps that need the user's acknowledgement ("hop 2
+// (v8.0.0): <description>"), in order.
+func (p *Plan) Unverifiable() []string {
+	var out []string
+	for _, h := range p.Hops {
+		for _, s := range h.AdminSteps {
+			if s.NeedsAck {
+				out = append(out, fmt.Sprintf("hop %d (%s): %s", h.N, h.To, s.Description))
+			}
+		}
 	}
 	return out
 }

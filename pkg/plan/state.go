@@ -1,9 +1,3 @@
-// Package plan answers "what is installed, and what does it take to reach another TPE release?":
-// it reads the four Helm releases of the namespace (State), matches them with the release matrix,
-// and computes the Plan: the path of hops under the vendor's upgrade rules, each hop's charts and
-// cluster-admin steps, the Kubernetes range, the downtime impacts, and the checks of the values
-// and of the operator's permissions, all reported through pkg/check. It changes nothing. It
-// imports Helm only to read release history and to validate values against charts.
 package plan
 
 import (

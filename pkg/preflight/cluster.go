@@ -11,6 +11,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
@@ -62,8 +63,9 @@ func (r *Runner) checkPriorityClasses(ctx context.Context) []check.Check {
 	return prereq.CheckPriorityClasses(in)
 }
 
-// Segment minimum allocatable per node (domain.md §4.2). S and M are our inference from the 7.3
-// sizing files (their sums of requests over three nodes); the vendor gave L, XL and XXL.
+// Segment minimum allocatable per node (the vendor's TPE 7.1 Kubernetes sizing). S and M are our
+// inference from the 7.3 sizing files (their sums of requests over three nodes); the vendor gave L,
+// XL and XXL.
 var segmentMins = map[string]struct {
 	cpu, mem string
 	inferred bool
@@ -83,9 +85,14 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	}
 	r.sawNodes = true
 	var schedulable, tpe []corev1.Node
+	var tainted []string
 	zones := map[string]int{}
 	for _, n := range list.Items {
 		if n.Spec.Unschedulable || !nodeReady(n) {
+			continue
+		}
+		if t, ok := untoleratedTaint(n); ok {
+			tainted = append(tainted, fmt.Sprintf("%s (%s)", n.Name, t.ToString()))
 			continue
 		}
 		schedulable = append(schedulable, n)
@@ -107,6 +114,13 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	if len(schedulable) < 3 {
 		cnt.Status, cnt.Message = check.Fail, fmt.Sprintf("only %d schedulable, ready node(s) (of %d); TPE needs at least 3", len(schedulable), len(list.Items))
 		cnt.Remediation = "add worker nodes (3 workers in 3 availability zones)"
+		if len(tainted) > 0 {
+			cnt.Remediation += fmt.Sprintf(", or remove the taints TPE's pods do not tolerate (only %s=tpe is tolerated, with the vendor's values-selectors.yaml)", NodeGroupLabel)
+		}
+	}
+	if len(tainted) > 0 {
+		cnt.Message += fmt.Sprintf("; %d ready node(s) not counted: a NoSchedule or NoExecute taint TPE's pods do not tolerate", len(tainted))
+		cnt.Details = tainted
 	}
 	out = append(out, cnt)
 	zc := check.Check{ID: "nodes.zones", Category: CatNodes, Status: check.Pass,
@@ -162,6 +176,28 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 		alloc.Remediation = "use larger instance types (e.g. L: Azure D4s_v5 / AWS m5.xlarge; XL: D8s_v5 / m5.2xlarge; XXL: D32s_v5 / m5.8xlarge)"
 	}
 	return append(out, alloc)
+}
+
+// tpeTolerations are the tolerations of TPE's pods: the dedicated node group's taint, set by the
+// vendor's values-selectors.yaml.
+var tpeTolerations = []corev1.Toleration{{Key: NodeGroupLabel, Operator: corev1.TolerationOpEqual, Value: "tpe"}}
+
+// untoleratedTaint returns the first NoSchedule or NoExecute taint of n that TPE's pods do not
+// tolerate (PreferNoSchedule only steers the scheduler).
+func untoleratedTaint(n corev1.Node) (corev1.Taint, bool) {
+	for _, t := range n.Spec.Taints {
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		tolerated := false
+		for _, tol := range tpeTolerations {
+			tolerated = tolerated || tol.ToleratesTaint(klog.Background(), &t, false)
+		}
+		if !tolerated {
+			return t, true
+		}
+	}
+	return corev1.Taint{}, false
 }
 
 func nodeReady(n corev1.Node) bool {
@@ -337,7 +373,8 @@ func (r *Runner) checkIngressClass(ctx context.Context) []check.Check {
 	return []check.Check{c}
 }
 
-// CRDGroups are the API groups of the custom resources the charts need (domain.md §2.4).
+// CRDGroups are the API groups of the custom resources the charts need (the CRDs of the vendor's
+// manifests/ folder: Strimzi, Percona Server for MongoDB, cert-manager).
 var CRDGroups = []string{"kafka.strimzi.io", "core.strimzi.io", "psmdb.percona.com", "cert-manager.io", "acme.cert-manager.io"}
 
 // checkCRDs is check 5: one discovery request, then one access review if a group is missing.

@@ -22,15 +22,13 @@ func rbacPerm(verb, group, resource string) rbac.Permission {
 // checkRBAC is checks 6 and 7, as the profile asks.
 func (r *Runner) checkRBAC(ctx context.Context) []check.Check {
 	var out []check.Check
+	cfg := rbac.CheckConfig{Category: CatRBAC, User: r.Cfg.User}
 	if r.Cfg.Profile == ProfileAdmin || r.Cfg.Profile == ProfileAll {
-		out = append(out, r.rbacCheck(ctx, "rbac.admin", rbac.AdminProfile(), ""))
+		out = append(out, rbac.ProfileCheck(ctx, r.Cfg.Reviewer, rbac.AdminProfile(), cfg))
 	}
 	if r.Cfg.Profile == ProfileOperator || r.Cfg.Profile == ProfileAll {
-		rules, src, err := rbac.AdminRules(ctx, r.Kube)
-		if err != nil {
-			return append(out, check.Check{ID: "rbac.operator", Category: CatRBAC, Status: check.Fail, Message: err.Error()})
-		}
-		out = append(out, r.rbacCheck(ctx, "rbac.operator", rbac.OperatorProfile(r.Cfg.Namespace, rules, r.dataResources()), src))
+		out = append(out, rbac.OperatorCheck(ctx, r.Kube, r.Cfg.Reviewer,
+			rbac.OperatorConfig{CheckConfig: cfg, Namespace: r.Cfg.Namespace, Extra: r.dataResources()}))
 	}
 	return out
 }
@@ -56,48 +54,7 @@ func (r *Runner) dataResources() map[string][]string {
 	return extra
 }
 
-func (r *Runner) rbacCheck(ctx context.Context, id string, p rbac.Profile, rulesSource string) check.Check {
-	c := check.Check{ID: id, Category: CatRBAC}
-	res, err := rbac.Check(ctx, r.Cfg.Reviewer, p)
-	if err != nil {
-		c.Status, c.Message = check.Fail, fmt.Sprintf("cannot review the %s profile: %v", p.Name, err)
-		c.Remediation = "the reviews need create on selfsubjectrulesreviews/selfsubjectaccessreviews (every authenticated user has it by default)"
-		return c
-	}
-	where := "cluster-wide"
-	if p.Namespace != "" {
-		where = "in namespace " + p.Namespace
-	}
-	basis := ""
-	if rulesSource != "" {
-		basis = "; admin rules from " + rulesSource
-	}
-	if len(res.Missing) == 0 {
-		c.Status = check.Pass
-		c.Message = fmt.Sprintf("%s has every permission of the %s profile %s (%d permissions%s)", res.Subject, p.Name, where, len(p.Permissions), basis)
-		return c
-	}
-	c.Status = check.Fail
-	c.Message = fmt.Sprintf("%s lacks %d of the %d permissions of the %s profile %s: %s", res.Subject, len(res.Missing), len(p.Permissions), p.Name, where, summarize(rbac.Group(res.Missing), 4))
-	for _, m := range res.Missing {
-		c.Details = append(c.Details, m.String())
-	}
-	c.Remediation = "a cluster administrator can grant them with `kubectl apply -f -` of:\n" + rbac.RemediationYAML(p, res.Missing, r.Cfg.User)
-	if p.Name == rbac.ProfileOperator {
-		c.Remediation = "bind the admin ClusterRole in " + p.Namespace + " and grant all verbs on kafka.strimzi.io and psmdb.percona.com, e.g. with `kubectl apply -f -` of:\n" +
-			rbac.RemediationYAML(p, res.Missing, r.Cfg.User)
-	}
-	return c
-}
-
-func summarize(items []string, limit int) string {
-	if len(items) <= limit {
-		return strings.Join(items, "; ")
-	}
-	return strings.Join(items[:limit], "; ") + fmt.Sprintf("; and %d more (see details)", len(items)-limit)
-}
-
-// Flow is one network flow of seed 000.
+// Flow is one network flow of the TPE cluster prerequisites.
 type Flow struct {
 	ID        string
 	Direction string // inbound | outbound
@@ -114,7 +71,8 @@ var InboundFlows = []Flow{
 	{"https", "inbound", "TCP", []int{443}, "users and application servers → GUI, DX/BSS APIs, applicative downlink (HTTPS, TLS 1.2)"},
 }
 
-// OutboundFlows leave the cluster (seed 000, "Outbound flows from the kubernetes cluster").
+// OutboundFlows leave the cluster (the TPE cluster prerequisites, "Outbound flows from the
+// kubernetes cluster").
 var OutboundFlows = []Flow{
 	{"mqtt", "outbound", "TCP", []int{8883, 9883}, "connectors → AWS IoT, Azure IoT Hub, IBM Watson, MQTT/ThingsBoard, Yandex (MQTT+TLS, MQTT+WS+TLS)"},
 	{"amqp", "outbound", "TCP", []int{5671}, "connectors → Azure IoT Hub / Event Hubs, MQTT/ThingsBoard (secure AMQP)"},
@@ -318,7 +276,8 @@ func (r *Runner) checkBackup(ctx context.Context) []check.Check {
 	return append(out, reach)
 }
 
-// Default repositories (domain.md §1.1, §1.2).
+// Default repositories: the chart repository of the TPE upgrade procedure, and where the vendor's
+// VERSIONS files are read (the release tag of actility/thingpark-enterprise-kubernetes).
 const (
 	DefaultChartRepo  = "https://repository.thingpark.com/charts"
 	DefaultConfigRepo = "https://raw.githubusercontent.com/actility/thingpark-enterprise-kubernetes"
@@ -390,7 +349,7 @@ func (r *Runner) checkInterZone(ctx context.Context) []check.Check {
 	nt := r.Cfg.NetworkTest
 	if !nt.Enabled {
 		return []check.Check{{ID: "network.inter-zone", Category: CatInterZone, Status: check.Manual,
-			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (seed 000), or run with --network-test"}}
+			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (a TPE cluster prerequisite), or run with --network-test"}}
 	}
 	image := nt.Image
 	if image == "" {

@@ -1,4 +1,4 @@
-// Package preflight turns the cluster prerequisites page of TPE (seed 000) into named checks:
+// Package preflight turns the TPE cluster prerequisites (the vendor's page) into named checks:
 // Kubernetes version, PriorityClasses, StorageClasses, IngressClass, CRDs, the admin and operator
 // RBAC profiles, nodes and zones, network flows, backup storage, the deployment machine, the
 // inter-zone network and the TLS certificate. Every check reports through pkg/check.

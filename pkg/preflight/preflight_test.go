@@ -69,6 +69,11 @@ func node(name, zone string, cpu, mem string) *corev1.Node {
 	}
 }
 
+func tainted(n *corev1.Node, key, value string, effect corev1.TaintEffect) *corev1.Node {
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Value: value, Effect: effect})
+	return n
+}
+
 func threeNodes() []runtime.Object {
 	return []runtime.Object{node("a", "zone-a", "3860m", "15Gi"), node("b", "zone-b", "3860m", "15Gi"), node("c", "zone-c", "3860m", "15Gi")}
 }
@@ -224,6 +229,18 @@ func TestNodes(t *testing.T) {
 		{"XL too small", threeNodes(), "XL", "nodes.allocatable", check.Fail, "segment XL needs 3 nodes with at least 7500m CPU"},
 		{"two zones", []runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z1", "4", "16Gi"), node("c", "z2", "4", "16Gi")}, "", "nodes.zones", check.Fail, "2 zone(s)"},
 		{"two nodes", []runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi")}, "", "nodes.count", check.Fail, "only 2"},
+		{"a node with a taint TPE does not tolerate is not counted",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "dedicated", "gpu", corev1.TaintEffectNoSchedule)},
+			"", "nodes.count", check.Fail, "only 2 schedulable, ready node(s) (of 3); TPE needs at least 3; 1 ready node(s) not counted"},
+		{"NoExecute counts too",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "maintenance", "", corev1.TaintEffectNoExecute)},
+			"", "nodes.zones", check.Fail, "2 zone(s)"},
+		{"the TPE node-group taint is tolerated",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), NodeGroupLabel, "tpe", corev1.TaintEffectNoSchedule)},
+			"", "nodes.count", check.Pass, "3 schedulable"},
+		{"PreferNoSchedule does not exclude",
+			[]runtime.Object{node("a", "z1", "4", "16Gi"), node("b", "z2", "4", "16Gi"), tainted(node("c", "z3", "4", "16Gi"), "dedicated", "gpu", corev1.TaintEffectPreferNoSchedule)},
+			"", "nodes.count", check.Pass, "3 schedulable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package prereq builds the cluster-wide objects a cluster administrator creates before TPE is
-// installed (seed 000, domain.md §2): the three PriorityClasses, the StorageClasses of the
+// installed (the TPE cluster prerequisites): the three PriorityClasses, the StorageClasses of the
 // hosting and the IngressClass nginx-tpe; and applies them with server-side apply.
 package prereq
 
@@ -27,7 +27,8 @@ const (
 // Hostings lists the supported hosting values.
 var Hostings = []string{HostingAKS, HostingEKS, HostingGKE, HostingOther}
 
-// CSIDrivers is the CSI driver each managed hosting's StorageClasses use (domain.md §2.2).
+// CSIDrivers is the CSI driver each managed hosting's StorageClasses use (the vendor's
+// examples/storage/storage-class-*.yaml).
 var CSIDrivers = map[string]string{
 	HostingAKS: "disk.csi.azure.com",
 	HostingEKS: "ebs.csi.aws.com",
@@ -51,8 +52,8 @@ type PriorityNames struct {
 // Names returns the three names, highest priority first.
 func (p PriorityNames) Names() []string { return []string{p.DataPath, p.Data, p.Others} }
 
-// The two spellings found in the field (domain.md §2.1): the docs (and the charts' defaults) and
-// the vendor's examples/priority-class/default.yaml.
+// The two spellings found in the field: the TPE cluster prerequisites (and the charts' defaults)
+// and the vendor's examples/priority-class/default.yaml.
 var (
 	DocsPriorityNames   = PriorityNames{SpellingDocs, "thingpark-datapath", "thingpark-data", "thingpark-others"}
 	VendorPriorityNames = PriorityNames{SpellingVendor, "thingpark-data-path", "thingpark-data", "thingpark-other"}
@@ -163,7 +164,7 @@ type scSpec struct {
 	expand            bool
 }
 
-// storageSpecs are the vendor's examples/storage/storage-class-*.yaml (7.3), domain.md §2.2.
+// storageSpecs are the vendor's examples/storage/storage-class-*.yaml (7.3).
 func storageSpecs(c Config) []scSpec {
 	switch c.Hosting {
 	case HostingAKS:

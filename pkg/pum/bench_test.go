@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// BenchmarkParse measures the status parser on seed 003's sample and on a long status (the post-upgrade
-// manager of a large installation can list hundreds of requests).
+// BenchmarkParse measures the status parser on the sample of the TPE upgrade procedure and on a long
+// status (the post-upgrade manager of a large installation can list hundreds of requests).
 func BenchmarkParse(b *testing.B) {
 	long := func(n int) string {
 		var s strings.Builder
@@ -21,7 +21,7 @@ func BenchmarkParse(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		raw  string
-	}{{"seed003", seed(b)}, {"entries=100", long(100)}, {"entries=1000", long(1000)}} {
+	}{{"sample", sample(b)}, {"entries=100", long(100)}, {"entries=1000", long(1000)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.raw)))
 			for b.Loop() {

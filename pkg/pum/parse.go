@@ -1,6 +1,6 @@
 // Package pum reads the TPE post-upgrade manager (PUM): it runs `status` and `restart` in
-// deploy/pum through the exec subresource and parses the status dump of seed 003 into typed
-// entries with a verdict.
+// deploy/pum through the exec subresource, parses the status dump shown in the TPE upgrade
+// procedure into typed entries with a verdict, and prints the logs of Job pum-process.
 package pum
 
 import (
@@ -32,7 +32,7 @@ type Entry struct {
 	Extra map[string]string `json:"extra,omitempty"`
 }
 
-// The states of a post-upgrade request (seed 003).
+// The states of a post-upgrade request (the TPE upgrade procedure).
 const (
 	StateInit               = "INIT"
 	StateInProgress         = "IN_PROGRESS"
@@ -126,7 +126,8 @@ var headerRe = regexp.MustCompile(`(?i)^(\d+)\s+entr(?:y|ies|ie\(s\)|y\(ies\))\s
 var keyRe = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]*)\s*:(?:\s(.*)|)$`)
 
 // requiredKeys must be present in every entry: a dump cut in the middle of an entry lacks the
-// counters that close it. state is deliberately not required (seed 003's second entry has none).
+// counters that close it. state is deliberately not required (the second entry of the sample in
+// the TPE upgrade procedure has none).
 var requiredKeys = []string{"uid", "requestID", "errorCounter", "iterationCounter"}
 
 // Parse parses the output of `status`. It accepts extra, reordered and unknown-valued fields,

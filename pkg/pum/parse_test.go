@@ -10,9 +10,10 @@ import (
 	"unicode/utf8"
 )
 
-func seed(t testing.TB) string {
+// sample is the status dump printed in the TPE upgrade procedure.
+func sample(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/seed003.txt")
+	b, err := os.ReadFile("testdata/upgrade-procedure-sample.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,10 +28,10 @@ func entry(uid, state string) string {
 	return s + "lastResponse: '{\"status\":500,\"message\":\"boom\"}'\nerrorCounter: 1\niterationCounter: 2\n"
 }
 
-func TestParseSeed(t *testing.T) {
-	st, err := Parse(seed(t))
+func TestParseSample(t *testing.T) {
+	st, err := Parse(sample(t))
 	if err != nil {
-		t.Fatalf("Parse(seed 003): %v", err)
+		t.Fatalf("Parse(sample of the TPE upgrade procedure): %v", err)
 	}
 	if len(st.Entries) != 2 {
 		t.Fatalf("got %d entries, want 2", len(st.Entries))
@@ -56,7 +57,7 @@ func TestParseSeed(t *testing.T) {
 	if len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "RDTP-18480") || !strings.Contains(st.Warnings[0], "no state") {
 		t.Errorf("warnings = %q", st.Warnings)
 	}
-	if st.Raw != seed(t) {
+	if st.Raw != sample(t) {
 		t.Error("Raw is not the input")
 	}
 }
@@ -123,7 +124,7 @@ func TestParseExtraAndLastResponse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	s := seed(t)
+	s := sample(t)
 	tests := []struct {
 		name string
 		raw  string
@@ -159,7 +160,7 @@ func TestParseErrors(t *testing.T) {
 // FuzzParse checks that Parse never panics, that what it accepts is consistent (entry count
 // matches the header, verdict matches the states) and that the result survives JSON.
 func FuzzParse(f *testing.F) {
-	f.Add(seed(f))
+	f.Add(sample(f))
 	f.Fuzz(func(t *testing.T, raw string) {
 		st, err := Parse(raw)
 		if err != nil {

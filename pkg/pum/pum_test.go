@@ -38,7 +38,7 @@ func (f *fakeExec) Exec(_ context.Context, t podexec.Target, cmd []string, _ io.
 }
 
 func TestGet(t *testing.T) {
-	ex := &fakeExec{replies: []reply{{stdout: seed(t)}}}
+	ex := &fakeExec{replies: []reply{{stdout: sample(t)}}}
 	st, err := Get(t.Context(), ex, "tpe")
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,24 @@
-// Package rbac checks the two Kubernetes account profiles TPE needs (seed 000, domain.md §3):
-// the cluster administrator (cluster-wide objects) and the application operator (the `admin`
-// ClusterRole plus all verbs on kafka.strimzi.io and psmdb.percona.com in the TPE namespace).
+// Package rbac checks the two Kubernetes account profiles of the vendor's TPE cluster
+// prerequisites: the cluster administrator (cluster-wide objects) and the application operator
+// (the `admin` ClusterRole plus all verbs on kafka.strimzi.io and psmdb.percona.com in the TPE
+// namespace).
 //
 // A profile is a list of (verb, group, resource) triples. The check asks the API server once for
-// the subject's rules (SelfSubjectRulesReview) and then confirms each triple the rules do not
-// cover with an access review, so that an authorizer the rules review cannot enumerate (webhooks)
-// still gets its say. The result names every missing triple, not a yes/no.
+// the subject's rules (SelfSubjectRulesReview). When the answer is complete it is authoritative
+// and the missing triples follow from it without another request; only when it is incomplete (a
+// webhook authorizer the rules review cannot enumerate) are the uncovered triples confirmed with
+// access reviews, concurrently and at most MaxConfirmations of them. So the check costs a handful
+// of requests whatever is missing, and the result names every missing triple, not a yes/no.
 package rbac
 
 import (
 	"context"
 	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 
-	"golang.org/x/sync/errgroup"
 	authv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,12 +27,32 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Permission is one (verb, group, resource) a profile needs, in a namespace ("" = cluster scope).
+// Permission is one (verb, group, resource) a profile needs, in a namespace ("" = cluster scope),
+// on one named object if ResourceName is set. Resource may name a subresource ("pods/exec").
 type Permission struct {
-	Verb      string `json:"verb"`
-	Group     string `json:"group"`
-	Resource  string `json:"resource"`
-	Namespace string `json:"namespace,omitempty"`
+	Verb         string `json:"verb"`
+	Group        string `json:"group"`
+	Resource     string `json:"resource"`
+	Namespace    string `json:"namespace,omitempty"`
+	ResourceName string `json:"resourceName,omitempty"`
+}
+
+// Item is a permission as the checks list it in check.Check.Items (docs/output-schema.md).
+type Item struct {
+	Verb          string   `json:"verb"`
+	Group         string   `json:"group"`
+	Resource      string   `json:"resource"`
+	Namespace     string   `json:"namespace,omitempty"`
+	ResourceNames []string `json:"resourceNames,omitempty"`
+}
+
+// Item returns p for check.Check.Items.
+func (p Permission) Item() Item {
+	it := Item{Verb: p.Verb, Group: p.Group, Resource: p.Resource, Namespace: p.Namespace}
+	if p.ResourceName != "" {
+		it.ResourceNames = []string{p.ResourceName}
+	}
+	return it
 }
 
 // String renders p like `create storageclasses.storage.k8s.io` (core group: `create pods`).
@@ -40,6 +62,9 @@ func (p Permission) String() string {
 		r += "." + p.Group
 	}
 	s := p.Verb + " " + r
+	if p.ResourceName != "" {
+		s += " " + p.ResourceName
+	}
 	if p.Namespace != "" {
 		s += " in namespace " + p.Namespace
 	}
@@ -64,7 +89,7 @@ const (
 // what server-side apply sends).
 var AdminVerbs = []string{"create", "update", "patch", "delete"}
 
-// AdminResources are the cluster-wide kinds of seed 000, as group → resources.
+// AdminResources are the cluster-wide kinds of the vendor's prerequisites, as group → resources.
 var AdminResources = []Permission{
 	{Group: "storage.k8s.io", Resource: "storageclasses"},
 	{Group: "scheduling.k8s.io", Resource: "priorityclasses"},
@@ -89,7 +114,7 @@ func AdminProfile() Profile {
 var AllVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 
 // DataGroups are the custom resource groups the operator needs every verb on, with the
-// resources their CRDs define (domain.md §2.4); resources found by discovery are added.
+// resources their CRDs define; resources found by discovery are added.
 var DataGroups = map[string][]string{
 	"kafka.strimzi.io": {"kafkas", "kafkaconnects", "kafkatopics", "kafkausers", "kafkamirrormakers", "kafkabridges",
 		"kafkaconnectors", "kafkamirrormaker2s", "kafkarebalances"},
@@ -118,23 +143,13 @@ func OperatorProfile(ns string, adminRules []rbacv1.PolicyRule, extra map[string
 		Description: "application operator: the admin ClusterRole plus all verbs on kafka.strimzi.io and psmdb.percona.com in " + ns}
 	seen := map[Permission]bool{}
 	add := func(perm Permission) {
-		perm.Namespace = ns
 		if !seen[perm] {
 			seen[perm] = true
 			p.Permissions = append(p.Permissions, perm)
 		}
 	}
-	for _, r := range adminRules {
-		if len(r.NonResourceURLs) > 0 {
-			continue
-		}
-		for _, g := range r.APIGroups {
-			for _, res := range r.Resources {
-				for _, v := range r.Verbs {
-					add(Permission{Verb: v, Group: g, Resource: res})
-				}
-			}
-		}
+	for _, perm := range RulePermissions(ns, adminRules) {
+		add(perm)
 	}
 	groups := make([]string, 0, len(DataGroups))
 	for g := range DataGroups {
@@ -148,11 +163,41 @@ func OperatorProfile(ns string, adminRules []rbacv1.PolicyRule, extra map[string
 				continue // status subresources are the operators' business
 			}
 			for _, v := range AllVerbs {
-				add(Permission{Verb: v, Group: g, Resource: r})
+				add(Permission{Verb: v, Group: g, Resource: r, Namespace: ns})
 			}
 		}
 	}
 	return p
+}
+
+// RulePermissions expands resource rules into permissions in ns, in rule order, without
+// duplicates (rules on non-resource URLs are skipped).
+func RulePermissions(ns string, rules []rbacv1.PolicyRule) []Permission {
+	var out []Permission
+	seen := map[Permission]bool{}
+	for _, r := range rules {
+		if len(r.NonResourceURLs) > 0 {
+			continue
+		}
+		names := r.ResourceNames
+		if len(names) == 0 {
+			names = []string{""}
+		}
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					for _, n := range names {
+						perm := Permission{Verb: v, Group: g, Resource: res, Namespace: ns, ResourceName: n}
+						if !seen[perm] {
+							seen[perm] = true
+							out = append(out, perm)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // AdminRules reads the live `admin` ClusterRole, and falls back to the embedded copy when the
@@ -168,173 +213,11 @@ func AdminRules(ctx context.Context, c kubernetes.Interface) (rules []rbacv1.Pol
 	return nil, "", fmt.Errorf("reading ClusterRole admin: %w", err)
 }
 
-// Reviewer answers access questions about one subject.
-type Reviewer interface {
-	// Rules returns the subject's resource rules in ns; ok=false when the reviewer cannot list
-	// rules (then every permission is reviewed one by one).
-	Rules(ctx context.Context, ns string) (rules []authv1.ResourceRule, incomplete, ok bool, err error)
-	// Allowed reviews one permission.
-	Allowed(ctx context.Context, p Permission) (allowed bool, reason string, err error)
-	// Subject describes who is checked ("the current user", "user alice").
-	Subject() string
-}
-
-// SelfReviewer reviews the client's own user (SelfSubjectRulesReview, SelfSubjectAccessReview).
-// With --as/--as-group the client impersonates, so the reviews are about the impersonated user.
-type SelfReviewer struct {
-	Client kubernetes.Interface
-	// Who describes the subject for messages.
-	Who string
-}
-
-// Subject implements Reviewer.
-func (r SelfReviewer) Subject() string {
-	if r.Who == "" {
-		return "the current user"
-	}
-	return r.Who
-}
-
-// Rules implements Reviewer.
-func (r SelfReviewer) Rules(ctx context.Context, ns string) ([]authv1.ResourceRule, bool, bool, error) {
-	if ns == "" {
-		ns = "default" // the review needs a namespace; cluster-wide rules show in every namespace
-	}
-	res, err := r.Client.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx,
-		&authv1.SelfSubjectRulesReview{Spec: authv1.SelfSubjectRulesReviewSpec{Namespace: ns}}, metav1.CreateOptions{})
-	if err != nil {
-		return nil, false, false, fmt.Errorf("SelfSubjectRulesReview in %s: %w", ns, err)
-	}
-	return res.Status.ResourceRules, res.Status.Incomplete, true, nil
-}
-
-// Allowed implements Reviewer.
-func (r SelfReviewer) Allowed(ctx context.Context, p Permission) (bool, string, error) {
-	res, err := r.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
-		Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: attrs(p)}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, "", fmt.Errorf("SelfSubjectAccessReview %s: %w", p, err)
-	}
-	return res.Status.Allowed, res.Status.Reason, nil
-}
-
-// SubjectReviewer reviews another user with SubjectAccessReview (the caller needs create on
-// subjectaccessreviews). It cannot list rules, so each permission is one review.
-type SubjectReviewer struct {
-	Client kubernetes.Interface
-	User   string
-	Groups []string
-}
-
-// Subject implements Reviewer.
-func (r SubjectReviewer) Subject() string {
-	s := "user " + r.User
-	if len(r.Groups) > 0 {
-		s += " (groups " + strings.Join(r.Groups, ", ") + ")"
-	}
-	return s
-}
-
-// Rules implements Reviewer: a SubjectAccessReview cannot list rules.
-func (r SubjectReviewer) Rules(context.Context, string) ([]authv1.ResourceRule, bool, bool, error) {
-	return nil, false, false, nil
-}
-
-// Allowed implements Reviewer.
-func (r SubjectReviewer) Allowed(ctx context.Context, p Permission) (bool, string, error) {
-	res, err := r.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authv1.SubjectAccessReview{
-		Spec: authv1.SubjectAccessReviewSpec{User: r.User, Groups: r.Groups, ResourceAttributes: attrs(p)}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, "", fmt.Errorf("SubjectAccessReview %s for %s: %w", p, r.User, err)
-	}
-	return res.Status.Allowed, res.Status.Reason, nil
-}
-
-func attrs(p Permission) *authv1.ResourceAttributes {
-	res, sub, _ := strings.Cut(p.Resource, "/")
-	return &authv1.ResourceAttributes{Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: res, Subresource: sub}
-}
-
-// CanCreateSubjectAccessReviews reports whether c may create SubjectAccessReviews (so that it can
-// check another user without impersonating).
-func CanCreateSubjectAccessReviews(ctx context.Context, c kubernetes.Interface) bool {
-	ok, _, err := SelfReviewer{Client: c}.Allowed(ctx, Permission{Verb: "create", Group: "authorization.k8s.io", Resource: "subjectaccessreviews"})
-	return err == nil && ok
-}
-
-// Result is the outcome of checking a profile.
-type Result struct {
-	Profile Profile      `json:"profile"`
-	Subject string       `json:"subject"`
-	Missing []Permission `json:"missing"`
-	// Reviews is the number of API requests the check made.
-	Reviews int `json:"reviews"`
-	// Incomplete is true when the rules review said it could not list every rule.
-	Incomplete bool `json:"incomplete"`
-}
-
-// MaxParallelReviews bounds the concurrent access reviews.
-const MaxParallelReviews = 8
-
-// Check checks profile p for the reviewer's subject.
-func Check(ctx context.Context, r Reviewer, p Profile) (Result, error) {
-	res := Result{Profile: p, Subject: r.Subject()}
-	rules, incomplete, ok, err := r.Rules(ctx, p.Namespace)
-	if err != nil {
-		return res, err
-	}
-	if ok {
-		res.Reviews++
-		res.Incomplete = incomplete
-	}
-	var candidates []Permission
-	for _, perm := range p.Permissions {
-		if ok && Covers(rules, perm) {
-			continue
-		}
-		candidates = append(candidates, perm)
-	}
-	// Confirm every permission the rules do not grant: the rules review omits what webhook
-	// authorizers allow, and an access review is the authoritative answer.
-	var mu sync.Mutex // guards res
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(MaxParallelReviews)
-	for _, perm := range candidates {
-		g.Go(func() error {
-			allowed, _, err := r.Allowed(gctx, perm)
-			mu.Lock()
-			defer mu.Unlock()
-			res.Reviews++
-			if err != nil {
-				return err
-			}
-			if !allowed {
-				res.Missing = append(res.Missing, perm)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return res, err
-	}
-	sortPerms(res.Missing, p.Permissions)
-	return res, nil
-}
-
-// sortPerms orders missing permissions like the profile lists them.
-func sortPerms(ps, order []Permission) {
-	idx := map[Permission]int{}
-	for i, p := range order {
-		idx[p] = i
-	}
-	sort.Slice(ps, func(i, j int) bool { return idx[ps[i]] < idx[ps[j]] })
-}
-
 // Covers reports whether rules grant perm (RBAC matching: "*" matches any verb, group or resource,
 // "x/*" any subresource of x).
 func Covers(rules []authv1.ResourceRule, perm Permission) bool {
 	for _, r := range rules {
-		if match(r.Verbs, perm.Verb) && match(r.APIGroups, perm.Group) && matchResource(r.ResourceNames, r.Resources, perm.Resource) {
+		if match(r.Verbs, perm.Verb) && match(r.APIGroups, perm.Group) && matchResource(r.ResourceNames, r.Resources, perm) {
 			return true
 		}
 	}
@@ -350,10 +233,11 @@ func match(list []string, v string) bool {
 	return false
 }
 
-func matchResource(names, list []string, res string) bool {
-	if len(names) > 0 {
+func matchResource(names, list []string, perm Permission) bool {
+	if len(names) > 0 && !slices.Contains(names, perm.ResourceName) {
 		return false // a rule restricted to named objects does not grant the whole resource
 	}
+	res := perm.Resource
 	_, sub, hasSub := strings.Cut(res, "/")
 	for _, x := range list {
 		if x == "*" || x == res || (hasSub && x == "*/"+sub) {

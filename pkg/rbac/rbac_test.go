@@ -73,31 +73,44 @@ func TestCheck(t *testing.T) {
 	tests := []struct {
 		name        string
 		rules       []authv1.ResourceRule
+		incomplete  bool
 		allow       func(*authv1.ResourceAttributes) bool
 		profile     Profile
 		wantMissing []string
+		wantUnconf  int
 		maxReviews  int
 	}{
-		{"operator ok", fullOperator, deny, OperatorProfile("tpe", admin, nil), nil, 1},
-		{"operator without psmdb delete", noDelete, deny, OperatorProfile("tpe", admin, nil), []string{
+		{"operator ok", fullOperator, false, deny, OperatorProfile("tpe", admin, nil), nil, 0, 1},
+		{"operator without psmdb delete", noDelete, false, deny, OperatorProfile("tpe", admin, nil), []string{
 			"delete perconaservermongodbs.psmdb.percona.com in namespace tpe",
 			"delete perconaservermongodbbackups.psmdb.percona.com in namespace tpe",
-			"delete perconaservermongodbrestores.psmdb.percona.com in namespace tpe"}, 4},
-		{"operator on admin profile", fullOperator, deny, AdminProfile(), permStrings(AdminProfile().Permissions), 25},
-		{"cluster admin", clusterAdmin, deny, AdminProfile(), nil, 1},
-		{"webhook allows what rules miss", nil, func(*authv1.ResourceAttributes) bool { return true }, AdminProfile(), nil, 25},
-		{"webhook allows one", nil, func(a *authv1.ResourceAttributes) bool { return a.Resource != "clusterroles" || a.Verb != "delete" },
-			AdminProfile(), []string{"delete clusterroles.rbac.authorization.k8s.io"}, 25},
+			"delete perconaservermongodbrestores.psmdb.percona.com in namespace tpe"}, 0, 1},
+		{"complete rules are authoritative: no access review", fullOperator, false, func(*authv1.ResourceAttributes) bool { return true },
+			AdminProfile(), permStrings(AdminProfile().Permissions), 0, 1},
+		{"nothing granted costs one request", nil, false, deny, OperatorProfile("tpe", admin, nil),
+			permStrings(OperatorProfile("tpe", admin, nil).Permissions), 0, 1},
+		{"cluster admin", clusterAdmin, false, deny, AdminProfile(), nil, 0, 1},
+		{"incomplete: a webhook allows one missing permission", noDelete, true, func(a *authv1.ResourceAttributes) bool { return a.Resource == "perconaservermongodbbackups" },
+			OperatorProfile("tpe", admin, nil), []string{
+				"delete perconaservermongodbs.psmdb.percona.com in namespace tpe",
+				"delete perconaservermongodbrestores.psmdb.percona.com in namespace tpe"}, 0, 4},
+		{"incomplete: denied sample, the rest inferred", nil, true, deny, OperatorProfile("tpe", admin, nil),
+			permStrings(OperatorProfile("tpe", admin, nil).Permissions), 0, 1 + MaxConfirmations},
+		{"incomplete: webhook allows all, the rest unconfirmed", nil, true, func(*authv1.ResourceAttributes) bool { return true }, AdminProfile(),
+			nil, len(AdminProfile().Permissions) - MaxConfirmations, 1 + MaxConfirmations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := fakeAuthz(tt.rules, false, tt.allow)
+			c := fakeAuthz(tt.rules, tt.incomplete, tt.allow)
 			res, err := Check(t.Context(), SelfReviewer{Client: c}, tt.profile)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := permStrings(res.Missing); strings.Join(got, "\n") != strings.Join(tt.wantMissing, "\n") {
 				t.Errorf("missing:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantMissing, "\n"))
+			}
+			if len(res.Unconfirmed) != tt.wantUnconf {
+				t.Errorf("%d unconfirmed, want %d", len(res.Unconfirmed), tt.wantUnconf)
 			}
 			if res.Reviews > tt.maxReviews || res.Reviews != len(c.Actions()) {
 				t.Errorf("%d reviews (%d actions), want at most %d", res.Reviews, len(c.Actions()), tt.maxReviews)
@@ -115,19 +128,50 @@ func permStrings(ps []Permission) []string {
 }
 
 func TestSubjectReviewer(t *testing.T) {
-	c := fakeAuthz(nil, false, func(a *authv1.ResourceAttributes) bool { return a.Resource != "ingressclasses" })
-	for _, user := range []string{"alice", "bob"} {
-		res, err := Check(t.Context(), SubjectReviewer{Client: c, User: user}, AdminProfile())
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := 4
-		if user == "bob" {
-			want = 24
-		}
-		if len(res.Missing) != want || !strings.Contains(res.Subject, user) {
-			t.Errorf("%s: %d missing, want %d", user, len(res.Missing), want)
-		}
+	admin := EmbeddedAdminRules()
+	objs := []runtime.Object{
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "admin"}, Rules: admin},
+		&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "tpe"}, Rules: []rbacv1.PolicyRule{
+			{Verbs: []string{"*"}, APIGroups: []string{"kafka.strimzi.io", "psmdb.percona.com"}, Resources: []string{"*"}}}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "admin", Namespace: "tpe"},
+			RoleRef:  rbacv1.RoleRef{Kind: "ClusterRole", Name: "admin"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "alice"}}},
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "tpe"},
+			RoleRef:  rbacv1.RoleRef{Kind: "Role", Name: "data"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, Name: "operators"}}},
+		// Bound elsewhere: does not count in tpe.
+		&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "admin", Namespace: "other"},
+			RoleRef:  rbacv1.RoleRef{Kind: "ClusterRole", Name: "admin"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "bob"}}},
+	}
+	p := OperatorProfile("tpe", admin, nil)
+	tests := []struct {
+		name        string
+		user        string
+		groups      []string
+		wantMissing int
+	}{
+		{"admin and data group", "alice", []string{"operators"}, 0},
+		{"admin only", "alice", nil, len(p.Permissions) - len(RulePermissions("tpe", admin))},
+		{"bound in another namespace", "bob", []string{"operators"}, len(RulePermissions("tpe", admin))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fake.NewClientset(objs...)
+			c.PrependReactor("create", "subjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, &authv1.SubjectAccessReview{}, nil // denied: RBAC is all there is
+			})
+			res, err := Check(t.Context(), SubjectReviewer{Client: c, User: tt.user, Groups: tt.groups}, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Missing) != tt.wantMissing || len(res.Unconfirmed) != 0 || !strings.Contains(res.Subject, tt.user) {
+				t.Errorf("%d missing, %d unconfirmed, want %d", len(res.Missing), len(res.Unconfirmed), tt.wantMissing)
+			}
+			if max := 4 + MaxConfirmations; len(c.Actions()) > max {
+				t.Errorf("%d requests, want at most %d", len(c.Actions()), max)
+			}
+		})
 	}
 }
 

@@ -41,9 +41,9 @@ const (
 	CategoryBackup    = "Backup"
 )
 
-// InboundPorts are the TCP ports seed 000 requires on the ingress load balancer: 443 (GUI,
-// APIs), 3001 and 3101 (base stations' primary/secondary LNS), 3002 (base station SFTP) and
-// 2022 (reverse SSH).
+// InboundPorts are the TCP ports the TPE cluster prerequisites require on the ingress load
+// balancer: 443 (GUI, APIs), 3001 and 3101 (base stations' primary/secondary LNS), 3002 (base
+// station SFTP) and 2022 (reverse SSH).
 var InboundPorts = []int32{443, 3001, 3101, 3002, 2022}
 
 // Config says what to look at.

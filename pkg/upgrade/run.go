@@ -67,6 +67,8 @@ type Config struct {
 	DryRun     bool
 	Resume     bool
 	SkipBackup bool
+	// AckAdminSteps acknowledges the cluster-admin steps the plan cannot verify (plan.Unverifiable).
+	AckAdminSteps bool
 	// Timeout bounds each chart and each wait; PUMTimeout and PUMInterval the post-upgrade gate.
 	Timeout     time.Duration
 	PUMTimeout  time.Duration
@@ -151,6 +153,10 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	}
 	if len(blocking) > 0 || !resuming && !p.Reachable {
 		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has failed checks (above): nothing was changed", p.Target)}
+	}
+	if steps := p.Unverifiable(); len(steps) > 0 && !cfg.AckAdminSteps && !cfg.DryRun && !resuming {
+		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has cluster-admin steps that cannot be verified: %s; make sure a cluster admin did them, then pass --ack-admin-steps (nothing was changed)",
+			p.Target, strings.Join(steps, "; "))}
 	}
 	// The repository and its credentials are checked before anything changes: a wrong
 	// installation ID must not leave a half-started run behind.

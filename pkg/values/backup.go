@@ -11,7 +11,7 @@ import (
 // CategoryBackup is the report category of the backup checks.
 const CategoryBackup = "Backup"
 
-// Backup kinds: the three storage options of global.backup (domain.md §5.3).
+// Backup kinds: the three storage options of global.backup (the vendor's values samples).
 const (
 	BackupS3Compat = "s3Compat"
 	BackupAmazon   = "amazon"
@@ -139,7 +139,7 @@ func (b Backup) Describe() string {
 }
 
 // CheckBackup judges the backup configuration: exactly one of s3Compat, amazon and azure, with
-// every mandatory field set. Upgrade backups are mandatory (seed 000), so no block fails.
+// every mandatory field set. Upgrade backups are mandatory (the TPE cluster prerequisites), so no block fails.
 func CheckBackup(v Values) check.Check {
 	c := check.Check{ID: "backup.config", Category: CategoryBackup}
 	b, ok := BackupFromValues(v)

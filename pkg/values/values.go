@@ -124,7 +124,7 @@ func (v Values) Map(path string) map[string]any {
 	return m
 }
 
-// Paths of the TPE keys (domain.md §5).
+// Paths of the TPE keys (the vendor's values samples).
 const (
 	KeyInstallationID = "global.installationId"
 	KeyDNSHostname    = "global.dnsHostname"
@@ -143,7 +143,8 @@ const (
 	DefaultIngressController = "k8s.io/ingress-nginx"
 )
 
-// StorageClassKeys are the values keys that name StorageClasses (domain.md §2.2).
+// StorageClassKeys are the values keys that name StorageClasses (the vendor's
+// examples/hosting/<cloud>/values-storage.yaml).
 var StorageClassKeys = []string{
 	"kafka-cluster.kafka.persistence.storageClass",
 	"kafka-cluster.zookeeper.persistence.storageClass",

@@ -32,6 +32,7 @@ type RunOptions struct {
 	DryRun      bool
 	Resume      bool
 	SkipBackup  bool
+	AckAdmin    bool
 	Timeout     time.Duration
 	PUMTimeout  time.Duration
 	PUMInterval time.Duration
@@ -78,6 +79,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "render every chart against the cluster and show the changes; change nothing")
 	cmd.Flags().BoolVar(&o.Resume, "resume", false, "continue the interrupted run recorded in ConfigMap "+upgrade.ConfigMap)
 	cmd.Flags().BoolVar(&o.SkipBackup, "skip-backup", false, "do not take the upgrade backup (there will be nothing to roll back to)")
+	cmd.Flags().BoolVar(&o.AckAdmin, "ack-admin-steps", false, "acknowledge the cluster-admin steps the plan cannot verify (manual or inferred steps; see `helm tpe plan`)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each chart and of each wait")
 	cmd.Flags().DurationVar(&o.PUMTimeout, "pum-timeout", o.PUMTimeout, "how long to wait for the post-upgrade procedure's verdict")
 	cmd.Flags().DurationVar(&o.PUMInterval, "pum-interval", o.PUMInterval, "how often to read the post-upgrade status")
@@ -135,7 +137,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		}
 	}
 	out, err := upgrade.Run(ctx, deps, upgrade.Config{Verb: o.Verb, Namespace: cl.Namespace, Matrix: m, To: to, ValueFiles: o.ValueFiles,
-		DryRun: o.DryRun, Resume: o.Resume, SkipBackup: o.SkipBackup, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
+		DryRun: o.DryRun, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
 		StopAfter: os.Getenv(EnvStopAfter), RetryCommand: o.retryCommand})
 	if err == nil && o.DryRun {
 		err = writeDiffs(o.Out, o.format, out.Plan, out.Diffs)

@@ -265,6 +265,9 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 				if s.Detail != "" {
 					line += " (" + s.Detail + ")"
 				}
+				if s.NeedsAck {
+					line += " — the plan cannot verify it: install/upgrade need --ack-admin-steps"
+				}
 				fmt.Fprintln(w, line)
 			}
 		}

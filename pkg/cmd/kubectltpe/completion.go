@@ -3,13 +3,11 @@ package kubectltpe
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
 )
@@ -54,15 +52,18 @@ var (
 		kubectl-tpe completion powershell | Out-String | Invoke-Expression`))
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, _ cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdCompletion(streams))
-		// Run as kubectl_complete-tpe (a link to this binary), answer kubectl's completion request:
-		// kubectl passes the words typed after "kubectl tpe", the last one being completed.
-		if isCompletionHelper(os.Args[0]) {
-			root.SetArgs(append([]string{cobra.ShellCompRequestCmd}, os.Args[1:]...))
-		}
-	})
+// Args returns the arguments the root command executes for the process's command line argv
+// (os.Args): argv[1:], or, when the process runs as kubectl_complete-tpe (a link to this binary),
+// kubectl's completion request: kubectl passes the words typed after "kubectl tpe", the last one
+// being the word to complete.
+func Args(argv []string) []string {
+	if len(argv) == 0 {
+		return []string{}
+	}
+	if isCompletionHelper(argv[0]) {
+		return append([]string{cobra.ShellCompRequestCmd}, argv[1:]...)
+	}
+	return argv[1:]
 }
 
 func isCompletionHelper(arg0 string) bool {

@@ -19,6 +19,7 @@ func walkTree(cmd *cobra.Command, fn func(*cobra.Command)) {
 // TestEveryCommandHasLongAndExamples: every command a user can see has a Long description and
 // kubectl-style Examples ("# comment" lines followed by a `kubectl tpe ...` command).
 func TestEveryCommandHasLongAndExamples(t *testing.T) {
+	t.Parallel()
 	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
 	walkTree(root, func(cmd *cobra.Command) {
 		if !cmd.IsAvailableCommand() || cmd == root {
@@ -55,6 +56,7 @@ func TestEveryCommandHasLongAndExamples(t *testing.T) {
 }
 
 func TestCompletionCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		shell, want string
 	}{
@@ -86,6 +88,7 @@ func TestCompletionCommand(t *testing.T) {
 }
 
 func TestIsCompletionHelper(t *testing.T) {
+	t.Parallel()
 	for arg0, want := range map[string]bool{
 		"/usr/local/bin/kubectl_complete-tpe": true,
 		`C:\bin\kubectl_complete-tpe.exe`:     true,
@@ -99,9 +102,29 @@ func TestIsCompletionHelper(t *testing.T) {
 	}
 }
 
+// TestArgs: run as kubectl_complete-tpe, the binary answers kubectl's completion request.
+func TestArgs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/usr/local/bin/kubectl-tpe", "status", "-n", "tpe"}, "status -n tpe"},
+		{[]string{"/usr/local/bin/kubectl_complete-tpe", "status", "-n", ""}, cobra.ShellCompRequestCmd + " status -n "},
+		{[]string{"kubectl-tpe"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(Args(tt.argv), " "); got != tt.want {
+			t.Errorf("Args(%q) = %q, want %q", tt.argv, got, tt.want)
+		}
+	}
+}
+
 // TestFlagCompletionsAreWired: the completion of every flag named below is registered once the
-// whole tree is built (zz_completion_flags.go runs last).
+// whole tree is built (NewCmdRoot wires the completions after adding every command).
 func TestFlagCompletionsAreWired(t *testing.T) {
+	t.Parallel()
 	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
 	for _, name := range []string{"namespace", "context"} {
 		if _, ok := root.GetFlagCompletionFunc(name); !ok {
@@ -136,6 +159,7 @@ func TestFlagCompletionsAreWired(t *testing.T) {
 // TestKubectlConventions: kubectl tpe takes kubectl's connection flags (--request-timeout among
 // them) and klog's -v, and hides klog's other flags, as kubectl plugins do.
 func TestKubectlConventions(t *testing.T) {
+	t.Parallel()
 	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
 	for _, name := range []string{"kubeconfig", "context", "namespace", "request-timeout", "as", "v"} {
 		if root.PersistentFlags().Lookup(name) == nil {

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	authnv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -30,12 +29,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdPreflight(f, streams))
-	})
-}
-
 var (
 	preflightLong = templates.LongDesc(`
 		Check a Kubernetes cluster against every requirement of the TPE cluster prerequisites
@@ -49,9 +42,12 @@ var (
 		    hosting's CSI driver, WaitForFirstConsumer binding, volume expansion.
 		 4. IngressClass nginx-tpe (or the values' class) and its controller.
 		 5. CRD groups of Strimzi, Percona MongoDB and cert-manager, or the right to create them.
-		 6. Admin profile RBAC and 7. operator profile RBAC: every missing (verb, group, resource).
-		 8. Nodes: three schedulable nodes in three zones, the TPE node-group label, allocatable
-		    CPU and memory for --segment.
+		 6. Admin profile RBAC and 7. operator profile RBAC: every missing (verb, group, resource);
+		    when the whole admin ClusterRole is missing in the namespace, the one RoleBinding of
+		    ClusterRole admin that fixes it.
+		 8. Nodes: three schedulable nodes in three zones (a node with a NoSchedule or NoExecute
+		    taint TPE's pods do not tolerate does not count), the TPE node-group label,
+		    allocatable CPU and memory for --segment.
 		 9. Network: inbound ports on the ingress LoadBalancer, and a firewall checklist of every
 		    flow (manual items); --probe dials the SMTP relay, OIDC issuer and backup endpoint.
 		10. Backup storage of the values (exactly one of s3Compat, amazon, azure); --probe checks
@@ -68,6 +64,8 @@ var (
 		A check the current user may not read is skipped, not failed.
 
 		Each kind is listed once: the number of API requests does not grow with the cluster.
+		Permissions are read with one rules review, which settles them all when the API server
+		says it is complete (RBAC only); nor does the number grow with what is missing.
 		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
 		before anything is sent to the cluster.
 
@@ -275,7 +273,17 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	if cfg.Reviewer, cfg.User, err = o.reviewer(ctx, cfg.Namespace); err != nil {
+	rc := rbac.ReviewerConfig{Client: o.clients.Kube, Impersonate: o.clients.Config.Impersonate, Namespace: cfg.Namespace,
+		Direct: func() (kubernetes.Interface, error) {
+			direct := rest.CopyConfig(o.clients.Config)
+			direct.Impersonate, direct.WrapTransport = rest.ImpersonationConfig{}, nil
+			c, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace)
+			if err != nil {
+				return nil, err
+			}
+			return c.Kube, nil
+		}}
+	if cfg.Reviewer, cfg.User, err = rbac.NewReviewer(ctx, rc); err != nil {
 		return err
 	}
 	if cfg.Profile == "" {
@@ -284,36 +292,6 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	}
 	o.cfg = cfg
 	return nil
-}
-
-// reviewer picks how RBAC is reviewed: for --as, the impersonated user's own reviews (one rules
-// review, then access reviews for what it lacks); when this user may not impersonate, a
-// SubjectAccessReview per permission if it may create those.
-func (o *PreflightOptions) reviewer(ctx context.Context, ns string) (rbac.Reviewer, string, error) {
-	imp := o.clients.Config.Impersonate
-	if imp.UserName != "" {
-		self := rbac.SelfReviewer{Client: o.clients.Kube, Who: "user " + imp.UserName + " (impersonated)"}
-		_, _, _, impErr := self.Rules(ctx, ns)
-		if impErr == nil {
-			return self, imp.UserName, nil
-		}
-		direct := rest.CopyConfig(o.clients.Config)
-		direct.Impersonate = rest.ImpersonationConfig{}
-		direct.WrapTransport = nil
-		if rc, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace); err == nil && rbac.CanCreateSubjectAccessReviews(ctx, rc.Kube) {
-			return rbac.SubjectReviewer{Client: rc.Kube, User: imp.UserName, Groups: imp.Groups}, imp.UserName, nil
-		}
-		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", imp.UserName, impErr)
-	}
-	user := ""
-	if ssr, err := o.clients.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
-		user = ssr.Status.UserInfo.Username
-	}
-	who := "the current user"
-	if user != "" {
-		who = "user " + user
-	}
-	return rbac.SelfReviewer{Client: o.clients.Kube, Who: who}, user, nil
 }
 
 // Run runs the checks and writes the report.

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPreflightValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		mod  func(o *PreflightOptions)
@@ -38,6 +39,7 @@ func TestPreflightValidate(t *testing.T) {
 }
 
 func TestPrereqsShow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args    []string
 		want    []string

@@ -16,12 +16,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdPrereqs(f, streams))
-	})
-}
-
 var (
 	prereqsLong = templates.LongDesc(`
 		Show or create the cluster-wide objects a cluster administrator provides before TPE is

@@ -1,20 +1,15 @@
 package kubectltpe
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -26,12 +21,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
-
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdPUM(f, streams))
-	})
-}
 
 var (
 	pumLong = templates.LongDesc(`
@@ -394,15 +383,11 @@ func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 		Example: fmt.Sprintf(pumLogsExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Since < 0 {
-				return fmt.Errorf("--since must not be negative")
+			if err := o.Validate(); err != nil {
+				return err
 			}
-			if o.Client == nil {
-				c, err := kube.NewClients(f)
-				if err != nil {
-					return err
-				}
-				o.Client, o.Namespace = c.Kube, c.TPENamespace()
+			if err := o.Complete(f); err != nil {
+				return err
 			}
 			return o.Run(cmd.Context())
 		},
@@ -412,98 +397,28 @@ func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Run prints the logs of every container of every pod of the Job, prefixed with pod/container.
-func (o *PUMLogsOptions) Run(ctx context.Context) error {
-	streams, err := JobLogStreams(ctx, o.Client, o.Namespace, pum.Job, o.Follow, o.Since)
+// Validate checks the flags.
+func (o *PUMLogsOptions) Validate() error {
+	if o.Since < 0 {
+		return fmt.Errorf("--since must not be negative")
+	}
+	return nil
+}
+
+// Complete builds the client.
+func (o *PUMLogsOptions) Complete(f cmdutil.Factory) error {
+	if o.Client != nil {
+		return nil
+	}
+	c, err := kube.NewClients(f)
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex // guards o.Out
-	var wg sync.WaitGroup
-	var firstErr error
-	for _, s := range streams {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer s.Body.Close()
-			sc := bufio.NewScanner(s.Body)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			for sc.Scan() {
-				mu.Lock()
-				fmt.Fprintf(o.Out, "[%s/%s] %s\n", s.Pod, s.Container, sc.Text())
-				mu.Unlock()
-			}
-			if err := sc.Err(); err != nil && ctx.Err() == nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("reading logs of %s/%s: %w", s.Pod, s.Container, err)
-				}
-				mu.Unlock()
-			}
-		}()
-		if !o.Follow {
-			// Without -f print the streams one after the other, oldest pod first.
-			wg.Wait()
-		}
-	}
-	wg.Wait()
-	return firstErr
+	o.Client, o.Namespace = c.Kube, c.TPENamespace()
+	return nil
 }
 
-// LogStream is the open log stream of one container.
-type LogStream struct {
-	Pod, Container string
-	Body           io.ReadCloser
-}
-
-// JobLogStreams opens the logs of every container (init containers first) of every pod of Job
-// name, oldest pod first.
-func JobLogStreams(ctx context.Context, c kubernetes.Interface, namespace, name string, follow bool, since time.Duration) ([]LogStream, error) {
-	job, err := c.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("job %s not found in namespace %s: the post-upgrade procedure runs after an install or upgrade of the thingpark-enterprise chart", name, namespace)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
-	}
-	sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector)
-	if err != nil || sel.Empty() {
-		return nil, fmt.Errorf("job %s/%s has no usable pod selector", namespace, name)
-	}
-	pods, err := c.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, fmt.Errorf("listing the pods of job %s/%s: %w", namespace, name, err)
-	}
-	if len(pods.Items) == 0 {
-		return nil, fmt.Errorf("job %s/%s has no pod (yet, or they were deleted)", namespace, name)
-	}
-	sort.Slice(pods.Items, func(i, j int) bool {
-		return pods.Items[i].CreationTimestamp.Before(&pods.Items[j].CreationTimestamp)
-	})
-	var out []LogStream
-	for _, p := range pods.Items {
-		var names []string
-		for _, ct := range p.Spec.InitContainers {
-			names = append(names, ct.Name)
-		}
-		for _, ct := range p.Spec.Containers {
-			names = append(names, ct.Name)
-		}
-		for _, cn := range names {
-			lo := &corev1.PodLogOptions{Container: cn, Follow: follow}
-			if since > 0 {
-				s := int64(since.Seconds())
-				lo.SinceSeconds = &s
-			}
-			body, err := c.CoreV1().Pods(namespace).GetLogs(p.Name, lo).Stream(ctx)
-			if err != nil {
-				for _, s := range out {
-					s.Body.Close()
-				}
-				return nil, fmt.Errorf("reading logs of pod %s container %s: %w", p.Name, cn, err)
-			}
-			out = append(out, LogStream{Pod: p.Name, Container: cn, Body: body})
-		}
-	}
-	return out, nil
+// Run prints the logs of every container of every pod of the Job, prefixed with pod/container.
+func (o *PUMLogsOptions) Run(ctx context.Context) error {
+	return pum.Logs(ctx, o.Client, o.Out, pum.LogsOptions{Namespace: o.Namespace, Follow: o.Follow, Since: o.Since})
 }

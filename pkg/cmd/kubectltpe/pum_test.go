@@ -48,6 +48,7 @@ func pumEntry(uid, state string) string {
 }
 
 func TestPUMStatusCommand(t *testing.T) {
+	t.Parallel()
 	done := "2 entrie(s)\n" + pumEntry("1", "PROCESSED") + pumEntry("2", "SKIPPED")
 	progress := "1 entrie(s)\n" + pumEntry("1", "TRANSIENT_ERROR")
 	aborted := "1 entrie(s)\n" + pumEntry("1", "ABORTED")
@@ -93,6 +94,7 @@ func TestPUMStatusCommand(t *testing.T) {
 }
 
 func TestPUMStatusValidate(t *testing.T) {
+	t.Parallel()
 	for _, o := range []*PUMStatusOptions{
 		{Output: "xml", Interval: time.Second},
 		{Output: "table", Wait: true, Timeout: 0, Interval: time.Second},
@@ -105,6 +107,7 @@ func TestPUMStatusValidate(t *testing.T) {
 }
 
 func TestPUMRestartCommand(t *testing.T) {
+	t.Parallel()
 	done := "1 entrie(s)\n" + pumEntry("1", "PROCESSED")
 	yes, no := true, false
 	tests := []struct {
@@ -145,35 +148,34 @@ func TestPUMRestartCommand(t *testing.T) {
 	}
 }
 
+// TestPUMLogs: the command passes its flags to pum.Logs and prints to Out (pkg/pum tests the
+// streaming itself).
 func TestPUMLogs(t *testing.T) {
+	t.Parallel()
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pum-process", Namespace: "tpe"},
 		Spec: batchv1.JobSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"job-name": "pum-process"}}}}
-	pod := func(name string, age time.Duration) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "tpe", Labels: map[string]string{"job-name": "pum-process"},
-			CreationTimestamp: metav1.Time{Time: time.Now().Add(-age)}},
-			Spec: corev1.PodSpec{InitContainers: []corev1.Container{{Name: "init"}}, Containers: []corev1.Container{{Name: "pum-process"}}}}
-	}
-	c := fake.NewClientset(job, pod("pum-process-new", time.Minute), pod("pum-process-old", time.Hour))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pum-process-1", Namespace: "tpe", Labels: map[string]string{"job-name": "pum-process"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pum-process"}}}}
+	c := fake.NewClientset(job, pod)
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	o := &PUMLogsOptions{Namespace: "tpe", Client: c, Since: 10 * time.Minute, IOStreams: streams}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	if err := o.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	want := "[pum-process-old/init] fake logs\n[pum-process-old/pum-process] fake logs\n[pum-process-new/init] fake logs\n[pum-process-new/pum-process] fake logs\n"
-	if out.String() != want {
-		t.Errorf("logs =\n%s\nwant\n%s", out, want)
+	if want := "[pum-process-1/pum-process] fake logs\n"; out.String() != want {
+		t.Errorf("logs = %q, want %q", out, want)
 	}
-	var since []int64
 	for _, a := range c.Actions() {
 		if a.GetSubresource() == "log" {
-			since = append(since, *a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions).SinceSeconds)
+			if lo := a.(k8stesting.GenericAction).GetValue().(*corev1.PodLogOptions); lo.SinceSeconds == nil || *lo.SinceSeconds != 600 {
+				t.Errorf("--since 10m not passed on: %+v", lo)
+			}
 		}
 	}
-	if len(since) != 4 || since[0] != 600 {
-		t.Errorf("log requests with since = %v", since)
-	}
-	o.Client = fake.NewClientset()
-	if err := o.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "job pum-process not found in namespace tpe") {
-		t.Errorf("missing job: %v", err)
+	if err := (&PUMLogsOptions{Since: -time.Second}).Validate(); err == nil {
+		t.Error("--since -1s accepted")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -42,19 +44,22 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
-	cmd.AddCommand(NewCmdVersion(streams))
-	addCommands(cmd, f, streams)
+	cmd.AddCommand(
+		NewCmdPreflight(f, streams),
+		NewCmdPrereqs(f, streams),
+		NewCmdWait(f, streams),
+		NewCmdPUM(f, streams),
+		NewCmdStatus(f, streams),
+		NewCmdSupportBundle(f, streams),
+		NewCmdCompletion(streams),
+		NewCmdVersion(streams),
+	)
+	// Completions last: complete.Tree walks the whole tree, so every command must be in it.
+	// TestFlagCompletionsAreWired fails if a flag loses its completion.
+	complete.Flag(cmd, "namespace", complete.Namespaces(f))
+	complete.Flag(cmd, "context", complete.Contexts(f))
+	complete.Tree(cmd)
 	return cmd
-}
-
-// commandAdders lets each subcommand file register itself, so root.go does not change for
-// every new command.
-var commandAdders []func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams)
-
-func addCommands(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-	for _, add := range commandAdders {
-		add(root, f, streams)
-	}
 }
 
 // addKlogFlags exposes only -v of klog, as kubectl plugins usually do.

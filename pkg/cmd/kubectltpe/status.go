@@ -21,12 +21,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdStatus(f, streams))
-	})
-}
-
 var (
 	statusLong = templates.LongDesc(`
 		Answer "is my TPE healthy, and which release is it?" on one screen:

@@ -24,12 +24,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdSupportBundle(f, streams))
-	})
-}
-
 var (
 	supportBundleLong = templates.LongDesc(`
 		Collect what the vendor's support asks for when an upgrade goes wrong into one .tar.gz to

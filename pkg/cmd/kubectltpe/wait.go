@@ -21,12 +21,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-func init() {
-	commandAdders = append(commandAdders, func(root *cobra.Command, f cmdutil.Factory, streams genericiooptions.IOStreams) {
-		root.AddCommand(NewCmdWait(f, streams))
-	})
-}
-
 var (
 	waitLong = templates.LongDesc(`
 		Wait until every StatefulSet and Deployment of the TPE namespace has rolled out (or is

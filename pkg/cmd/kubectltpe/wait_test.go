@@ -21,6 +21,7 @@ func statefulSet(name string, want, ready int32) *appsv1.StatefulSet {
 }
 
 func TestWaitCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		sts    *appsv1.StatefulSet
@@ -61,6 +62,7 @@ func TestWaitCommand(t *testing.T) {
 }
 
 func TestWaitValidate(t *testing.T) {
+	t.Parallel()
 	for _, o := range []*WaitOptions{{For: "complete"}, {For: "ready", Timeout: -time.Second}} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("Validate(%+v) accepted", o)
@@ -69,6 +71,7 @@ func TestWaitValidate(t *testing.T) {
 }
 
 func TestStatusCommand(t *testing.T) {
+	t.Parallel()
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	o := NewStatusOptions(streams)
 	o.Client, o.Namespace, o.Output = fake.NewClientset(statefulSet("mongo", 1, 0)), "tpe", "json"
