@@ -53,7 +53,7 @@ func (e *Env) Cluster() (*Cluster, error) {
 	getter := e.Settings.RESTClientGetter()
 	clients, err := kube.NewClients(getter)
 	if err != nil {
-		return nil, err
+		return nil, helmFlagNames(err)
 	}
 	ns := clients.TPENamespace()
 	// Helm's getter must agree: resources without a namespace land in the TPE namespace.

@@ -125,3 +125,21 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	}
 	return id, "prompt", nil
 }
+
+// helmFlagNames names Helm's flags in an error of pkg/kube, which names kubectl's: Helm's
+// global flag for the context is --kube-context, kubectl's is --context.
+func helmFlagNames(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "--context") {
+		return err
+	}
+	return &renamedError{err: err, msg: strings.ReplaceAll(err.Error(), "--context", "--kube-context")}
+}
+
+// renamedError is an error with another message and the same chain.
+type renamedError struct {
+	err error
+	msg string
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }

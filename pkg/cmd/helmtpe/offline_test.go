@@ -258,3 +258,12 @@ func TestRepoAddMirrorWithoutNewestRelease(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanWithoutKubeconfigNamesHelmFlags(t *testing.T) {
+	noKubeconfig(t)
+	_, _, err := run(t, nil, "plan", "--to", "v7.3.1")
+	if err == nil || !strings.Contains(err.Error(), "--from") || !strings.Contains(err.Error(), "--kube-context") ||
+		strings.Contains(strings.ReplaceAll(err.Error(), "--kube-context", ""), "--context") {
+		t.Errorf("err = %v: want the flags of helm tpe (--kube-context, --from)", err)
+	}
+}

@@ -175,7 +175,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	}
 	cl, err := o.env.Cluster()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}
 	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
 		return nil, err
