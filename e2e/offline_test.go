@@ -123,7 +123,7 @@ func TestHelmOffline(t *testing.T) {
 		for _, c := range p.Report.Checks {
 			kube[c.ID] = c.Status
 		}
-		if kube["kubernetes.3"] != "FAIL" {
+		if kube["kubernetes.3"] != "fail" {
 			t.Errorf("kubernetes checks: %v", kube)
 		}
 
