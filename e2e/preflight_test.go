@@ -75,7 +75,8 @@ var prereqFlags = []string{"--hosting", "other", "--storage-provisioner", "kwok.
 func TestPreflightAdminBeforeAndAfterPrereqs(t *testing.T) {
 	deletePrereqs(t)
 	t.Cleanup(func() { deletePrereqs(t) })
-	admin := append([]string{"preflight", "--profile", "admin", "-o", "json"}, prereqFlags...)
+	// The target is pinned: without --tpe-version it is the newest release of the matrix.
+	admin := append([]string{"preflight", "--profile", "admin", "--tpe-version", "v7.3.6", "-o", "json"}, prereqFlags...)
 
 	t.Run("before prereqs apply: PriorityClasses and StorageClass fail and are named", func(t *testing.T) {
 		r := env.KubectlTPE(t, env.AdminKubeconfig, admin...)

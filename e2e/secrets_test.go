@@ -21,12 +21,22 @@ import (
 // hold the installation ID, Amazon backup keys, an Azure client secret and a TLS private key, and
 // checks that none of them appears in stdout, stderr, the support bundle, the progress ConfigMap or
 // the API server audit log; and that --dry-run of `prereqs apply` and `helm tpe upgrade` makes no
-// mutating API request (counted in the audit log).
+// mutating API request (counted in the audit log). The charts copy these secrets outside their
+// Secrets (fixture.spreadSecrets): the dry-run diff must mask every copy and still show which
+// objects and lines change, a rotated key shows as a changed line, --show-secrets shows them (the
+// positive control of the detector), and errors that quote the values (fixture.failRenderQuoting)
+// are masked in the dry run, the upgrade, its progress record and `kubectl tpe status`.
 func TestSecretsNeverLeak(t *testing.T) {
 	f := newEvFixture(t)
 	env.SetPUM(t, "done")
 	since := time.Now()
 	s := f.Secrets
+	// The charts copy the installation ID, the backup keys and the TLS key outside their Secrets
+	// (ConfigMap data, annotations, env values, args, command lines; templates/spread.yaml).
+	f.Values = writeFile(t, "values-spread.yaml", evValues(s, "fixture: {spreadSecrets: true}\n"))
+	failQuoting := writeFile(t, "fail-quoting.yaml", "fixture: {failRenderQuoting: true}\n")
+	rotatedKey := "AKIAROTATED" + s.AWSAccessKey[len("AKIAEVIDENCE"):]
+	rotated := writeFile(t, "rotated.yaml", "global: {backup: {amazon: {accessKey: \""+rotatedKey+"\"}}}\n")
 	azure := writeFile(t, "azure.yaml", evAzureValues(s))
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
@@ -112,6 +122,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if r.Code != 0 {
 			t.Fatalf("upgrade --dry-run: %s", redact(r.String()))
 		}
+		// The diff still says which objects and lines change, with the copies masked.
+		for _, want := range []string{"--- ConfigMap tpe-spread-config (installed)", "+++ Deployment tpe-spread (new)",
+			`-  chartVersion: "1.2.`, `+  chartVersion: "1.4.`, `thingpark.com/installation-id: "<redacted global.installationId #`,
+			`args: ["--installation-id=<redacted global.installationId #`} {
+			if !strings.Contains(r.Stdout, want) {
+				t.Errorf("upgrade --dry-run: %q not in the diff:\n%s", want, redact(r.Stdout))
+			}
+		}
 		c := countAudit(t, t0, time.Now(), "helm-tpe/")
 		t.Logf("helm tpe upgrade --dry-run: %s API requests, %d mutating", c, c.Mutating)
 		if c.Total == 0 {
@@ -121,6 +139,70 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("upgrade --dry-run made mutating requests: %v", c.Mutations)
 		}
 		f.wantRelease(t, charts722c)
+	})
+
+	t.Run("dry run with a rotated key and --show-secrets", func(t *testing.T) {
+		r := f.helmTPE(t, "", nil, "upgrade", "--to", "v7.3.1", "-f", f.Values, "-f", rotated, "--dry-run")
+		outputs = append(outputs, r.Stdout, r.Stderr)
+		if r.Code != 0 {
+			t.Fatalf("upgrade --dry-run -f rotated.yaml: %s", redact(r.String()))
+		}
+		if strings.Contains(r.Stdout+r.Stderr, rotatedKey) {
+			t.Errorf("the rotated access key appears in the dry run")
+		}
+		// The old and the new key show as a changed line, each with its own tag.
+		var minus, plus string
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if strings.Contains(l, "name: AWS_ACCESS_KEY_ID") {
+				switch {
+				case strings.HasPrefix(l, "-"):
+					minus = l
+				case strings.HasPrefix(l, "+"):
+					plus = l
+				}
+			}
+		}
+		if minus == "" || plus == "" || minus[1:] == plus[1:] || !strings.Contains(minus, "<redacted global.backup.amazon.accessKey #") {
+			t.Errorf("the rotated key is not shown as a changed, masked line: -%q +%q\n%s", minus, plus, redact(r.Stdout))
+		}
+		// --show-secrets is the deliberate way to see them: a warning, and the detector finds them
+		// (positive control, kept out of the outputs checked below).
+		r = env.HelmTPE(t, env.OperatorKubeconfig, []string{"HELM_NAMESPACE=" + f.NS}, "upgrade", "--to", "v7.3.1", "-f", f.Values, "--dry-run", "--show-secrets")
+		if r.Code != 0 || !strings.Contains(r.Stderr, "WARNING: --show-secrets") {
+			t.Errorf("--show-secrets: exit %d, stderr: %s", r.Code, redact(r.Stderr))
+		}
+		if what := s.find(r.Stdout); what == "" {
+			t.Errorf("--show-secrets shows no secret: the detector is broken")
+		} else {
+			t.Logf("--show-secrets: the detector finds the %s in the diff, as it should", what)
+		}
+		if what := s.find(r.Stderr); what != "" {
+			t.Errorf("--show-secrets: the %s appears on stderr", what)
+		}
+	})
+
+	t.Run("failure paths quote the values", func(t *testing.T) {
+		phase(t, []cmd{
+			{"helm tpe upgrade --dry-run (render error)", h("upgrade", "--to", "v7.3.1", "-f", f.Values, "-f", failQuoting, "--dry-run"), []int{1}},
+			{"helm tpe plan (failRenderQuoting)", h("plan", "--to", "v7.3.1", "-f", f.Values, "-f", failQuoting), []int{2}},
+			{"helm tpe upgrade (render error)", h("upgrade", "--to", "v7.3.1", "-f", f.Values, "-f", failQuoting, "--yes"), []int{2}},
+			{"kubectl tpe status (failed run)", k("", "status", "-o", "json"), []int{2}},
+		})
+		if n := len(outputs); n < 8 || !strings.Contains(outputs[n-8]+outputs[n-7], "fixture.failRenderQuoting is set") ||
+			!strings.Contains(outputs[n-4]+outputs[n-3], "fixture.failRenderQuoting is set") {
+			t.Errorf("the render errors are not shown (masked):\n%s", redact(strings.Join(outputs[max(0, n-8):], "\n")))
+		}
+		if n := len(outputs); n >= 8 && s.find(outputs[n-7]+outputs[n-3]) == "" {
+			t.Logf("what the user sees of the render errors:\n%s\n%s", outputs[n-7], outputs[n-3])
+		}
+		p, raw := f.progress(t)
+		if p == nil || p.State != "failed" || !strings.Contains(raw, "failRenderQuoting") {
+			t.Fatalf("progress after the failed run: %+v", p)
+		}
+		if what := s.find(raw); what != "" {
+			t.Errorf("the progress ConfigMap of the failed run holds the %s", what)
+		}
+		phase(t, []cmd{{"helm tpe upgrade --resume", h("upgrade", "--to", "v7.3.1", "-f", f.Values, "--yes", "--resume", "--pum-interval", "1s"), nil}})
 	})
 
 	t.Run("installed", func(t *testing.T) {
@@ -147,6 +229,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		found := ""
 		for _, e := range entries {
+			if info, err := e.Info(); err != nil {
+				t.Error(err)
+			} else if info.Mode().Perm() != 0o600 {
+				t.Errorf("helm tpe values get wrote %s with mode %v, want 0600 (it holds the secrets)", e.Name(), info.Mode().Perm())
+			}
 			b, _ := os.ReadFile(filepath.Join(dir, "values", e.Name()))
 			if w := s.find(string(b)); w != "" {
 				found = w

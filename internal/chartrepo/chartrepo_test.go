@@ -13,6 +13,8 @@ import (
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
 
 const (
@@ -184,5 +186,58 @@ func TestSchemaOnlyFrom73(t *testing.T) {
 		if (err != nil) != wantErr {
 			t.Errorf("%s: validating 7.2-style values: err = %v, want error %v", file, err, wantErr)
 		}
+	}
+}
+
+// TestFixtureShape80 checks the 8.0 charts (TPE 8.0.0: thingpark-data 2.2.2, thingpark-enterprise
+// 2.0.0) are served and shaped as the 8.0 layout: Kafka as a StrimziPodSet, the post-upgrade
+// manager still deploy/pum (pum-server image); and that v7.3.6's charts are served.
+func TestFixtureShape80(t *testing.T) {
+	files, _, err := Package(chartsDir, releasesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"thingpark-data-controllers-1.5.0.tgz", "thingpark-data-1.6.0.tgz", "thingpark-application-controllers-1.5.0.tgz", "thingpark-enterprise-1.7.6.tgz",
+		"thingpark-data-controllers-2.2.1.tgz", "thingpark-data-2.2.2.tgz", "thingpark-application-controllers-2.2.0.tgz", "thingpark-enterprise-2.0.0.tgz"} {
+		if files[f] == nil {
+			t.Errorf("%s is not served", f)
+		}
+	}
+	render := func(file string) string {
+		ch, err := loader.LoadArchive(bytes.NewReader(files[file]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := map[string]any{"global": map[string]any{"installationId": "abc"}}
+		v, err := chartutil.ToRenderValues(ch, vals, chartutil.ReleaseOptions{Name: "tpe", Namespace: "thingpark-enterprise", Revision: 1, IsInstall: true}, chartutil.DefaultCapabilities)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := engine.Render(ch, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := ""
+		for _, s := range out {
+			all += "---\n" + s
+		}
+		return all
+	}
+	data80, data73 := render("thingpark-data-2.2.2.tgz"), render("thingpark-data-1.6.0.tgz")
+	if !strings.Contains(data80, "kind: StrimziPodSet\nmetadata:\n  name: kafka-cluster-kafka") || strings.Contains(data80, "kind: StatefulSet\nmetadata:\n  name: kafka-cluster-kafka") {
+		t.Errorf("8.0 Kafka is not a StrimziPodSet:\n%s", data80)
+	}
+	if !strings.Contains(data73, "kind: StatefulSet\nmetadata:\n  name: kafka-cluster-kafka") {
+		t.Errorf("7.3 Kafka is not a StatefulSet")
+	}
+	tpe80 := render("thingpark-enterprise-2.0.0.tgz")
+	if !pum.ShipsManager(tpe80) || !strings.Contains(tpe80, "pum-server:1.5.2-1") || !strings.Contains(tpe80, "tpe-controller:1.2.3") {
+		t.Errorf("thingpark-enterprise 2.0.0 lacks deploy/pum (pum-server) or tpe-controller 1.2.3")
+	}
+	if !pum.ShipsManager(render("thingpark-enterprise-1.7.6.tgz")) {
+		t.Errorf("thingpark-enterprise 1.7.6 lacks deploy/pum")
+	}
+	if ops := render("thingpark-data-controllers-2.2.1.tgz"); !strings.Contains(ops, "strimzi/operator:0.44.0") || !strings.Contains(ops, "server-mongodb-operator:1.17.0") {
+		t.Errorf("8.0 operators:\n%s", ops)
 	}
 }

@@ -45,17 +45,22 @@ type KubeRange struct {
 
 // Release is one TPE release: its name (the git tag) and its four charts.
 type Release struct {
-	Name                   string    `json:"name"`
-	Aliases                []string  `json:"aliases,omitempty"`
-	Date                   string    `json:"date,omitempty"`
-	Tagged                 bool      `json:"tagged"`
+	Name    string   `json:"name"`
+	Aliases []string `json:"aliases,omitempty"`
+	Date    string   `json:"date,omitempty"`
+	Tagged  bool     `json:"tagged"`
+	// Ref and Commit say where the VERSIONS file was read when it is not at a tag: a branch of
+	// the vendor's configuration repository and its commit (8.0.0 is on main, untagged).
+	Ref                    string    `json:"ref,omitempty"`
+	Commit                 string    `json:"commit,omitempty"`
 	DataControllers        string    `json:"dataControllers"`
 	Data                   string    `json:"data"`
 	ApplicationControllers string    `json:"applicationControllers,omitempty"`
 	EnterpriseControllers  string    `json:"enterpriseControllers,omitempty"`
 	Enterprise             string    `json:"enterprise"`
 	Kubernetes             KubeRange `json:"kubernetes"`
-	// Source says where the release came from: "matrix" (embedded) or the VERSIONS file path.
+	// Source says where the release came from: "matrix" (embedded), the VERSIONS file path, or the
+	// URL a refresh read it from.
 	Source string `json:"source,omitempty"`
 }
 
@@ -158,28 +163,40 @@ func (m *Matrix) Resolve(name string) (Release, error) {
 	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s", name, strings.Join(m.tagged(), ", "))
 }
 
+// tagged lists the tagged releases, plus the newest release of a line that has no tag at all
+// (8.0.0, published from a branch).
 func (m *Matrix) tagged() []string {
 	var out []string
 	for _, r := range m.Releases {
 		if r.Tagged {
+			out = append(out, r.Name)
+		} else if l, ok := m.LatestFix(r.Line()); ok && l.Name == r.Name {
 			out = append(out, r.Name)
 		}
 	}
 	return out
 }
 
-// LatestFix returns the newest tagged release of a line ("7.2" → v7.2.2c).
+// LatestFix returns the newest tagged release of a line ("7.2" → v7.2.2c). A line with no tagged
+// release at all (8.0, whose VERSIONS is on a branch) gives its newest release.
 func (m *Matrix) LatestFix(line string) (Release, bool) {
-	var best Release
-	found := false
+	var best, bestAny Release
+	found, foundAny := false, false
 	for _, r := range m.Releases {
-		if r.Line() == line && r.Tagged {
-			if !found || MustParseTag(best.Name).Less(MustParseTag(r.Name)) {
-				best, found = r, true
-			}
+		if r.Line() != line {
+			continue
+		}
+		if !foundAny || MustParseTag(bestAny.Name).Less(MustParseTag(r.Name)) {
+			bestAny, foundAny = r, true
+		}
+		if r.Tagged && (!found || MustParseTag(best.Name).Less(MustParseTag(r.Name))) {
+			best, found = r, true
 		}
 	}
-	return best, found
+	if found {
+		return best, true
+	}
+	return bestAny, foundAny
 }
 
 // Lines returns the release lines in order ("1.0", "7.1", "7.2", "7.3").

@@ -93,6 +93,7 @@ func TestKnownReleases(t *testing.T) {
 		{"v7.3.1", "v7.3.1", [4]string{"1.2.4", "1.3.5", "1.2.4", "1.4.1"}, ChartApplicationControllers, "1.24", "1.27"},
 		{"v7.3.4c", "v7.3.6", [4]string{"1.5.0", "1.6.0", "1.5.0", "1.7.6"}, ChartApplicationControllers, "1.24", "1.27"},
 		{"v1.0.3", "v7.1.0", [4]string{"1.0.1", "1.0.2", "1.0.1", "1.0.3"}, ChartEnterpriseControllers, "1.21", "1.23"},
+		{"v8.0.0", "v8.0.0", [4]string{"2.2.1", "2.2.2", "2.2.0", "2.0.0"}, ChartApplicationControllers, "1.26", "1.28"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,12 +119,34 @@ func TestKnownReleases(t *testing.T) {
 	}
 }
 
+// TestRelease80 pins how 8.0.0 was learned: no tag, the VERSIONS file of the configuration
+// repository's main branch at the commit "Release thingpark-enterprise 2.0.0".
+func TestRelease80(t *testing.T) {
+	r, err := MustLoad().Resolve("8.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tagged || r.Ref != "main" || r.Commit != "59bae062a32583862fac702679bc29e9283f2cd0" || r.Kubernetes.Source != "found" {
+		t.Errorf("v8.0.0 = tagged %v ref %q commit %q kubernetes source %q", r.Tagged, r.Ref, r.Commit, r.Kubernetes.Source)
+	}
+	want := "THINGPARK_DATA_CONTROLLERS_VERSION=2.2.1\nTHINGPARK_DATA_VERSION=2.2.2\n" +
+		"THINGPARK_APPLICATION_CONTROLLERS_VERSION=2.2.0\nTHINGPARK_ENTERPRISE_VERSION=2.0.0\n"
+	if got := FormatVersions(r); got != want {
+		t.Errorf("VERSIONS of v8.0.0:\n%s\nwant\n%s", got, want)
+	}
+	for _, rel := range MustLoad().Releases {
+		if !rel.Tagged && rel.Ref != "" && len(rel.Commit) != 40 {
+			t.Errorf("%s: ref %s without a full commit id (%q)", rel.Name, rel.Ref, rel.Commit)
+		}
+	}
+}
+
 func TestResolveUnknown(t *testing.T) {
 	_, err := MustLoad().Resolve("v9.9.9")
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	for _, want := range []string{`"v9.9.9"`, "v7.3.1"} {
+	for _, want := range []string{`"v9.9.9"`, "v7.3.1", "v8.0.0"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -135,7 +158,7 @@ func TestResolveUnknown(t *testing.T) {
 
 func TestLatestFixAndLines(t *testing.T) {
 	m := MustLoad()
-	want := map[string]string{"7.1": "v7.1.3a", "7.2": "v7.2.2c", "7.3": "v7.3.6"}
+	want := map[string]string{"7.1": "v7.1.3a", "7.2": "v7.2.2c", "7.3": "v7.3.6", "8.0": "v8.0.0"}
 	for line, name := range want {
 		t.Run(line, func(t *testing.T) {
 			r, ok := m.LatestFix(line)
@@ -147,7 +170,7 @@ func TestLatestFixAndLines(t *testing.T) {
 	if _, ok := m.LatestFix("6.0"); ok {
 		t.Error("LatestFix(6.0) found a release")
 	}
-	if got := strings.Join(m.Lines(), ","); got != "1.0,7.1,7.2,7.3" {
+	if got := strings.Join(m.Lines(), ","); got != "1.0,7.1,7.2,7.3,8.0" {
 		t.Errorf("Lines() = %s", got)
 	}
 }

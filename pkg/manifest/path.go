@@ -30,7 +30,8 @@ func (e *PathError) Error() string { return e.Msg }
 //   - a major upgrade is done from the latest fix of the previous line, one line at a time;
 //   - never backwards (that is a rollback).
 //
-// From v7.1.2 to v7.3.1 the path is v7.1.3a → v7.2.2c → v7.3.1. The target may be outside the
+// From v7.1.2 to v7.3.1 the path is v7.1.3a → v7.2.2c → v7.3.1; from v7.3.4 to v8.0.0 it is
+// v7.3.6 (the latest 7.3 fix) → v8.0.0. The target may be outside the
 // matrix (a --manifest release); the installed release may not.
 func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 	if from == nil {

@@ -36,6 +36,12 @@ func TestPath(t *testing.T) {
 		{"v7.2.2", "v7.2.2c", "v7.2.2 → v7.2.2c(hotfix/maintenance)", ""},
 		{"v7.3.1", "v7.3.6", "v7.3.1 → v7.3.6(hotfix/maintenance)", ""},
 		{"v7.1.0", "v7.3.6", "v7.1.0 → v7.1.3a(hotfix/maintenance) → v7.2.2c(major) → v7.3.6(major)", ""},
+		{"v7.3.6", "v8.0.0", "v7.3.6 → v8.0.0(major)", ""},
+		{"v7.3.4", "v8.0.0", "v7.3.4 → v7.3.6(hotfix/maintenance) → v8.0.0(major)", ""},
+		{"v7.3.4c", "v8.0.0", "v7.3.6 → v8.0.0(major)", ""}, // v7.3.4c is v7.3.6
+		{"v7.2.2c", "v8.0.0", "v7.2.2c → v7.3.6(major) → v8.0.0(major)", ""},
+		{"v7.1.3a", "v8.0.0", "v7.1.3a → v7.2.2c(major) → v7.3.6(major) → v8.0.0(major)", ""},
+		{"v8.0.0", "v7.3.6", "", "rollback"},
 		{"v7.3.1", "v7.3.1", "", ""},
 		{"v7.3.0", "v7.3.1", "", ""}, // same charts: nothing to do
 		{"v7.3.1", "v7.2.2c", "", "rollback"},

@@ -20,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -187,8 +188,23 @@ type Input struct {
 }
 
 // New computes the plan: the path, each hop's charts, cluster-admin steps and Kubernetes
-// range, the downtime impacts and the values checks, reported through pkg/check.
+// range, the downtime impacts and the values checks, reported through pkg/check. The secrets of
+// the values are masked in its messages (a schema error can quote a value).
 func New(ctx context.Context, in Input) *Plan {
+	p := build(ctx, in)
+	red := redact.NewTagged(redact.FromValues(in.Values))
+	p.Reason = red.String(p.Reason)
+	for i := range p.Report.Checks {
+		c := &p.Report.Checks[i]
+		c.Message, c.Remediation = red.String(c.Message), red.String(c.Remediation)
+		for j := range c.Details {
+			c.Details[j] = red.String(c.Details[j])
+		}
+	}
+	return p
+}
+
+func build(ctx context.Context, in Input) *Plan {
 	p := &Plan{Namespace: in.State.Namespace, Target: in.To.Name, Report: check.NewReport("Plan"),
 		InstalledRefs: in.State.Releases, ServerVersion: in.Server.GitVersion, to: in.To, Hops: []Hop{}, Offline: in.State.Assumed}
 	rep := p.Report

@@ -53,6 +53,8 @@ type Kube struct {
 type NoReadyPodError struct {
 	Target Target
 	Reason string
+	// Missing is true when the Deployment itself does not exist.
+	Missing bool
 }
 
 // Error implements error.
@@ -66,7 +68,7 @@ func ResolvePod(ctx context.Context, c kubernetes.Interface, t Target) (*corev1.
 	d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Deployment, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &NoReadyPodError{Target: t, Reason: "the deployment does not exist"}
+			return nil, &NoReadyPodError{Target: t, Reason: "the deployment does not exist", Missing: true}
 		}
 		return nil, fmt.Errorf("reading deployment %s/%s: %w", t.Namespace, t.Deployment, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -252,7 +253,7 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 		why = "named by the values"
 	}
 	if len(required) == 0 && r.Cfg.Hosting != "" {
-		required = prereq.StorageClassNames(r.Cfg.Prereq)
+		required = prereq.StorageClassNames(r.prereqConfig())
 		why = "of hosting " + r.Cfg.Hosting
 	}
 	if len(required) == 0 {
@@ -332,8 +333,32 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 	return out
 }
 
+// prereqConfig is the Prereq config for the target release (the EKS StorageClasses depend on it).
+func (r *Runner) prereqConfig() prereq.Config {
+	c := r.Cfg.Prereq
+	if c.TPEVersion == "" {
+		c.TPEVersion = targetTag(r.Cfg.Target.Release)
+	}
+	return c
+}
+
+// targetTag is the release name of the target, or for a --manifest release of no known name, the
+// line its thingpark-enterprise chart belongs to (chart 2.x is TPE 8).
+func targetTag(rel manifest.Release) string {
+	if t, err := manifest.ParseTag(rel.Name); err == nil {
+		return t.String()
+	}
+	if strings.HasPrefix(rel.Enterprise, "2.") {
+		return "v8.0.0"
+	}
+	return ""
+}
+
 func (r *Runner) prereqFix() string {
 	s := "kubectl tpe prereqs apply --hosting " + prereq.HostingOr(r.Cfg.Hosting)
+	if v := targetTag(r.Cfg.Target.Release); v != "" {
+		s += " --tpe-version " + v
+	}
 	if r.Cfg.Hosting == prereq.HostingOther {
 		p := r.Cfg.Prereq.Provisioner
 		if p == "" {

@@ -123,6 +123,11 @@ func TestKubernetesVersion(t *testing.T) {
 		{"strict makes newer fail", "37", "v7.3.1", true, check.Fail, "--strict"},
 		{"GKE style minor", "25+", "v7.3.1", false, check.Pass, "1.25 is supported"},
 		{"unknown release warns", "26", "v7.9.9", false, check.Warn, "TPE release v7.9.9 is unknown"},
+		{"8.0.0 on 1.26 passes", "26", "v8.0.0", false, check.Pass, "1.26 is supported by TPE v8.0.0 (1.26–1.28)"},
+		{"8.0.0 on 1.28 passes", "28", "v8.0.0", false, check.Pass, "1.28 is supported by TPE v8.0.0"},
+		{"8.0.0 on 1.25 fails", "25", "v8.0.0", false, check.Fail, "older than the versions supported by TPE v8.0.0"},
+		{"8.0.0 on 1.29 warns", "29", "v8.0.0", false, check.Warn, "newer than the versions validated for TPE v8.0.0 (1.26–1.28)"},
+		{"8.0.0 on 1.29 strict fails", "29", "v8.0.0", true, check.Fail, "--strict"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +216,38 @@ func TestStorage(t *testing.T) {
 				cfg.Values, cfg.HasValues = v, true
 			}
 			must(t, run(t, c, cfg), tt.id, tt.want, tt.mention)
+		})
+	}
+}
+
+// TestStorageEKS80 checks that a TPE 8.0 target on EKS needs the gp3 StorageClasses of the vendor's
+// 8.0 configuration, and that the 7.3 gp2 ones do not satisfy it.
+func TestStorageEKS80(t *testing.T) {
+	objs := func(release string) []runtime.Object {
+		var out []runtime.Object
+		for _, s := range prereq.Build(prereq.Config{Hosting: "eks", TPEVersion: release}).StorageClasses {
+			out = append(out, s)
+		}
+		return append(out, threeNodes()...)
+	}
+	tests := []struct {
+		name, target, built string
+		want                check.Status
+		mention             string
+	}{
+		{"8.0 with gp3", "v8.0.0", "v8.0.0", check.Pass, "thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4 exist"},
+		{"8.0 with only gp2", "v8.0.0", "v7.3.6", check.Fail, "missing StorageClass(es) thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4"},
+		{"7.3 with gp2", "v7.3.6", "v7.3.6", check.Pass, "thingpark-csi-gp2-xfs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cluster(t, "27", nil, objs(tt.built)...)
+			cfg := baseConfig(t, tt.target)
+			cfg.Hosting, cfg.Prereq.Hosting, cfg.Prereq.Provisioner = "eks", "eks", ""
+			got := must(t, run(t, c, cfg), "storage.classes", tt.want, tt.mention)
+			if tt.want == check.Fail && !strings.Contains(got.Remediation, "--tpe-version v8.0.0") {
+				t.Errorf("remediation %q does not name the target release", got.Remediation)
+			}
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
 // Hostings.
@@ -72,6 +74,20 @@ type Config struct {
 	Provisioner      string
 	// IngressClassName defaults to nginx-tpe.
 	IngressClassName string
+	// TPEVersion is the TPE release the objects are for (e.g. v8.0.0). The StorageClasses of
+	// hosting eks depend on it: gp3 volumes from 8.0, gp2 before (and when it is empty or not a
+	// release name).
+	TPEVersion string
+}
+
+// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClasses for a TPE release: the
+// vendor's configuration repository switched examples/storage/storage-class-amazon.yaml from gp2
+// to gp3 for 8.0 (thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4).
+func EKSVolumeType(tpeVersion string) string {
+	if t, err := manifest.ParseTag(tpeVersion); err == nil && t.Major >= 8 {
+		return "gp3"
+	}
+	return "gp2"
 }
 
 // DefaultOtherStorageClass is the StorageClass name for hosting "other".
@@ -175,10 +191,10 @@ func storageSpecs(c Config) []scSpec {
 			{"thingpark-csi-premium-lrs-ext4", d, map[string]string{"fsType": "ext4", "skuName": "Premium_LRS"}, true},
 		}
 	case HostingEKS:
-		d := CSIDrivers[HostingEKS]
+		d, gp := CSIDrivers[HostingEKS], EKSVolumeType(c.TPEVersion)
 		return []scSpec{
-			{"thingpark-csi-gp2-xfs", d, map[string]string{"fsType": "xfs", "type": "gp2"}, false},
-			{"thingpark-csi-gp2-ext4", d, map[string]string{"fsType": "ext4", "type": "gp2"}, false},
+			{"thingpark-csi-" + gp + "-xfs", d, map[string]string{"fsType": "xfs", "type": gp}, false},
+			{"thingpark-csi-" + gp + "-ext4", d, map[string]string{"fsType": "ext4", "type": gp}, false},
 		}
 	case HostingGKE:
 		d := CSIDrivers[HostingGKE]

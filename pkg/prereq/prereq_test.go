@@ -44,11 +44,13 @@ func TestBuild(t *testing.T) {
 			[]string{"thingpark-csi-standard-lrs-xfs", "thingpark-csi-premium-lrs-xfs", "thingpark-csi-premium-lrs-ext4"}, "disk.csi.azure.com"},
 		{Config{Hosting: "eks", PriorityClassNames: "vendor"}, []string{"thingpark-data-path", "thingpark-data", "thingpark-other"},
 			[]string{"thingpark-csi-gp2-xfs", "thingpark-csi-gp2-ext4"}, "ebs.csi.aws.com"},
+		{Config{Hosting: "eks", TPEVersion: "v7.3.6"}, nil, []string{"thingpark-csi-gp2-xfs", "thingpark-csi-gp2-ext4"}, "ebs.csi.aws.com"},
+		{Config{Hosting: "eks", TPEVersion: "v8.0.0"}, nil, []string{"thingpark-csi-gp3-xfs", "thingpark-csi-gp3-ext4"}, "ebs.csi.aws.com"},
 		{Config{Hosting: "gke"}, nil, []string{"thingpark-csi-standard-xfs", "thingpark-csi-ssd-xfs", "thingpark-csi-ssd-ext4"}, "pd.csi.storage.gke.io"},
 		{Config{Hosting: "other", Provisioner: "rancher.io/local-path"}, nil, []string{"thingpark-standard"}, "rancher.io/local-path"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.cfg.Hosting, func(t *testing.T) {
+		t.Run(tt.cfg.Hosting+tt.cfg.TPEVersion, func(t *testing.T) {
 			o := Build(tt.cfg)
 			if tt.pcs != nil {
 				for i, p := range o.PriorityClasses {

@@ -27,6 +27,9 @@ func Target(namespace string) podexec.Target {
 func Get(ctx context.Context, ex podexec.Executor, namespace string) (*Status, error) {
 	res, err := ex.Exec(ctx, Target(namespace), []string{"status"}, nil)
 	if err != nil {
+		if ns := notShipped(err, namespace); ns != nil {
+			return nil, ns
+		}
 		return nil, fmt.Errorf("reading the post-upgrade status: %w", withStderr(err, res.Stderr))
 	}
 	st, err := Parse(res.Stdout)
@@ -77,7 +80,8 @@ func finished(s *Status) int {
 // Wait reads the status every interval until the verdict is done or failed, and returns that
 // status. ctx carries the timeout: when it expires, Wait returns the last status and a
 // *WaitTimeoutError. Errors while reading (the pod restarting, a half-written dump) are retried
-// until then; progress (may be nil) is called with every status read.
+// until then, but a missing deploy/pum (*NotShippedError) is returned at once; progress (may be
+// nil) is called with every status read.
 func Wait(ctx context.Context, ex podexec.Executor, namespace string, interval time.Duration, progress func(*Status)) (*Status, error) {
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -96,7 +100,10 @@ func Wait(ctx context.Context, ex podexec.Executor, namespace string, interval t
 		case <-t.C:
 		}
 		st, err := Get(ctx, ex, namespace)
+		var ns *NotShippedError
 		switch {
+		case errors.As(err, &ns):
+			return nil, err // no manager: nothing will ever answer
 		case err != nil:
 			if ctx.Err() == nil {
 				lastErr = err
@@ -119,6 +126,9 @@ func Wait(ctx context.Context, ex podexec.Executor, namespace string, interval t
 func Restart(ctx context.Context, ex podexec.Executor, namespace string) (string, error) {
 	res, err := ex.Exec(ctx, Target(namespace), []string{"restart"}, nil)
 	out := strings.TrimRight(res.Stdout, "\n")
+	if ns := notShipped(err, namespace); ns != nil {
+		return out, ns
+	}
 	if err != nil {
 		return out, fmt.Errorf("restarting the post-upgrade procedure: %w", withStderr(err, res.Stderr))
 	}

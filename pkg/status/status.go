@@ -473,8 +473,14 @@ func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
 			found = found || dep.Name == pum.Deployment
 		}
 		if !found {
+			why := "the thingpark-enterprise chart is not installed"
+			for _, h := range in.helm {
+				if h.Chart == manifest.ChartEnterprise {
+					why = fmt.Sprintf("the installed release (%s) ships no post-upgrade manager", h.ChartString())
+				}
+			}
 			d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Skip,
-				Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (the thingpark-enterprise chart is not installed)", pum.Deployment, cfg.Namespace)})
+				Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (%s)", pum.Deployment, cfg.Namespace, why)})
 			return
 		}
 	}

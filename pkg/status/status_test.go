@@ -286,3 +286,48 @@ func BenchmarkCollect(b *testing.B) {
 		})
 	}
 }
+
+// TestRelease80 recognises an installation of the four 8.0.0 charts, and a missing deploy/pum is
+// then reported as a release without a post-upgrade manager, not as "not installed".
+func TestRelease80(t *testing.T) {
+	to80 := func(objs *[]runtime.Object) {
+		v80 := map[string]string{"tpe-data-controllers": "2.2.1", "tpe-data": "2.2.2", "tpe-controllers": "2.2.0", "tpe": "2.0.0"}
+		for i, o := range *objs {
+			s, ok := o.(*corev1.Secret)
+			if !ok {
+				continue
+			}
+			r, err := helmstore.FromSecret(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.ChartVersion = v80[r.Name]
+			ns, err := helmstore.Secret(r, nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			(*objs)[i] = ns
+		}
+	}
+	d := collect(t, client(installation(t, 3, to80), true), &fakeExec{stdout: pumDone})
+	if d.Release.Name != "v8.0.0" {
+		t.Errorf("release = %+v", d.Release)
+	}
+	if c := statusOf(t, d, "release.match"); c.Status != check.Pass {
+		t.Errorf("release.match = %s %s", c.Status, c.Message)
+	}
+	noPUM := func(objs *[]runtime.Object) {
+		out := (*objs)[:0]
+		for _, o := range *objs {
+			if dep, ok := o.(*appsv1.Deployment); ok && dep.Name == "pum" {
+				continue
+			}
+			out = append(out, o)
+		}
+		*objs = out
+	}
+	d = collect(t, client(installation(t, 3, to80, noPUM), true), &fakeExec{stdout: pumDone})
+	if c := statusOf(t, d, "pum.verdict"); c.Status != check.Skip || !strings.Contains(c.Message, "thingpark-enterprise-2.0.0) ships no post-upgrade manager") {
+		t.Errorf("pum.verdict = %s %s", c.Status, c.Message)
+	}
+}

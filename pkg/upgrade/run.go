@@ -65,8 +65,10 @@ type Config struct {
 	To         manifest.Release
 	ValueFiles []string
 	DryRun     bool
-	Resume     bool
-	SkipBackup bool
+	// ShowSecrets shows Secret data and the values' secrets in the dry-run diff (--show-secrets).
+	ShowSecrets bool
+	Resume      bool
+	SkipBackup  bool
 	// AckAdminSteps acknowledges the cluster-admin steps the plan cannot verify (plan.Unverifiable).
 	AckAdminSteps bool
 	// Timeout bounds each chart and each wait; PUMTimeout and PUMInterval the post-upgrade gate.
@@ -126,11 +128,14 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	repo, repoErr := d.Charts(vals)
 	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic,
 		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup, SkipPermissions: cfg.SkipPermissions}
-	red := redact.New(vals.InstallationID())
+	// Every secret of the values (installation ID, backup credentials, TLS key, passwords...) is
+	// masked in progress lines, errors, the progress record and the dry-run diff.
+	secrets := redact.FromValues(vals)
 	if repoErr == nil {
 		in.Charts = repo
-		red = redact.New(repo.InstallationID(), vals.InstallationID())
+		secrets = append(secrets, redact.Secret{Path: "installation ID", Value: repo.InstallationID()})
 	}
+	red := redact.NewTagged(secrets)
 	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
 		return nil, err
 	}
@@ -164,7 +169,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 		return out, red.Error(fmt.Errorf("%w: nothing was changed", err))
 	}
 	r := &Runner{Helm: d.Helm, Kube: d.Kube, Exec: d.Exec, Namespace: cfg.Namespace, Charts: repo, Values: vals, ValueFiles: cfg.ValueFiles,
-		Timeout: cfg.Timeout, SkipBackup: cfg.SkipBackup, StopAfter: cfg.StopAfter, Secrets: []string{repo.InstallationID(), vals.InstallationID()},
+		Timeout: cfg.Timeout, SkipBackup: cfg.SkipBackup, StopAfter: cfg.StopAfter, Secrets: red.Secrets(), ShowSecrets: cfg.ShowSecrets,
 		Log: func(f string, a ...any) { d.Log("%s", red.String(fmt.Sprintf(f, a...))) }, Wait: d.Wait, PUM: d.PUM}
 	if cfg.RetryCommand != nil {
 		r.RetryCommand = cfg.RetryCommand(p.Target)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/backup"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/diff"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
@@ -49,9 +50,11 @@ type Runner struct {
 	SkipBackup bool
 	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
 	StopAfter string
-	// Secrets (the installation ID) are removed from every message recorded in the progress
-	// ConfigMap or returned.
+	// Secrets (the installation ID, the secrets of the values) are removed from every message
+	// recorded in the progress ConfigMap or returned.
 	Secrets []string
+	// ShowSecrets shows Secret data and the values' secrets in the dry-run diff (--show-secrets).
+	ShowSecrets bool
 	// RetryCommand is the command a user reruns to continue ("helm tpe upgrade --to v7.3.1 -f v.yaml").
 	RetryCommand string
 	now          func() time.Time
@@ -406,7 +409,9 @@ type ChartDiff struct {
 	Added       int         `json:"added"`
 	Removed     int         `json:"removed"`
 	Changed     int         `json:"changed"`
-	Diff        string      `json:"diff"`
+	// Objects are the objects that differ (their names masked like the diff).
+	Objects []diff.Change `json:"objects"`
+	Diff    string        `json:"diff"`
 }
 
 // DryRun renders every chart of every hop against the cluster (Helm's server-side dry run:
@@ -414,13 +419,21 @@ type ChartDiff struct {
 func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) {
 	out := []ChartDiff{}
 	prev := map[string]string{}
+	// The secrets of the new values and of the installed releases' values (a rotated key is in the
+	// installed manifests only), plus the installation ID of the repository.
+	secrets := redact.FromValues(r.Values)
+	for _, s := range r.Secrets {
+		secrets = append(secrets, redact.Secret{Path: "secret", Value: s})
+	}
 	for _, n := range manifest.ReleaseNames {
 		if last, err := plan.LastRelease(r.Helm, n); err != nil {
 			return nil, err
 		} else if last != nil && last.Info != nil && last.Info.Status != helmrelease.StatusUninstalled {
 			prev[n] = last.Manifest
+			secrets = append(secrets, redact.FromValues(last.Config)...)
 		}
 	}
+	red := redact.NewTagged(secrets)
 	for _, h := range p.Hops {
 		for _, c := range h.Charts {
 			if c.Action == plan.ActionUnchanged {
@@ -433,11 +446,11 @@ func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) 
 			}
 			rel, err := r.apply(ctx, c.ReleaseName, ch, true)
 			if err != nil {
-				return nil, err
+				return nil, red.Error(err)
 			}
-			d := DiffManifests(prev[c.ReleaseName], rel.Manifest)
+			d := diff.Manifests(prev[c.ReleaseName], rel.Manifest, diff.Options{Redactor: red, ShowSecrets: r.ShowSecrets})
 			out = append(out, ChartDiff{Hop: h.N, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, Action: c.Action,
-				Added: d.Added, Removed: d.Removed, Changed: d.Changed, Diff: d.Text})
+				Added: d.Added, Removed: d.Removed, Changed: d.Changed, Objects: d.Objects, Diff: d.Text})
 			prev[c.ReleaseName] = rel.Manifest
 		}
 	}

@@ -181,6 +181,7 @@ func TestFlagValidation(t *testing.T) {
 		want string
 	}{
 		{[]string{"upgrade", "--to", "v7.3.1", "-f", "x.yaml", "--dry-run", "--resume"}, "--dry-run cannot be used with --resume"},
+		{[]string{"upgrade", "--to", "v7.3.1", "-f", "x.yaml", "--show-secrets"}, "--show-secrets only applies to --dry-run"},
 		{[]string{"install", "--to", "v7.3.1"}, "-f is required"},
 		{[]string{"rollback", "--yes"}, "needs --backup NAME"},
 		{[]string{"plan"}, `"to" not set`},

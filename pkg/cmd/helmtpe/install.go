@@ -30,6 +30,7 @@ type RunOptions struct {
 	ValueFiles  []string
 	Yes         bool
 	DryRun      bool
+	ShowSecrets bool
 	Resume      bool
 	SkipBackup  bool
 	AckAdmin    bool
@@ -56,6 +57,9 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 			# See what %[1]s would change, without changing anything
 			helm tpe %[1]s --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml --dry-run
 
+			# The same, with Secret data and the values' secrets in clear (never paste this in a ticket)
+			helm tpe %[1]s --to v7.3.1 -f values.yaml --dry-run --show-secrets
+
 			# Run it, answering the confirmation
 			helm tpe %[1]s --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml
 
@@ -77,6 +81,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files, given to every chart (repeatable, later files win)")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "render every chart against the cluster and show the changes; change nothing")
+	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "with --dry-run: show Secret data and the secret values of the values files in the diff (masked by default)")
 	cmd.Flags().BoolVar(&o.Resume, "resume", false, "continue the interrupted run recorded in ConfigMap "+upgrade.ConfigMap)
 	cmd.Flags().BoolVar(&o.SkipBackup, "skip-backup", false, "do not take the upgrade backup (there will be nothing to roll back to)")
 	cmd.Flags().BoolVar(&o.AckAdmin, "ack-admin-steps", false, "acknowledge the cluster-admin steps the plan cannot verify (manual or inferred steps; see `helm tpe plan`)")
@@ -95,6 +100,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.DryRun && o.Resume {
 		return fmt.Errorf("--dry-run cannot be used with --resume")
+	}
+	if o.ShowSecrets && !o.DryRun {
+		return fmt.Errorf("--show-secrets only applies to --dry-run")
 	}
 	if len(o.ValueFiles) == 0 && !o.Resume {
 		return fmt.Errorf("-f is required: pass your values files (global.installationId at least); `helm tpe values get` saves the installed ones")
@@ -136,8 +144,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			return cli.Confirm(o.In, o.ErrOut, prompt, false)
 		}
 	}
+	if o.ShowSecrets {
+		fmt.Fprintln(o.ErrOut, "WARNING: --show-secrets: the diff shows Secret data and the secret values of your values files (installation ID, keys, passwords) in clear; do not paste it in a ticket")
+	}
 	out, err := upgrade.Run(ctx, deps, upgrade.Config{Verb: o.Verb, Namespace: cl.Namespace, Matrix: m, To: to, ValueFiles: o.ValueFiles,
-		DryRun: o.DryRun, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
+		DryRun: o.DryRun, ShowSecrets: o.ShowSecrets, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
 		StopAfter: os.Getenv(EnvStopAfter), RetryCommand: o.retryCommand})
 	if err == nil && o.DryRun {
 		err = writeDiffs(o.Out, o.format, out.Plan, out.Diffs)

@@ -32,7 +32,11 @@ var runLong = templates.LongDesc(`
 	Progress is recorded in the ConfigMap tpe-upgrade-progress (never any secret): an interrupted or
 	failed run continues with --resume from the step that did not finish, and running a finished
 	upgrade again changes nothing. --dry-run renders all charts against the cluster (server-side) and
-	shows what would change per chart, without any change. Progress lines (step n/N, chart, elapsed)
+	shows what would change per chart, without any change: the secrets of the values files (the
+	installation ID, backup credentials, the TLS key, any password, secret, token or key) are masked
+	wherever a chart copies them, by a tag that is the same on both sides, so a changed secret shows
+	as a changed line without its value; Secret objects show only which keys were added, removed or
+	changed. --show-secrets shows them in clear (with a warning). Progress lines (step n/N, chart, elapsed)
 	go to stderr; the summary goes to stdout (-o json for pipelines).
 
 	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)

@@ -45,8 +45,13 @@ func TestPrereqsShow(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{[]string{"prereqs", "show", "--hosting", "eks", "--priority-class-names=vendor"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--priority-class-names=vendor", "--tpe-version", "v7.3.6"},
 			[]string{"name: thingpark-data-path", "value: 1000000", "name: thingpark-csi-gp2-xfs", "provisioner: ebs.csi.aws.com", "name: nginx-tpe"}, ""},
+		{[]string{"prereqs", "show", "--hosting", "eks"}, // the newest release: 8.0
+			[]string{"name: thingpark-csi-gp3-xfs", "name: thingpark-csi-gp3-ext4", "type: gp3"}, ""},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "8.0.0"},
+			[]string{"name: thingpark-csi-gp3-xfs", "type: gp3"}, ""},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--tpe-version"},
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
 			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
 		{[]string{"prereqs", "show"}, nil, "--hosting is required"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 )
 
@@ -26,7 +27,9 @@ var (
 		  manifest's spelling thingpark-data-path, thingpark-data, thingpark-other);
 		* the StorageClasses of the hosting (aks: disk.csi.azure.com, eks: ebs.csi.aws.com,
 		  gke: pd.csi.storage.gke.io, all WaitForFirstConsumer; other: one WaitForFirstConsumer
-		  class with the provisioner you name);
+		  class with the provisioner you name). They follow the target release (--tpe-version,
+		  default the newest): on eks TPE 8.0 uses gp3 volumes (thingpark-csi-gp3-xfs, -ext4),
+		  7.x gp2 (thingpark-csi-gp2-xfs, -ext4);
 		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
 
 		CRDs and the third-party controllers' ClusterRoles come with the charts and the vendor's
@@ -46,6 +49,9 @@ var (
 	prereqsShowExample = templates.Examples(`
 		# The objects for EKS, in the vendor manifest's PriorityClass spelling
 		%[1]s prereqs show --hosting eks --priority-class-names=vendor
+
+		# The EKS StorageClasses of TPE 7.3 (gp2) rather than 8.0 (gp3)
+		%[1]s prereqs show --hosting eks --tpe-version v7.3.6
 
 		# For another hosting, with the provisioner of your storage
 		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
@@ -99,6 +105,7 @@ func (o *PrereqsOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Config.StorageClassName, "storage-class-name", o.Config.StorageClassName, "Name of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.Provisioner, "storage-provisioner", o.Config.Provisioner, "Provisioner (CSI driver) of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.IngressClassName, "ingress-class-name", o.Config.IngressClassName, "Name of the IngressClass")
+	fl.StringVar(&o.Config.TPEVersion, "tpe-version", o.Config.TPEVersion, "Target TPE release, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
 }
 
 // NewCmdPrereqs builds `kubectl tpe prereqs`.
@@ -170,6 +177,16 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 	}
 	if err := o.Config.Validate(); err != nil {
 		return err
+	}
+	if o.Config.TPEVersion == "" {
+		m := manifest.MustLoad()
+		o.Config.TPEVersion = m.Releases[len(m.Releases)-1].Name
+	} else {
+		t, err := manifest.ParseTag(o.Config.TPEVersion)
+		if err != nil {
+			return fmt.Errorf("--tpe-version: %w", err)
+		}
+		o.Config.TPEVersion = t.String()
 	}
 	var err error
 	if apply {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
@@ -210,7 +213,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		st, err = pum.Get(ctx, o.Exec, o.Namespace)
 	}
 	if err != nil {
-		return err
+		return explainPUM(ctx, o.Exec, err)
 	}
 	if err := o.print(st); err != nil {
 		return err
@@ -328,6 +331,9 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 
 // Run confirms, restarts and shows the status.
 func (o *PUMRestartOptions) Run(ctx context.Context) error {
+	if err := pumMissing(ctx, o.Exec, o.Namespace); err != nil {
+		return err // nothing to restart: do not ask
+	}
 	if !o.Yes {
 		interactive := cli.IsTerminal(o.In)
 		if o.Interactive != nil {
@@ -346,7 +352,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 	}
 	out, err := pum.Restart(ctx, o.Exec, o.Namespace)
 	if err != nil {
-		return err
+		return explainPUM(ctx, o.Exec, err)
 	}
 	if out != "" {
 		fmt.Fprintln(o.ErrOut, out)
@@ -420,5 +426,40 @@ func (o *PUMLogsOptions) Complete(f cmdutil.Factory) error {
 
 // Run prints the logs of every container of every pod of the Job, prefixed with pod/container.
 func (o *PUMLogsOptions) Run(ctx context.Context) error {
-	return pum.Logs(ctx, o.Client, o.Out, pum.LogsOptions{Namespace: o.Namespace, Follow: o.Follow, Since: o.Since})
+	err := pum.Logs(ctx, o.Client, o.Out, pum.LogsOptions{Namespace: o.Namespace, Follow: o.Follow, Since: o.Since})
+	if err == nil {
+		return nil
+	}
+	// No Job and no deploy/pum while the thingpark-enterprise chart is installed: the release
+	// has no post-upgrade manager, which says more than "job not found".
+	if _, derr := o.Client.AppsV1().Deployments(o.Namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(derr) {
+		ns := &pum.NotShippedError{Namespace: o.Namespace}
+		_ = pum.Explain(ctx, o.Client, manifest.MustLoad(), ns)
+		if ns.Installed != "" {
+			return ns
+		}
+	}
+	return err
+}
+
+// pumMissing returns a *pum.NotShippedError, naming the installed release, when deploy/pum does not
+// exist. It reads the cluster only through a real executor (tests inject theirs).
+func pumMissing(ctx context.Context, ex podexec.Executor, namespace string) error {
+	k, ok := ex.(podexec.Kube)
+	if !ok || k.Client == nil {
+		return nil
+	}
+	if _, err := k.Client.AppsV1().Deployments(namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return pum.Explain(ctx, k.Client, manifest.MustLoad(), &pum.NotShippedError{Namespace: namespace})
+	}
+	return nil
+}
+
+// explainPUM names the installed release in a *pum.NotShippedError (a release without a
+// post-upgrade manager); other errors are returned as they are.
+func explainPUM(ctx context.Context, ex podexec.Executor, err error) error {
+	if k, ok := ex.(podexec.Kube); ok {
+		return pum.Explain(ctx, k.Client, manifest.MustLoad(), err)
+	}
+	return err
 }

@@ -17,6 +17,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 )
 
@@ -177,5 +179,44 @@ func TestPUMLogs(t *testing.T) {
 	}
 	if err := (&PUMLogsOptions{Since: -time.Second}).Validate(); err == nil {
 		t.Error("--since -1s accepted")
+	}
+}
+
+// TestPUMNotShipped: with the charts of a release installed but no deploy/pum, the three commands
+// say that the release has no post-upgrade manager, instead of an exec or "job not found" error.
+func TestPUMNotShipped(t *testing.T) {
+	m := manifest.MustLoad()
+	r80, _ := m.Get("v8.0.0")
+	c := fake.NewClientset()
+	for _, ch := range r80.Charts() {
+		s, err := helmstore.Secret(helmstore.Release{Name: ch.ReleaseName, Namespace: "tpe", Revision: 1, Status: "deployed",
+			Chart: ch.Chart, ChartVersion: ch.Version}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CoreV1().Secrets("tpe").Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ex := podexec.Kube{Client: c}
+	want := "the release installed in namespace tpe, TPE v8.0.0 (thingpark-enterprise-2.0.0), has no post-upgrade manager"
+
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	st := NewPUMStatusOptions(streams)
+	st.Exec, st.Namespace = ex, "tpe"
+	if err := st.Run(t.Context()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("status: %v", err)
+	}
+	st.Wait, st.Timeout, st.Interval = true, time.Minute, time.Millisecond
+	if err := st.Run(t.Context()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("status --wait: %v", err)
+	}
+	rs := &PUMRestartOptions{Exec: ex, Namespace: "tpe", Yes: true, IOStreams: streams}
+	if err := rs.Run(t.Context()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("restart: %v", err)
+	}
+	lo := &PUMLogsOptions{Namespace: "tpe", Client: c, IOStreams: streams}
+	if err := lo.Run(t.Context()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("logs: %v", err)
 	}
 }

@@ -3,10 +3,13 @@ Shared templates of the fixture TPE charts (testdata/charts). Pods never really 
 images are placeholders; what matters is the shape: names, replicas, PVCs, priority classes.
 */}}
 
-{{/* tpe-fixture.guard: fails the render when fixture.failRender is true. */}}
+{{/* tpe-fixture.guard: fails the render when fixture.failRender (or failRenderQuoting) is true. */}}
 {{- define "tpe-fixture.guard" -}}
 {{- if and .Values.fixture .Values.fixture.failRender -}}
 {{- fail (printf "%s %s: fixture.failRender is set, this chart refuses to render" .Chart.Name .Chart.Version) -}}
+{{- end -}}
+{{- if and .Values.fixture .Values.fixture.failRenderQuoting -}}
+{{- fail (printf "%s %s: fixture.failRenderQuoting is set, refusing installation ID %v and global.backup %v" .Chart.Name .Chart.Version .Values.global.installationId .Values.global.backup) -}}
 {{- end -}}
 {{- end -}}
 
