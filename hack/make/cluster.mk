@@ -11,7 +11,7 @@ test-tools: ## Tests of the test/dev tools (fixture chart repository and charts)
 	$(GO) test ./internal/chartrepo/...
 
 .PHONY: test-e2e
-test-e2e: ## End-to-end tests: starts a local cluster + chart repo (builds the cluster binaries once, ~9 min cold)
+test-e2e: ## End-to-end tests: starts a local cluster + chart repo (builds the cluster binaries once: 10-20 min on 2 cores)
 	$(GO) test -tags $(E2E_TAGS) ./e2e/... $(E2E_FLAGS)
 
 .PHONY: cluster-binaries

@@ -56,7 +56,7 @@ verify-docs: ## Fail when docs/commands/ is stale (run make docs)
 	$(GO) run ./hack/gendocs -dir docs/commands -verify
 
 # `make test` also runs the packaging unit tests, and its e2e step gets what the packaging e2e
-# tests need first (bash-completion, goreleaser, helm v4).
+# tests need first (goreleaser and helm v4, built with Go; no system package is installed).
 test: test-packaging
 test-e2e: plugin-test-deps
 
@@ -65,7 +65,7 @@ test-packaging: ## Unit tests of the packaging: manifests vs goreleaser, krew ru
 	$(GO) test -tags $(E2E_TAGS) ./internal/packaging/... ./hack/gendocs/... ./hack/krew/...
 
 .PHONY: plugin-test-deps
-plugin-test-deps: ## bash-completion (apt-get, as root) and the pinned goreleaser + helm v4 for the e2e packaging tests
+plugin-test-deps: ## The pinned goreleaser + helm v4 (built with Go, once) for the e2e packaging tests
 	hack/plugin/test-deps.sh
 
 .PHONY: test-plugins

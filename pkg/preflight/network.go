@@ -283,15 +283,24 @@ const (
 	DefaultConfigRepo = "https://raw.githubusercontent.com/actility/thingpark-enterprise-kubernetes"
 )
 
-// checkMachine is check 11.
-func (r *Runner) checkMachine(ctx context.Context) []check.Check {
+// checkAPIServer is the first part of check 11: the round trip measured by checkVersion.
+func (r *Runner) checkAPIServer(context.Context) []check.Check {
+	if r.api == (apiAnswer{}) {
+		r.checkVersion() // --only machine.apiserver: measure it now
+	}
 	api := check.Check{ID: "machine.apiserver", Category: CatMachine}
 	if r.api.err != nil {
 		api.Status, api.Message = check.Fail, fmt.Sprintf("the API server does not answer: %v", r.api.err)
 	} else {
 		api.Status, api.Message = check.Pass, fmt.Sprintf("the API server answers (%s) in %s", r.api.ver, r.api.rtt.Round(100_000))
 	}
-	out := []check.Check{api}
+	return []check.Check{api}
+}
+
+// checkRepositories is the rest of check 11: the chart and configuration repositories, probed
+// from this machine (no request to the cluster).
+func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
+	var out []check.Check
 	chart := check.Check{ID: "machine.chart-repository", Category: CatMachine}
 	conf := check.Check{ID: "machine.config-repository", Category: CatMachine}
 	chartRepo, confRepo := strings.TrimSuffix(r.Cfg.ChartRepo, "/"), strings.TrimSuffix(r.Cfg.ConfigRepo, "/")

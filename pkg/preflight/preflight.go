@@ -85,6 +85,8 @@ type Config struct {
 	User     string
 	// Now is the reference time (tests).
 	Now func() time.Time
+	// Select picks the checks that run (--only, --skip); empty runs them all.
+	Select Selection
 }
 
 // NetworkTestConfig configures --network-test.
@@ -110,8 +112,9 @@ type Runner struct {
 	preferred map[string]string
 }
 
-// Run runs every check and returns the report. It returns an error only for bad input (a PEM
-// that does not parse); API failures become failed or skipped checks.
+// Run runs the checks cfg.Select keeps and returns the report. It returns an error only for bad
+// input (a PEM that does not parse); API failures become failed or skipped checks. kube may be
+// nil when NeedsCluster(cfg) is false.
 func Run(ctx context.Context, kube kubernetes.Interface, cfg Config) (*check.Report, error) {
 	r := &Runner{Kube: kube, Cfg: cfg}
 	if r.Cfg.Now == nil {
@@ -120,7 +123,7 @@ func Run(ctx context.Context, kube kubernetes.Interface, cfg Config) (*check.Rep
 	if r.Cfg.ProbeTimeout <= 0 {
 		r.Cfg.ProbeTimeout = netprobe.DefaultTimeout
 	}
-	if r.Cfg.Reviewer == nil {
+	if r.Cfg.Reviewer == nil && kube != nil {
 		r.Cfg.Reviewer = rbac.SelfReviewer{Client: kube}
 	}
 	// TLS first: a PEM that does not parse is bad input and must stop before anything else.
@@ -129,20 +132,23 @@ func Run(ctx context.Context, kube kubernetes.Interface, cfg Config) (*check.Rep
 		return nil, err
 	}
 	rep := check.NewReport("Preflight")
-	rep.Add(r.checkVersion()...)
-	rep.Add(r.checkPriorityClasses(ctx)...)
-	rep.Add(r.checkNodes(ctx)...) // before storage: zones decide the binding-mode warning
-	rep.Add(r.checkStorage(ctx)...)
-	rep.Add(r.checkIngressClass(ctx)...)
-	rep.Add(r.checkCRDs(ctx)...)
-	rep.Add(r.checkRBAC(ctx)...)
-	rep.Add(r.checkNetwork(ctx)...)
-	rep.Add(r.checkBackup(ctx)...)
-	rep.Add(r.checkMachine(ctx)...)
-	rep.Add(r.checkInterZone(ctx)...)
+	for _, g := range groups() {
+		if cfg.Select.runs(g) {
+			rep.Add(g.run(r, ctx)...)
+		}
+	}
 	rep.Add(tlsChecks...)
 	if cfg.HasValues {
 		rep.Add(values.CheckInstallationID(cfg.Values))
+	}
+	if !cfg.Select.Empty() {
+		kept := check.NewReport(rep.Kind)
+		for _, c := range rep.Checks {
+			if cfg.Select.Keeps(c) {
+				kept.Add(c)
+			}
+		}
+		rep = kept
 	}
 	// Order the report by category as documented, whatever order the checks ran in.
 	sortByCategory(rep)

@@ -179,6 +179,13 @@ func Parse(raw string) (*Status, error) {
 				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d before the first entry: %q", ln, truncate(line)))
 				continue
 			}
+			// A dump copied from a terminal often ends with the shell prompt. Lines after the
+			// last field are ignored when no field follows them; an entry they cut short still
+			// fails below (its counters are missing, or the entry count does not match).
+			if trailingNoise(lines[i:]) {
+				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d after the last entry: %q", ln, truncate(line)))
+				break
+			}
 			return fail(ln, "line %q is not a \"key: value\" field", truncate(line))
 		}
 		key, val := m[1], strings.TrimSpace(m[2])
@@ -334,6 +341,18 @@ func (b block) entry() (Entry, []string, error) {
 		warns = append(warns, fmt.Sprintf("entry %s has unknown field(s) %s (kept under extra)", id, strings.Join(keys, ", ")))
 	}
 	return e, warns, nil
+}
+
+// trailingNoise reports whether lines hold no field and no entry-count line: what follows the
+// dump (a shell prompt, a blank line), not a part of it.
+func trailingNoise(lines []string) bool {
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if headerRe.MatchString(l) || keyRe.MatchString(l) {
+			return false
+		}
+	}
+	return true
 }
 
 func verdictOf(es []Entry) Verdict {

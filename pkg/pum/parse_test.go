@@ -136,7 +136,9 @@ func TestParseErrors(t *testing.T) {
 		{"truncated inside a quote", s[:strings.LastIndex(s, "result")], "no closing quote"},
 		{"count mismatch", strings.Replace(s, "2 entrie(s)", "3 entrie(s)", 1), "announces 3"},
 		{"fewer announced", strings.Replace(s, "2 entrie(s)", "1 entrie(s)", 1), "announces 1"},
-		{"garbled line", "1 entrie(s)\nuid: 1\nthis is not a field\n", "not a \"key: value\""},
+		{"garbled line", "1 entrie(s)\nuid: 1\nthis is not a field\nrequestID: 'r'\n", "not a \"key: value\""},
+		{"garbled last line cuts the entry", "1 entrie(s)\nuid: 1\nthis is not a field\n", "truncated entry"},
+		{"prompt after a complete entry but a count that does not match", "2 entrie(s)\n" + entry("1", "INIT") + "user@host:~$ ", "announces 2"},
 		{"stray quote", "1 entrie(s)\nuid: 'a'b'\nrequestID: 'r'\nerrorCounter: 0\niterationCounter: 0\n", "stray quote"},
 		{"two headers", "1 entrie(s)\n1 entrie(s)\n" + entry("1", "INIT"), "second entry-count"},
 	}
@@ -227,5 +229,20 @@ func TestParseGarbage(t *testing.T) {
 	}
 	if st, err := Parse("0 entrie(s)\n"); err != nil || st.Verdict != Done {
 		t.Errorf("an empty list with its header is still done: %+v %v", st, err)
+	}
+}
+
+// TestParseTrailingPrompt: a dump pasted from a terminal ends with the shell prompt; the prompt
+// is ignored with a warning, the entries and the verdict are those of the clean dump.
+func TestParseTrailingPrompt(t *testing.T) {
+	clean := "1 entrie(s)\n" + entry("1", "PROCESSED")
+	for _, tail := range []string{"user@bastion:~$ ", "[root@pum-5d8c /]#\r\n", "\r\nPS C:\\Users\\ops> "} {
+		st, err := Parse(strings.ReplaceAll(clean, "\n", "\r\n") + tail)
+		if err != nil {
+			t.Fatalf("tail %q: %v", tail, err)
+		}
+		if st.Verdict != Done || len(st.Entries) != 1 || len(st.Warnings) != 1 || !strings.Contains(st.Warnings[0], "after the last entry") {
+			t.Errorf("tail %q: verdict %s, %d entries, warnings %q", tail, st.Verdict, len(st.Entries), st.Warnings)
+		}
 	}
 }

@@ -101,6 +101,9 @@ type inputs struct {
 	canExec  bool
 	execWhy  string
 	errs     map[string]error
+	// pum is the post-upgrade status (read by exec), pumErr why it could not be read.
+	pum    *pum.Status
+	pumErr error
 }
 
 // Collect reads the cluster and builds the dashboard. Only an unusable configuration is an
@@ -119,13 +122,39 @@ func Collect(ctx context.Context, cfg Config) (*Dashboard, error) {
 		cfg.EventWindow = time.Hour
 	}
 	in := read(ctx, cfg)
+	if readPUM(cfg, in) {
+		in.pum, in.pumErr = pum.Get(ctx, cfg.Exec, cfg.Namespace)
+	}
+	return build(cfg, in), nil
+}
+
+// build judges the inputs (no request: the post-upgrade status is in in.pum).
+func build(cfg Config, in *inputs) *Dashboard {
 	d := &Dashboard{Report: *check.NewReport("Status"), Namespace: cfg.Namespace}
 	d.release(cfg, in)
 	d.workloads(cfg, in)
-	d.pum(ctx, cfg, in)
+	d.pum(cfg, in)
 	d.ingress(cfg, in)
 	d.backup(cfg, in)
-	return d, nil
+	return d
+}
+
+// readPUM reports whether the post-upgrade status is to be read: the exec is allowed and
+// deploy/pum exists (or the deployments could not be listed).
+func readPUM(cfg Config, in *inputs) bool {
+	if cfg.Exec == nil || in.errs["exec"] != nil || !in.canExec {
+		return false
+	}
+	return in.errs["deployments"] != nil || hasPUM(in.deps)
+}
+
+func hasPUM(deps []appsv1.Deployment) bool {
+	for _, dep := range deps {
+		if dep.Name == pum.Deployment {
+			return true
+		}
+	}
+	return false
 }
 
 // read lists every kind once, concurrently.
@@ -451,7 +480,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 	}
 }
 
-func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
+func (d *Dashboard) pum(cfg Config, in *inputs) {
 	const id = "pum.verdict"
 	switch {
 	case cfg.Exec == nil:
@@ -467,24 +496,21 @@ func (d *Dashboard) pum(ctx context.Context, cfg Config, in *inputs) {
 			Remediation: "ask for the create verb on pods/exec to see the post-upgrade verdict"})
 		return
 	}
-	if in.errs["deployments"] == nil {
-		found := false
-		for _, dep := range in.deps {
-			found = found || dep.Name == pum.Deployment
-		}
-		if !found {
-			why := "the thingpark-enterprise chart is not installed"
-			for _, h := range in.helm {
-				if h.Chart == manifest.ChartEnterprise {
-					why = fmt.Sprintf("the installed release (%s) ships no post-upgrade manager", h.ChartString())
-				}
+	if in.errs["deployments"] == nil && !hasPUM(in.deps) {
+		why := "the thingpark-enterprise chart is not installed"
+		for _, h := range in.helm {
+			if h.Chart == manifest.ChartEnterprise {
+				why = fmt.Sprintf("the installed release (%s) ships no post-upgrade manager", h.ChartString())
 			}
-			d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Skip,
-				Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (%s)", pum.Deployment, cfg.Namespace, why)})
-			return
 		}
+		d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Skip,
+			Message: fmt.Sprintf("not checked: no deploy/%s in namespace %s (%s)", pum.Deployment, cfg.Namespace, why)})
+		return
 	}
-	st, err := pum.Get(ctx, cfg.Exec, cfg.Namespace)
+	st, err := in.pum, in.pumErr
+	if st == nil && err == nil {
+		err = errors.New("not read yet")
+	}
 	if err != nil {
 		d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Fail, Message: "cannot read the post-upgrade status",
 			Details: []string{text.OneLine(err.Error(), 300)}, Remediation: "see `kubectl tpe pum status` for the full output"})

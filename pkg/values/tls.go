@@ -25,11 +25,15 @@ const ExpiryWarning = 30 * 24 * time.Hour
 // (what global.ingress.tls.certificate holds). KeyPEM and CAPEM are optional.
 type TLSInput struct {
 	// Source names where the PEM came from, for messages ("values global.ingress.tls", "--tls-cert").
-	Source   string
-	CertPEM  []byte
-	KeyPEM   []byte
-	CAPEM    []byte
-	Hostname string
+	Source string
+	// KeySource and CASource name where KeyPEM and CAPEM came from ("--tls-key key.pem"), so that
+	// an error names the file at fault; Source when empty.
+	KeySource string
+	CASource  string
+	CertPEM   []byte
+	KeyPEM    []byte
+	CAPEM     []byte
+	Hostname  string
 	// Now is the reference time (time.Now() when zero).
 	Now time.Time
 }
@@ -42,11 +46,13 @@ func TLSFromValues(v Values) (TLSInput, bool) {
 		return TLSInput{}, false
 	}
 	return TLSInput{
-		Source:   "values " + KeyTLS,
-		CertPEM:  []byte(cert),
-		KeyPEM:   []byte(v.String(KeyTLS + ".key")),
-		CAPEM:    []byte(v.String(KeyTLS + ".caCertificate")),
-		Hostname: v.DNSHostname(),
+		Source:    "values " + KeyTLS,
+		KeySource: "values " + KeyTLS + ".key",
+		CASource:  "values " + KeyTLS + ".caCertificate",
+		CertPEM:   []byte(cert),
+		KeyPEM:    []byte(v.String(KeyTLS + ".key")),
+		CAPEM:     []byte(v.String(KeyTLS + ".caCertificate")),
+		Hostname:  v.DNSHostname(),
 	}, true
 }
 
@@ -62,6 +68,13 @@ func CheckTLS(in TLSInput) ([]check.Check, error) {
 	if src == "" {
 		src = "certificate"
 	}
+	keySrc, caSrc := in.KeySource, in.CASource
+	if keySrc == "" {
+		keySrc = src
+	}
+	if caSrc == "" {
+		caSrc = src
+	}
 	certs, err := parseCerts(in.CertPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the certificate is not valid PEM: %w", src, err)
@@ -70,13 +83,13 @@ func CheckTLS(in TLSInput) ([]check.Check, error) {
 	var key crypto.Signer
 	if len(strings.TrimSpace(string(in.KeyPEM))) > 0 {
 		if key, err = parseKey(in.KeyPEM); err != nil {
-			return nil, fmt.Errorf("%s: the private key is not valid PEM: %w", src, err)
+			return nil, fmt.Errorf("%s: the private key is not valid PEM: %w", keySrc, err)
 		}
 	}
 	var roots []*x509.Certificate
 	if len(strings.TrimSpace(string(in.CAPEM))) > 0 {
 		if roots, err = parseCerts(in.CAPEM); err != nil {
-			return nil, fmt.Errorf("%s: the CA certificate is not valid PEM: %w", src, err)
+			return nil, fmt.Errorf("%s: the CA certificate is not valid PEM: %w", caSrc, err)
 		}
 	}
 	name := describe(leaf)
@@ -189,13 +202,34 @@ func checkExpiry(src, name string, leaf *x509.Certificate, now time.Time) check.
 		c.Remediation = "check the clock of the machine that issued it, or wait until it becomes valid"
 	case left < ExpiryWarning:
 		c.Status = check.Warn
-		c.Message = fmt.Sprintf("%s: the %s expires in %d days (%s)", src, name, int(left.Hours()/24), leaf.NotAfter.UTC().Format(time.DateOnly))
+		c.Message = fmt.Sprintf("%s: the %s expires %s (%s)", src, name, inDays(DaysUntil(now, leaf.NotAfter)), leaf.NotAfter.UTC().Format(time.DateOnly))
 		c.Remediation = "renew the certificate before it expires"
 	default:
 		c.Status = check.Pass
 		c.Message = fmt.Sprintf("%s: the %s is valid until %s", src, name, leaf.NotAfter.UTC().Format(time.DateOnly))
 	}
 	return c
+}
+
+// DaysUntil counts the days from now to t as people count them: calendar days between the two
+// dates (UTC, the dates the messages show), so a certificate valid for 10 more days is "10
+// days", not 9 days and 23 hours rounded down.
+func DaysUntil(now, t time.Time) int {
+	y1, m1, d1 := now.UTC().Date()
+	y2, m2, d2 := t.UTC().Date()
+	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
+	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
+	return int(b.Sub(a).Hours() / 24)
+}
+
+func inDays(n int) string {
+	switch n {
+	case 0:
+		return "today"
+	case 1:
+		return "tomorrow"
+	}
+	return fmt.Sprintf("in %d days", n)
 }
 
 func checkHostname(src, name string, leaf *x509.Certificate, host string) check.Check {

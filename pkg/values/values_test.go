@@ -298,3 +298,72 @@ func TestChecks(t *testing.T) {
 		t.Error("a bad PEM must be an error")
 	}
 }
+
+// TestCheckTLSBadPEMNamesTheFile: an input error names the file at fault: a bad CA names the CA
+// file, a bad key the key file, not the certificate.
+func TestCheckTLSBadPEMNamesTheFile(t *testing.T) {
+	kit := newCertKit(t)
+	good, goodKey := kit.leaf("a", time.Now(), time.Now().Add(time.Hour))
+	src := TLSInput{Source: "--tls-cert tls.crt", KeySource: "--tls-key tls.key", CASource: "--tls-ca ca.crt"}
+	tests := []struct {
+		name        string
+		cert, key   []byte
+		ca          []byte
+		want, wrong string
+	}{
+		{"cert", []byte("junk"), nil, nil, "--tls-cert tls.crt: the certificate is not valid PEM", "--tls-key"},
+		{"key", good, []byte("junk"), nil, "--tls-key tls.key: the private key is not valid PEM", "--tls-cert"},
+		{"ca", good, goodKey, []byte("junk"), "--tls-ca ca.crt: the CA certificate is not valid PEM", "--tls-cert"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := src
+			in.CertPEM, in.KeyPEM, in.CAPEM = tt.cert, tt.key, tt.ca
+			_, err := CheckTLS(in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.wrong) {
+				t.Fatalf("err %v, want %q and not %q", err, tt.want, tt.wrong)
+			}
+		})
+	}
+	v := Values{"global": map[string]any{"ingress": map[string]any{"tls": map[string]any{
+		"certificate": string(good), "key": string(goodKey), "caCertificate": "junk"}}}}
+	in, _ := TLSFromValues(v)
+	if _, err := CheckTLS(in); err == nil || !strings.Contains(err.Error(), "values global.ingress.tls.caCertificate: the CA certificate") {
+		t.Errorf("values CA error %v does not name global.ingress.tls.caCertificate", err)
+	}
+}
+
+// TestDaysUntil: days are counted as people count them, from date to date.
+func TestDaysUntil(t *testing.T) {
+	now := time.Date(2026, 12, 2, 16, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		t    time.Time
+		want int
+	}{
+		{"10 days to the second", now.Add(10 * 24 * time.Hour), 10},
+		{"10 days minus a second", now.Add(10*24*time.Hour - time.Second), 10},
+		{"9 days and 8 hours, on the 10th date", now.Add(9*24*time.Hour + 8*time.Hour), 10},
+		{"later today", now.Add(time.Hour), 0},
+		{"tomorrow morning", time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC), 1},
+		{"other time zone, same instant", now.Add(10 * 24 * time.Hour).In(time.FixedZone("X", -11*3600)), 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DaysUntil(now, tt.t); got != tt.want {
+				t.Errorf("DaysUntil = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	kit := newCertKit(t)
+	soon, _ := kit.leaf("tpe.example.com", time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+	cs, err := CheckTLS(TLSInput{CertPEM: soon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := check.NewReport("T")
+	r.Add(cs...)
+	if c, _ := r.Find("tls.expiry"); c.Status != check.Warn || !strings.Contains(c.Message, "expires in 10 days") {
+		t.Errorf("a certificate valid 10 more days: %+v", c)
+	}
+}

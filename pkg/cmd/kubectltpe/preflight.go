@@ -63,6 +63,12 @@ var (
 		for a user who may create PriorityClasses (a cluster administrator), else "operator".
 		A check the current user may not read is skipped, not failed.
 
+		--only and --skip take check ids ("tls.expiry"), id globs ("tls.*", "storage.*") or
+		category names ("TLS", "deployment-machine"), comma-separated or repeated; only the
+		selected checks run, and the exit code reflects only them. When every selected check
+		works without a cluster (TLS, values, backup configuration, repositories), preflight
+		needs no kubeconfig and sends no request to an API server.
+
 		Each kind is listed once: the number of API requests does not grow with the cluster.
 		Permissions are read with one rules review, which settles them all when the API server
 		says it is complete (RBAC only); nor does the number grow with what is missing.
@@ -84,8 +90,14 @@ var (
 		# Check another user's permissions (needs impersonation or SubjectAccessReview rights)
 		%[1]s preflight --profile operator --as tpe-operator
 
-		# Verify a certificate before installing it
-		%[1]s preflight --tls-cert tls.crt --tls-key tls.key --tls-ca ca.crt --hostname tpe.example.com
+		# Verify a certificate before installing it (no cluster needed)
+		%[1]s preflight --only tls --tls-cert tls.crt --tls-key tls.key --tls-ca ca.crt --hostname tpe.example.com
+
+		# Check the values alone (TLS, backup storage, installation ID), without a cluster
+		%[1]s preflight --only tls,backup,values -f values.yaml
+
+		# Everything but the RBAC profiles and the firewall checklist
+		%[1]s preflight --skip rbac,firewall-checklist
 
 		# JUnit XML for a CI pipeline, failing on warnings too
 		%[1]s preflight -o junit --fail-on warn > preflight.xml`)
@@ -117,6 +129,8 @@ type PreflightOptions struct {
 	StorageClassName   string
 	StorageProvisioner string
 	Color              string
+	Only               []string
+	Skip               []string
 
 	format  cli.Format
 	clients *kube.Clients
@@ -179,6 +193,8 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.StringVar(&o.StorageClassName, "storage-class-name", o.StorageClassName, "StorageClass expected for --hosting other")
 	fl.StringVar(&o.StorageProvisioner, "storage-provisioner", o.StorageProvisioner, "Provisioner named in the remediation for --hosting other")
 	fl.StringVar(&o.Color, "color", o.Color, "Colour the table: auto, always or never (NO_COLOR is honoured)")
+	fl.StringSliceVar(&o.Only, "only", o.Only, "Run only these checks: ids, id globs (tls.*) or categories (TLS), comma-separated; TLS, values and backup checks need no cluster")
+	fl.StringSliceVar(&o.Skip, "skip", o.Skip, "Do not run these checks: ids, id globs or categories, comma-separated")
 	return cmd
 }
 
@@ -215,7 +231,11 @@ func (o *PreflightOptions) Validate() error {
 	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
 		return fmt.Errorf("--color must be auto, always or never, got %q", o.Color)
 	}
-	return nil
+	return o.selection().Validate()
+}
+
+func (o *PreflightOptions) selection() preflight.Selection {
+	return preflight.Selection{Only: o.Only, Skip: o.Skip}
 }
 
 // Complete reads the input files, resolves the release and builds the clients. Every input
@@ -231,6 +251,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Prereq: prereq.Config{Hosting: o.Hosting, PriorityClassNames: o.PriorityClassNames,
 			StorageClassName: o.StorageClassName, Provisioner: o.StorageProvisioner},
 		NetworkTest: preflight.NetworkTestConfig{Enabled: o.NetworkTest, Image: o.NetworkTestImage, Timeout: o.NetworkTestTimeout, RunID: runID()},
+		Select:      o.selection(),
 	}
 	if len(o.ValuesFiles) > 0 {
 		if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
@@ -239,7 +260,8 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		cfg.HasValues = true
 	}
 	if o.TLSCert != "" {
-		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, Hostname: o.Hostname}
+		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
+			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
 		if in.CertPEM, err = os.ReadFile(o.TLSCert); err != nil {
 			return fmt.Errorf("reading --tls-cert: %w", err)
 		}
@@ -267,6 +289,11 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	}
 	if cfg.Hostname == "" && cfg.HasValues {
 		cfg.Hostname = cfg.Values.DNSHostname()
+	}
+	if !preflight.NeedsCluster(cfg) {
+		// --only tls (or values, backup): judged on this machine, no kubeconfig needed.
+		o.cfg = cfg
+		return nil
 	}
 
 	if o.clients, err = kube.NewClients(f); err != nil {
@@ -297,11 +324,17 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 // Run runs the checks and writes the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	rep, err := preflight.Run(ctx, o.clients.Kube, o.cfg)
+	var kc kubernetes.Interface
+	if o.clients != nil {
+		kc = o.clients.Kube
+	}
+	rep, err := preflight.Run(ctx, kc, o.cfg)
 	if err != nil {
 		return err
 	}
-	klog.V(1).Infof("preflight: %s in %s", o.clients.Counter, time.Since(start).Round(time.Millisecond))
+	if o.clients != nil {
+		klog.V(1).Infof("preflight: %s in %s", o.clients.Counter, time.Since(start).Round(time.Millisecond))
+	}
 	if err := check.Write(o.Out, o.format, rep, cli.UseColor(o.Out, o.Color)); err != nil {
 		return err
 	}

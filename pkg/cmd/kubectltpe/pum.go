@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -58,11 +59,22 @@ var (
 		Unknown states and missing fields are shown and warned about; a truncated dump or an entry
 		count that does not match is an error that shows the raw text.
 
+		With --file, judge a saved dump instead (the output of "kubectl exec deploy/pum --
+		status" that a customer sent; "-" reads stdin): same table, verdict, warnings and exit
+		codes, and no cluster is contacted, so no kubeconfig is needed. Copied text may have CRLF
+		line ends, no final newline, or shell prompt lines before or after the dump.
+
 		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`)
 
 	pumStatusExample = templates.Examples(`
 		# Show the status of the post-upgrade procedure
 		%[1]s pum status -n thingpark-enterprise
+
+		# Judge the dump a customer sent (no cluster needed)
+		%[1]s pum status --file pum-status.txt
+
+		# ... or paste it
+		pbpaste | %[1]s pum status --file -
 
 		# Wait for it (reading the status every 10s) and print the result as JSON
 		%[1]s pum status --wait --timeout 30m --interval 10s -o json`)
@@ -113,6 +125,8 @@ type PUMStatusOptions struct {
 	Timeout  time.Duration
 	Interval time.Duration
 	Output   string
+	// File is a saved dump to judge instead of the live status ("-" is stdin).
+	File string
 
 	Namespace string
 	Exec      podexec.Executor
@@ -131,7 +145,7 @@ func NewPUMStatusOptions(streams genericiooptions.IOStreams) *PUMStatusOptions {
 func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := NewPUMStatusOptions(streams)
 	cmd := &cobra.Command{
-		Use:     "status [--wait [--timeout 30m] [--interval 10s]] [-o table|json|yaml]",
+		Use:     "status [--wait [--timeout 30m] [--interval 10s]] [--file FILE|-] [-o table|json|yaml]",
 		Short:   "Show the post-upgrade requests and a verdict: done, in progress or failed",
 		Long:    pumStatusLong,
 		Example: fmt.Sprintf(pumStatusExample, DisplayName),
@@ -150,6 +164,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "with --wait, how long to wait")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --wait, how often to read the status")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVar(&o.File, "file", o.File, "judge a saved `status` dump from this file (\"-\" reads stdin) instead of the cluster; no kubeconfig needed")
 	return cmd
 }
 
@@ -161,9 +176,9 @@ func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
 	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), nil
 }
 
-// Complete builds the executor.
+// Complete builds the executor (nothing with --file: a saved dump needs no cluster).
 func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
-	if o.Exec != nil {
+	if o.Exec != nil || o.File != "" {
 		return nil
 	}
 	ex, ns, err := pumExecutor(f)
@@ -176,6 +191,9 @@ func (o *PUMStatusOptions) Validate() error {
 	var err error
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 		return err
+	}
+	if o.Wait && o.File != "" {
+		return fmt.Errorf("--wait cannot be used with --file: a saved dump does not change")
 	}
 	if o.Wait && o.Timeout <= 0 {
 		return fmt.Errorf("--timeout must be positive with --wait")
@@ -190,7 +208,9 @@ func (o *PUMStatusOptions) Validate() error {
 func (o *PUMStatusOptions) Run(ctx context.Context) error {
 	var st *pum.Status
 	var err error
-	if o.Wait {
+	if o.File != "" {
+		st, err = o.readFile()
+	} else if o.Wait {
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 		last := ""
@@ -222,6 +242,22 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		return cli.Silent
 	}
 	return nil
+}
+
+// readFile parses the saved dump of --file (stdin for "-").
+func (o *PUMStatusOptions) readFile() (*pum.Status, error) {
+	if o.File == "-" {
+		if o.In == nil {
+			return nil, fmt.Errorf("--file -: no standard input")
+		}
+		return pum.ReadDump(o.In, "standard input")
+	}
+	f, err := os.Open(o.File)
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	defer f.Close()
+	return pum.ReadDump(f, o.File)
 }
 
 func progressLine(s *pum.Status) string {

@@ -1,6 +1,7 @@
 package kubectltpe
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -37,6 +38,12 @@ var (
 
 		Each kind is listed once, so the number of API requests does not grow with the number of
 		pods. A section you may not read is shown as skipped instead of failing the command.
+
+		With --watch, each kind is listed once and then followed with watch events (as "kubectl
+		tpe wait" does): a refresh sends no request. The dashboard is redrawn in place on a
+		terminal; otherwise one block is printed per change. The post-upgrade status has no
+		watch: it is read again when deploy/pum or Job pum-process change, and every --interval
+		while the procedure is in progress.
 		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
 
 		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`)
@@ -48,7 +55,7 @@ var (
 		# As JSON, for a monitoring script
 		%[1]s status -n thingpark-enterprise -o json
 
-		# Refresh every 5 seconds until Ctrl-C
+		# Follow the dashboard until Ctrl-C (redrawn on every change)
 		%[1]s status --watch`)
 )
 
@@ -93,8 +100,8 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
-	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "refresh the dashboard every --interval until interrupted")
-	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, the refresh interval")
+	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
+	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
 	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
 	return cmd
 }
@@ -132,44 +139,82 @@ func (o *StatusOptions) Validate() error {
 
 // Run collects and prints the dashboard (repeatedly with --watch).
 func (o *StatusOptions) Run(ctx context.Context) error {
-	tty := cli.IsTerminal(o.Out)
-	for {
-		start := time.Now()
-		var before int64
-		if o.Counter != nil {
-			before = o.Counter.Total()
-		}
-		d, err := status.Collect(ctx, status.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec})
-		if err != nil {
+	cfg := status.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec}
+	if o.Watch {
+		return o.watch(ctx, cfg)
+	}
+	start := time.Now()
+	d, err := status.Collect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if err := o.print(o.Out, d); err != nil {
+		return err
+	}
+	if o.Counter != nil && klog.V(1).Enabled() {
+		fmt.Fprintf(o.ErrOut, "status: %d API requests, %s\n", o.Counter.Total(), time.Since(start).Round(time.Millisecond))
+	}
+	if d.Worst() == check.Fail {
+		return cli.Silent
+	}
+	return nil
+}
+
+// watch lists once, then redraws on every change from watch events (status.Watch): in place on
+// a terminal, else one block per change (a dashboard equal to the last one is not printed).
+func (o *StatusOptions) watch(ctx context.Context, cfg status.Config) error {
+	inPlace := o.format == cli.FormatTable && cli.IsTerminal(o.Out)
+	var last string
+	var worst check.Status
+	blocks := 0
+	err := status.Watch(ctx, cfg, status.WatchConfig{Interval: o.Interval, RefreshAges: inPlace}, func(d *status.Dashboard) error {
+		var buf bytes.Buffer
+		if err := o.print(&buf, d); err != nil {
 			return err
 		}
-		if o.Watch && tty && o.format == cli.FormatTable {
-			fmt.Fprint(o.Out, "\x1b[H\x1b[2J")
-		}
-		if err := o.print(o.Out, d); err != nil {
-			return err
-		}
-		if o.Counter != nil && klog.V(1).Enabled() {
-			fmt.Fprintf(o.ErrOut, "status: %d API requests, %s\n", o.Counter.Total()-before, time.Since(start).Round(time.Millisecond))
-		}
-		if !o.Watch {
-			if d.Worst() == check.Fail {
-				return cli.Silent
-			}
+		worst = d.Worst()
+		if buf.String() == last {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			if d.Worst() == check.Fail {
-				return cli.Silent
-			}
-			return nil
-		case <-time.After(o.Interval):
-		}
-		if !tty || o.format != cli.FormatTable {
+		last = buf.String()
+		switch {
+		case inPlace:
+			o.redraw(blocks == 0, buf.String())
+		case blocks > 0 && o.format == cli.FormatTable:
+			fmt.Fprintf(o.Out, "--- %s\n", time.Now().UTC().Format(time.RFC3339))
+		case blocks > 0 && o.format == cli.FormatYAML:
 			fmt.Fprintln(o.Out, "---")
 		}
+		if !inPlace {
+			fmt.Fprint(o.Out, buf.String())
+		}
+		blocks++
+		if o.Counter != nil && klog.V(1).Enabled() {
+			fmt.Fprintf(o.ErrOut, "status: %d API requests since the start\n", o.Counter.Total())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	if worst == check.Fail {
+		return cli.Silent
+	}
+	return nil
+}
+
+// redraw replaces the screen's content with text without clearing it first (no flicker): home,
+// each line followed by "erase to the end of the line", then "erase below".
+func (o *StatusOptions) redraw(first bool, text string) {
+	var b strings.Builder
+	if first {
+		b.WriteString("\x1b[H\x1b[2J")
+	} else {
+		b.WriteString("\x1b[H")
+	}
+	b.WriteString(strings.ReplaceAll(text, "\n", "\x1b[K\n"))
+	b.WriteString("\x1b[J")
+	fmt.Fprint(o.Out, b.String())
 }
 
 func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
