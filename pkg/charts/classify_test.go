@@ -22,7 +22,7 @@ func TestClassifyStatusNotURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind+" "+tt.url, func(t *testing.T) {
 			var re *RepoError
-			if err := classify(tt.url, errors.New(tt.msg)); !errors.As(err, &re) || re.Kind != tt.kind {
+			if err := classify(tt.url, "--url", errors.New(tt.msg)); !errors.As(err, &re) || re.Kind != tt.kind {
 				t.Fatalf("classify(%q) = %v, want kind %s", tt.msg, err, tt.kind)
 			}
 		})

@@ -39,6 +39,9 @@ type Repo struct {
 	RepoConfig string
 	RepoCache  string
 	Getters    getter.Providers
+	// URLFrom names where URL came from for the errors that ask to check it, e.g. "--url";
+	// empty: "the repository URL".
+	URLFrom string
 
 	index *repo.IndexFile
 }
@@ -70,7 +73,8 @@ func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Re
 	if e.Username == "" {
 		return nil, fmt.Errorf("the chart repository %q has no credentials: run `helm tpe repo add --name %s` (user = password = installation ID)", name, name)
 	}
-	return &Repo{Name: name, URL: e.URL, ID: e.Password, RepoConfig: repoConfig, RepoCache: repoCache, Getters: getters}, nil
+	return &Repo{Name: name, URL: e.URL, ID: e.Password, RepoConfig: repoConfig, RepoCache: repoCache, Getters: getters,
+		URLFrom: fmt.Sprintf("the URL of repository %s (`helm repo list`)", name)}, nil
 }
 
 // InstallationID is the repository's password (a secret: for redaction only).
@@ -91,17 +95,26 @@ func (r *Repo) FetchIndex() (*repo.IndexFile, error) {
 	cr.CachePath = r.RepoCache
 	path, err := cr.DownloadIndexFile()
 	if err != nil {
-		return nil, classify(r.URL, red.Error(err))
+		return nil, classify(r.URL, r.urlFrom(), red.Error(err))
 	}
 	idx, err := repo.LoadIndexFile(path)
 	if err != nil {
-		return nil, &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated (%v): try again later, or check --url", r.URL, red.Error(err))}
+		return nil, &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated (%v): try again later, or check %s", r.URL, red.Error(err), r.urlFrom())}
 	}
 	r.index = idx
 	return idx, nil
 }
 
-func classify(url string, err error) error {
+func (r *Repo) urlFrom() string {
+	if r.URLFrom == "" {
+		return "the repository URL"
+	}
+	return r.URLFrom
+}
+
+// classify turns a getter error into a RepoError; urlFrom names what to check when the URL
+// looks wrong.
+func classify(url, urlFrom string, err error) error {
 	msg := err.Error()
 	// Helm's getter ends the error with " : <HTTP status>"; only that part is the status (the URL
 	// before it may contain "401" or ": 5", e.g. in a port number).
@@ -113,7 +126,7 @@ func classify(url string, err error) error {
 	case code == "401" || code == "403":
 		return &RepoError{Kind: "rejected", Msg: fmt.Sprintf("installation ID rejected by the chart repository %s (HTTP %s): check the installation ID Actility gave you", url, statusIn(msg))}
 	case code == "404":
-		return &RepoError{Kind: "not-found", Msg: fmt.Sprintf("chart repository %s has no index.yaml (HTTP 404): check --url", url)}
+		return &RepoError{Kind: "not-found", Msg: fmt.Sprintf("chart repository %s has no index.yaml (HTTP 404): check %s", url, urlFrom)}
 	case len(code) == 3 && code[0] == '5':
 		return &RepoError{Kind: "server", Msg: fmt.Sprintf("chart repository %s failed (HTTP %s): try again later", url, statusIn(msg))}
 	case strings.Contains(msg, "error converting YAML") || strings.Contains(msg, "no API version") || strings.Contains(msg, "yaml: "):
@@ -138,16 +151,43 @@ func (r *Repo) CheckCharts(releases ...manifest.Release) error {
 	}
 	var missing []string
 	for _, rel := range releases {
-		for _, c := range rel.Charts() {
-			if _, err := r.index.Get(c.Chart, c.Version); err != nil {
-				missing = append(missing, fmt.Sprintf("%s %s (%s)", c.Chart, c.Version, rel.Name))
-			}
+		for _, c := range r.missing(rel) {
+			missing = append(missing, fmt.Sprintf("%s %s (%s)", c.Chart, c.Version, rel.Name))
 		}
 	}
 	if len(missing) > 0 {
-		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("chart repository %s lacks %s: check --url, or that your installation ID gives access to this release", r.URL, strings.Join(missing, ", "))}
+		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("chart repository %s lacks %s: check %s, or that your installation ID gives access to this release", r.URL, strings.Join(missing, ", "), r.urlFrom())}
 	}
 	return nil
+}
+
+// Serves returns the releases whose four charts are all in the index, in the order given: a
+// mirror, or a repository that only carries what a customer licensed, serves some releases of
+// the matrix and not others.
+func (r *Repo) Serves(releases []manifest.Release) ([]manifest.Release, error) {
+	if r.index == nil {
+		if _, err := r.FetchIndex(); err != nil {
+			return nil, err
+		}
+	}
+	var out []manifest.Release
+	for _, rel := range releases {
+		if len(r.missing(rel)) == 0 {
+			out = append(out, rel)
+		}
+	}
+	return out, nil
+}
+
+// missing returns the charts of rel the fetched index lacks.
+func (r *Repo) missing(rel manifest.Release) []manifest.ChartRef {
+	var out []manifest.ChartRef
+	for _, c := range rel.Charts() {
+		if _, err := r.index.Get(c.Chart, c.Version); err != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Save writes the repository into Helm's repositories.yaml (mode 0600: it holds the ID), as
@@ -198,7 +238,7 @@ func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {
 	buf, err := g.Get(u, getter.WithURL(r.URL), getter.WithBasicAuth(r.ID, r.ID), getter.WithPassCredentialsAll(true),
 		getter.WithAcceptHeader("application/gzip,application/octet-stream"))
 	if err != nil {
-		return nil, classify(r.URL, red.Error(fmt.Errorf("downloading %s %s: %w", name, version, err)))
+		return nil, classify(r.URL, r.urlFrom(), red.Error(fmt.Errorf("downloading %s %s: %w", name, version, err)))
 	}
 	c, err := loader.LoadArchive(bytes.NewReader(buf.Bytes()))
 	if err != nil {

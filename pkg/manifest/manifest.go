@@ -154,12 +154,13 @@ func (m *Matrix) Names() []string {
 }
 
 // Resolve returns the release with the given name, with a clear error that lists the known ones.
+// The error names no flag: the caller says which flag or argument gave the name, and how to
+// pass a release the matrix does not know where it can.
 func (m *Matrix) Resolve(name string) (Release, error) {
 	if r, ok := m.Get(name); ok {
 		return r, nil
 	}
-	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s; for another release pass its VERSIONS file with --manifest",
-		name, strings.Join(m.tagged(), ", "))
+	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s", name, strings.Join(m.tagged(), ", "))
 }
 
 // tagged lists the tagged releases, plus the newest release of a line that has no tag at all

@@ -18,18 +18,24 @@ import (
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
+// NotChecked is the detail of every cluster-admin step of an offline plan.
+const NotChecked = "cannot be checked without the cluster"
+
 // adminSteps lists the cluster-admin steps of a hop (manifest.AdminSteps) and checks them read-only.
 func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 	var out []AdminStep
 	for _, spec := range manifest.AdminSteps(h) {
 		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred,
 			NeedsAck: spec.Kind == manifest.AdminManual || spec.Inferred}
-		switch spec.Kind {
-		case manifest.AdminCRDs:
+		switch {
+		case in.State.Assumed:
+			// No cluster was read: the step is to do as far as the plan knows.
+			s.Status, s.Detail = AdminUnknown, NotChecked
+		case spec.Kind == manifest.AdminCRDs:
 			crdStatus(ctx, in, spec, &s)
-		case manifest.AdminPriorityClasses:
+		case spec.Kind == manifest.AdminPriorityClasses:
 			priorityStatus(ctx, in, &s)
-		case manifest.AdminStorageClasses:
+		case spec.Kind == manifest.AdminStorageClasses:
 			storageStatus(ctx, in, &s)
 		default:
 			s.Status, s.Detail = AdminUnknown, "the plan cannot verify this step: make sure it was done ("+spec.Doc+")"

@@ -109,7 +109,10 @@ type Hop struct {
 type Plan struct {
 	Namespace string `json:"namespace"`
 	// Installed is the matched installed release ("" for a fresh namespace).
-	Installed     string               `json:"installed,omitempty"`
+	Installed string `json:"installed,omitempty"`
+	// Offline is true for a plan made without a cluster: Installed is the release it was given
+	// (StateOf), and the cluster-admin steps are not checked.
+	Offline       bool                 `json:"offline,omitempty"`
 	InstalledRefs map[string]Installed `json:"installedReleases,omitempty"`
 	// Target is the name of the release the plan reaches.
 	Target        string        `json:"target"`
@@ -205,7 +208,7 @@ func New(ctx context.Context, in Input) *Plan {
 
 func build(ctx context.Context, in Input) *Plan {
 	p := &Plan{Namespace: in.State.Namespace, Target: in.To.Name, Report: check.NewReport("Plan"),
-		InstalledRefs: in.State.Releases, ServerVersion: in.Server.GitVersion, to: in.To, Hops: []Hop{}}
+		InstalledRefs: in.State.Releases, ServerVersion: in.Server.GitVersion, to: in.To, Hops: []Hop{}, Offline: in.State.Assumed}
 	rep := p.Report
 	var from *manifest.Release
 	switch {
@@ -230,13 +233,16 @@ func build(ctx context.Context, in Input) *Plan {
 		p.Installed = from.Name
 		p.Action = ActionUpgrade
 		msg := "installed: " + from.Name
+		if in.State.Assumed {
+			msg = "from " + from.Name + " (given: no cluster was read)"
+		}
 		if len(in.State.Matches) > 1 {
 			msg += " (same charts as " + strings.Join(in.State.Matches[1:], ", ") + ")"
 		}
 		rep.Add(check.Check{ID: "path.installed", Category: CategoryPath, Status: check.Pass, Message: msg})
 	}
 	for _, n := range manifest.ReleaseNames {
-		if r, ok := in.State.Releases[n]; ok && r.Status != helmrelease.StatusDeployed.String() {
+		if r, ok := in.State.Releases[n]; ok && !in.State.Assumed && r.Status != helmrelease.StatusDeployed.String() {
 			rep.Add(check.Check{ID: "path.release-status." + n, Category: CategoryPath, Status: check.Warn,
 				Message:     fmt.Sprintf("Helm release %s is %s (revision %d)", n, r.Status, r.Revision),
 				Remediation: "an interrupted `helm tpe install|upgrade` continues with --resume"})
@@ -288,6 +294,10 @@ func build(ctx context.Context, in Input) *Plan {
 		}
 		kc := prereq.CheckKubernetes(h.To, h.To.Kubernetes.Min != "", in.Server, false)
 		kc.ID, kc.Category, kc.Message = fmt.Sprintf("kubernetes.%d", ph.N), CategoryKube, fmt.Sprintf("hop %d: %s", ph.N, kc.Message)
+		if kc.Status == check.Skip && in.State.Assumed {
+			kc.Message += " (give the cluster's version with --kube-version to judge it)"
+			kc.Remediation = "`kubectl version` on the cluster shows its version, e.g. v1.27.3"
+		}
 		rep.Add(kc)
 		p.Hops = append(p.Hops, ph)
 	}

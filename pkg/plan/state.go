@@ -33,8 +33,33 @@ type State struct {
 	Matches []string `json:"matches,omitempty"`
 	// Current is the matched release used as the start of a path (nil: nothing installed).
 	Current *manifest.Release `json:"-"`
+	// Assumed is true for a state built by StateOf from a release name, not read from a cluster.
+	Assumed bool `json:"assumed,omitempty"`
 
 	last map[string]*helmrelease.Release
+}
+
+// StatusAssumed is the status of the releases of a State built by StateOf.
+const StatusAssumed = "assumed"
+
+// StateOf is the state of a namespace that runs release r, taken from the release matrix
+// instead of Helm's history: the plan of a namespace nobody can read from here (a customer's
+// cluster, planned on a laptop before a maintenance window). The path starts at r itself, even
+// when other releases share its charts.
+func StateOf(m *manifest.Matrix, r manifest.Release, namespace string) *State {
+	st := &State{Namespace: namespace, Releases: map[string]Installed{}, Assumed: true}
+	for _, c := range r.Charts() {
+		st.Releases[c.ReleaseName] = Installed{ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version,
+			AppVersion: strings.TrimPrefix(r.Name, "v"), Status: StatusAssumed}
+	}
+	st.Matches = []string{r.Name}
+	for _, known := range m.Match(st.ChartRefs()) {
+		if known.Name != r.Name {
+			st.Matches = append(st.Matches, known.Name)
+		}
+	}
+	st.Current = &r
+	return st
 }
 
 // Fresh reports whether none of the four releases is installed.

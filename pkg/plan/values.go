@@ -60,7 +60,7 @@ func valuesChecks(in Input, action Action, rep *check.Report) {
 	}
 	if in.Charts == nil {
 		rep.Add(check.Check{ID: "values.charts", Category: CategoryValues, Status: check.Skip,
-			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `helm tpe repo add` so that plan can fetch the charts"})
+			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `helm tpe repo add` so that plan can fetch the charts, or give plan the charts with --chart-dir"})
 		return
 	}
 	var loaded []*chart.Chart
@@ -68,7 +68,7 @@ func valuesChecks(in Input, action Action, rep *check.Report) {
 		ch, err := in.Charts.LoadChart(c.Chart, c.Version)
 		if err != nil {
 			rep.Add(check.Check{ID: "values.charts", Category: CategoryValues, Status: check.Skip,
-				Message: fmt.Sprintf("cannot fetch %s %s: %v", c.Chart, c.Version, err)})
+				Message: fmt.Sprintf("cannot read %s %s: %v", c.Chart, c.Version, err)})
 			return
 		}
 		loaded = append(loaded, ch)

@@ -61,7 +61,7 @@ func (e *Env) Cluster() (*Cluster, error) {
 	settingsGetter := e.Settings.RESTClientGetter()
 	clients, err := kube.NewClients(settingsGetter)
 	if err != nil {
-		return nil, err
+		return nil, helmFlagNames(err)
 	}
 	ns := clients.TPENamespace()
 	// Helm's getter must agree: resources without a namespace land in the TPE namespace.

@@ -2,10 +2,10 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +15,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
-
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -48,35 +47,35 @@ func (t *targetFlags) add(cmd *cobra.Command, required bool) {
 	}
 }
 
-// resolve returns the target release: --manifest's VERSIONS file named --to, else the matrix entry.
+// resolve returns the target release: --manifest's VERSIONS file (named by --to, else as
+// manifest.ReadRelease names it), else the matrix entry --to names. Errors name the flag at fault.
 func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
 	if t.Manifest != "" {
 		data, err := os.ReadFile(t.Manifest)
 		if err != nil {
 			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
 		}
-		r, err := manifest.ParseVersions(t.Manifest, data)
+		r, err := m.ReadRelease(t.Manifest, data, t.To)
 		if err != nil {
-			return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
-		}
-		name := t.To
-		if name == "" {
-			name = filepath.Base(filepath.Dir(t.Manifest))
-		}
-		tag, err := manifest.ParseTag(name)
-		if err != nil {
+			var perr *manifest.ParseError
+			if errors.As(err, &perr) {
+				return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
+			}
 			return manifest.Release{}, fmt.Errorf("--to: %w (with --manifest, --to names the release)", err)
 		}
-		r.Name = tag.String()
-		if known, ok := m.Get(r.Name); ok {
-			r.Kubernetes = known.Kubernetes
+		if r.Name == "" {
+			return manifest.Release{}, fmt.Errorf("--manifest %s: the charts match no known release and its directory names none: name the release with --to", t.Manifest)
 		}
 		return r, nil
 	}
 	if t.To == "" {
 		return manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`)")
 	}
-	return m.Resolve(t.To)
+	r, err := m.Resolve(t.To)
+	if err != nil {
+		return manifest.Release{}, fmt.Errorf("--to: %w; for another release pass its VERSIONS file with --manifest", err)
+	}
+	return r, nil
 }
 
 // repoFlags select the chart repository.
@@ -104,7 +103,7 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 		return nil, err
 	}
 	return &charts.Repo{Name: "helm-tpe-direct", URL: r.RepoURL, ID: id, RepoConfig: e.Settings.RepositoryConfig,
-		RepoCache: e.Settings.RepositoryCache, Getters: getters}, nil
+		RepoCache: e.Settings.RepositoryCache, Getters: getters, URLFrom: "--repo-url"}, nil
 }
 
 // installationID reads the installation ID from, in order: the file, $HELM_TPE_INSTALLATION_ID,
@@ -139,3 +138,21 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	}
 	return id, "prompt", nil
 }
+
+// helmFlagNames names Helm's flags in an error of pkg/kube, which names kubectl's: Helm's
+// global flag for the context is --kube-context, kubectl's is --context.
+func helmFlagNames(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "--context") {
+		return err
+	}
+	return &renamedError{err: err, msg: strings.ReplaceAll(err.Error(), "--context", "--kube-context")}
+}
+
+// renamedError is an error with another message and the same chain.
+type renamedError struct {
+	err error
+	msg string
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }

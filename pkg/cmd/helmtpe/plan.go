@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -22,6 +26,11 @@ type PlanOptions struct {
 	ValueFiles []string
 	Output     string
 	Color      string
+	// From plans from this release without a cluster; KubeVersion is the cluster's version to
+	// judge each hop's Kubernetes range by; ChartDir holds the target's charts.
+	From        string
+	KubeVersion string
+	ChartDir    string
 
 	env    *Env
 	format cli.Format
@@ -32,7 +41,7 @@ type PlanOptions struct {
 func NewCmdPlan(env *Env) *cobra.Command {
 	o := &PlanOptions{Output: "table", Color: "auto", env: env, IOStreams: env.Streams}
 	cmd := &cobra.Command{
-		Use:   "plan --to RELEASE [-f VALUES]...",
+		Use:   "plan --to RELEASE [--from RELEASE] [-f VALUES]...",
 		Short: "Show how to get from the installed TPE release to another one, and what blocks it",
 		Long: templates.LongDesc(`
 			Show the plan from what is installed in the namespace to the target release, changing nothing.
@@ -50,6 +59,13 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			target charts' values.yaml and values.schema.json: keys the new charts no longer know and
 			required keys that are missing (the charts are fetched from the repository of ` + "`helm tpe repo add`" + `).
 
+			--from RELEASE plans without a cluster, e.g. on a laptop before a maintenance window: the
+			namespace is taken to run that release, no kubeconfig is read and no cluster is contacted.
+			The plan is the same, except that the cluster-admin steps cannot be checked (they are listed
+			as to do) and the Kubernetes range is judged against --kube-version when given. --chart-dir
+			DIR checks the values against the charts in DIR (packed .tgz or unpacked, as ` + "`helm pull`" + `
+			leaves them) instead of the repository's.
+
 			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
 		Example: templates.Examples(`
 			# What an upgrade to 7.3.1 involves
@@ -59,14 +75,17 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			helm tpe plan --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml
 
 			# As JSON for a pipeline
-			helm tpe plan --to v7.3.1 -o json`),
+			helm tpe plan --to v7.3.1 -o json
+
+			# Without access to the cluster: the customer runs 7.2.2c on Kubernetes 1.27.3
+			helm tpe plan --from v7.2.2c --to v7.3.1 --kube-version v1.27.3 -f values.yaml --chart-dir ./charts`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 				return err
 			}
-			p, err := o.Compute(cmd.Context())
+			p, err := o.Compute(cmd.Context(), func() string { return o.offlineNamespace(cmd) })
 			if err != nil {
 				return err
 			}
@@ -82,14 +101,42 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	o.Target.add(cmd, true)
 	o.Repo.add(cmd)
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to check against the target charts (repeatable)")
+	cmd.Flags().StringVar(&o.From, "from", "", "plan from this release without a cluster (a tag of `helm tpe releases`): no kubeconfig is read")
+	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
+	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
 	return cmd
 }
 
-// Compute builds the plan from the cluster: what is installed, the path, the checks. The charts
-// are fetched (to check the values against them) only when values files are given.
-func (o *PlanOptions) Compute(ctx context.Context) (*plan.Plan, error) {
+// Validate checks the flags that need no cluster.
+func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
+	var sv prereq.ServerVersion
+	if o.KubeVersion != "" {
+		sv = prereq.ServerVersion{GitVersion: o.KubeVersion}
+		if _, _, ok := sv.Parse(); !ok {
+			return sv, fmt.Errorf("--kube-version %q is not a Kubernetes version (want e.g. v1.27.3)", o.KubeVersion)
+		}
+	}
+	if o.ChartDir != "" {
+		if fi, err := os.Stat(o.ChartDir); err != nil || !fi.IsDir() {
+			return sv, fmt.Errorf("--chart-dir %s is not a directory", o.ChartDir)
+		}
+		if o.Repo.RepoURL != "" {
+			return sv, fmt.Errorf("--chart-dir cannot be used with --repo-url: the charts come from one or the other")
+		}
+	}
+	return sv, nil
+}
+
+// Compute builds the plan from the cluster (what is installed) or, with --from, from a release of
+// the matrix without a cluster. The charts are read (to check the values against them) only when
+// values files are given: from --chart-dir, else the repository.
+func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*plan.Plan, error) {
+	sv, err := o.Validate()
+	if err != nil {
+		return nil, err
+	}
 	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
 	if err != nil {
 		return nil, err
@@ -98,36 +145,65 @@ func (o *PlanOptions) Compute(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	var from manifest.Release
+	if o.From != "" {
+		if from, err = m.Resolve(o.From); err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+	}
 	vals := values.Values{}
-	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles}
+	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
 	if len(o.ValueFiles) > 0 {
 		if vals, err = values.Load(o.ValueFiles); err != nil {
 			return nil, err
 		}
-		if repo, err := o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
+		if o.ChartDir != "" {
+			in.Charts = &charts.Dir{Path: o.ChartDir}
+		} else if repo, err := o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
 		} else {
 			in.Charts = repo
 		}
+	} else if o.ChartDir != "" {
+		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
 	}
 	in.Values = vals
+	if o.From != "" {
+		// No cluster: no client is built, so no kubeconfig is needed.
+		in.State = plan.StateOf(m, from, namespace())
+		return plan.New(ctx, in), nil
+	}
 	cl, err := o.env.Cluster()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}
 	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
 		return nil, err
 	}
-	in.Kube, in.Dynamic, in.Server = cl.Clients.Kube, cl.Clients.Dynamic, o.env.serverVersion(cl)
+	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
+	if o.KubeVersion == "" {
+		in.Server = o.env.serverVersion(cl)
+	}
 	return plan.New(ctx, in), nil
 }
 
-func stepMark(s plan.AdminStatus) string {
-	switch s {
-	case plan.AdminDone:
+// offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which
+// Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
+func (o *PlanOptions) offlineNamespace(cmd *cobra.Command) string {
+	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
+		return o.env.Settings.Namespace()
+	}
+	return manifest.DefaultNamespace
+}
+
+func stepMark(s plan.AdminStatus, offline bool) string {
+	switch {
+	case s == plan.AdminDone:
 		return "done"
-	case plan.AdminTodo:
+	case s == plan.AdminTodo:
 		return "TO DO"
+	case offline:
+		return "to do"
 	}
 	return "unknown"
 }
@@ -142,6 +218,9 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		if len(p.InstalledRefs) > 0 {
 			installed = "no known release"
 		}
+	}
+	if p.Offline {
+		installed += " (given; no cluster was read)"
 	}
 	fmt.Fprintf(w, "Namespace:  %s\nInstalled:  %s\nTarget:     %s\n", p.Namespace, installed, p.Target)
 	if p.ServerVersion != "" {
@@ -182,7 +261,7 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		if len(h.AdminSteps) > 0 {
 			fmt.Fprintln(w, "  Cluster-admin steps:")
 			for _, s := range h.AdminSteps {
-				line := fmt.Sprintf("    [%s] %s", stepMark(s.Status), s.Description)
+				line := fmt.Sprintf("    [%s] %s", stepMark(s.Status, p.Offline), s.Description)
 				if s.Detail != "" {
 					line += " (" + s.Detail + ")"
 				}

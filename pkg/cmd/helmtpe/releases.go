@@ -2,8 +2,10 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -214,7 +216,10 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 
 			RELEASE defaults to the newest known release. --manifest reads a VERSIONS file instead, for a
 			release the embedded matrix does not know; it is parsed exactly as the vendor writes it, and
-			any error names the line. -o versions prints the manifest back in the vendor's format.`),
+			any error names the line. The file's release is named by RELEASE when given, else by the
+			directory holding the file when that is a release tag (releases/v7.3.1/VERSIONS), else by
+			the known release with the same four charts; otherwise it is shown as a custom release.
+			-o versions prints the manifest back in the vendor's format.`),
 		Example: templates.Examples(`
 			# The charts of TPE 7.3.1
 			helm tpe manifest v7.3.1
@@ -223,7 +228,10 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 			helm tpe manifest v7.2.2c -o yaml
 
 			# Check a VERSIONS file downloaded from the vendor's repository
-			helm tpe manifest v7.3.6 --manifest ./VERSIONS`),
+			helm tpe manifest v7.3.6 --manifest ./VERSIONS
+
+			# Which release is this VERSIONS file?
+			helm tpe manifest --manifest ./VERSIONS`),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -249,31 +257,61 @@ func (o *ManifestOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	name := o.Release
-	if name == "" && o.Manifest == "" {
-		name = m.Releases[len(m.Releases)-1].Name
-	}
-	tf := targetFlags{To: name, Manifest: o.Manifest}
-	r, err := tf.resolve(m)
+	r, err := o.release(m)
 	if err != nil {
 		return err
 	}
 	return writeManifest(o.Out, o.Output, o.format, r)
 }
 
+// release is the release to show: --manifest's file (named by RELEASE, its directory or its
+// charts, else a custom release), else RELEASE or the newest known release. Errors name RELEASE
+// or --manifest, the two inputs of this command.
+func (o *ManifestOptions) release(m *manifest.Matrix) (manifest.Release, error) {
+	if o.Manifest != "" {
+		data, err := os.ReadFile(o.Manifest)
+		if err != nil {
+			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
+		}
+		r, err := m.ReadRelease(o.Manifest, data, o.Release)
+		if err != nil {
+			var perr *manifest.ParseError
+			if errors.As(err, &perr) {
+				return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
+			}
+			return manifest.Release{}, fmt.Errorf("RELEASE: %w (with --manifest, RELEASE names the file's release)", err)
+		}
+		return r, nil
+	}
+	if o.Release == "" {
+		return m.Releases[len(m.Releases)-1], nil
+	}
+	r, err := m.Resolve(o.Release)
+	if err != nil {
+		return manifest.Release{}, fmt.Errorf("RELEASE: %w; for another release pass its VERSIONS file with --manifest", err)
+	}
+	return r, nil
+}
+
 func writeManifest(w io.Writer, output string, f cli.Format, r manifest.Release) error {
 	type view struct {
 		manifest.Release
 		ChartList []manifest.ChartRef `json:"charts"`
+		// Custom is true for a VERSIONS file whose release nothing names (Name is empty).
+		Custom bool `json:"custom,omitempty"`
 	}
 	if output == "versions" {
 		_, err := io.WriteString(w, manifest.FormatVersions(r))
 		return err
 	}
 	if f != cli.FormatTable {
-		return cli.WriteData(w, f, view{Release: r, ChartList: r.Charts()})
+		return cli.WriteData(w, f, view{Release: r, ChartList: r.Charts(), Custom: r.Name == ""})
 	}
-	fmt.Fprintf(w, "Release:    %s\n", r.Name)
+	name := r.Name
+	if name == "" {
+		name = "custom (its charts match no known release)"
+	}
+	fmt.Fprintf(w, "Release:    %s\n", name)
 	if r.Date != "" {
 		fmt.Fprintf(w, "Date:       %s\n", r.Date)
 	}

@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"helm.sh/helm/v3/pkg/getter"
@@ -26,19 +27,27 @@ type RepoAddOptions struct {
 
 	env    *Env
 	format cli.Format
-	target manifest.Release
+	matrix *manifest.Matrix
+	// target is the release of --to (nil: none given, the newest release the repository serves).
+	target *manifest.Release
 	genericiooptions.IOStreams
 }
 
 // RepoAddResult is what `repo add` prints.
 type RepoAddResult struct {
-	Name           string   `json:"name"`
-	URL            string   `json:"url"`
-	IDSource       string   `json:"installationIdSource"`
-	ID             string   `json:"installationId"`
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	IDSource string `json:"installationIdSource"`
+	ID       string `json:"installationId"`
+	// Target is the release whose four charts were verified: --to, else the newest known
+	// release the repository serves in full ("" when it serves none).
 	Target         string   `json:"target"`
 	ChartsVerified []string `json:"chartsVerified"`
-	RepoConfig     string   `json:"repositoryConfig"`
+	// ReleasesServed are the known releases whose four charts the repository serves, oldest first.
+	ReleasesServed []string `json:"releasesServed"`
+	// Warnings say what the repository lacks when no --to was given (the repository is added anyway).
+	Warnings   []string `json:"warnings,omitempty"`
+	RepoConfig string   `json:"repositoryConfig"`
 }
 
 // NewCmdRepo builds `helm tpe repo` and its subcommands.
@@ -67,8 +76,13 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 		Long: templates.LongDesc(`
 			Add the vendor's chart repository to Helm's repositories.yaml, as
 			"helm repo add --username ID --password ID actility URL" does, then check it: the index is
-			fetched with the credentials (401/403: the installation ID is rejected) and the four charts of
-			the target release (--to, default the newest known release) must be in it.
+			fetched with the credentials (401/403: the installation ID is rejected), and the releases it
+			serves in full (their four charts) are listed.
+
+			With --to, the four charts of that release must be in the index, else nothing is added. Without
+			--to, a repository that lacks the newest known release (a mirror, or a repository that only
+			carries the releases a customer licensed) is added with a warning that lists the releases it
+			does serve.
 
 			The installation ID is read from --installation-id-file, the HELM_TPE_INSTALLATION_ID variable,
 			global.installationId of the values files (-f), or a prompt that does not echo. It is never a
@@ -81,7 +95,8 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			# Take the ID from your values file and check the charts of 7.3.1
 			helm tpe repo add -f values-thingpark-stack.yaml --to v7.3.1
 
-			# Another URL (a mirror), ID from the environment
+			# A mirror, ID from the environment (a mirror that lacks the newest release is added with a
+			# warning listing the releases it serves)
 			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --name tpe-mirror --url https://mirror.example.com/charts`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -95,7 +110,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.URL, "url", o.URL, "repository URL")
 	cmd.Flags().StringVar(&o.IDFile, "installation-id-file", "", "file holding the installation ID")
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
-	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: the newest known)")
+	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	return cmd
 }
@@ -109,16 +124,17 @@ func (o *RepoAddOptions) Complete() error {
 	if o.Name == "" || o.URL == "" {
 		return fmt.Errorf("--name and --url must not be empty")
 	}
-	m, err := manifest.Load()
-	if err != nil {
+	if o.matrix, err = manifest.Load(); err != nil {
 		return err
 	}
-	to := o.To
-	if to == "" {
-		to = m.Releases[len(m.Releases)-1].Name
+	if o.To != "" {
+		r, err := o.matrix.Resolve(o.To)
+		if err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		o.target = &r
 	}
-	o.target, err = m.Resolve(to)
-	return err
+	return nil
 }
 
 // Run adds and checks the repository.
@@ -136,25 +152,59 @@ func (o *RepoAddOptions) Run() error {
 	}
 	red := redact.New(id)
 	r := &charts.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
-		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings)}
+		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings), URLFrom: "--url"}
 	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, redact.Mask(id), src)
 	if _, err := r.FetchIndex(); err != nil {
 		return red.Error(err)
 	}
-	if err := r.CheckCharts(o.target); err != nil {
+	if o.target != nil {
+		if err := r.CheckCharts(*o.target); err != nil {
+			return red.Error(fmt.Errorf("--to %s: %w", o.target.Name, err))
+		}
+	}
+	served, err := r.Serves(o.matrix.Releases)
+	if err != nil {
 		return red.Error(err)
 	}
 	if err := r.Save(); err != nil {
 		return red.Error(err)
 	}
-	res := RepoAddResult{Name: o.Name, URL: o.URL, IDSource: src, ID: redact.Mask(id), Target: o.target.Name, RepoConfig: r.RepoConfig}
-	for _, c := range o.target.Charts() {
-		res.ChartsVerified = append(res.ChartsVerified, c.Chart+"-"+c.Version)
+	res := RepoAddResult{Name: o.Name, URL: o.URL, IDSource: src, ID: redact.Mask(id), RepoConfig: r.RepoConfig,
+		ReleasesServed: []string{}, ChartsVerified: []string{}}
+	for _, s := range served {
+		res.ReleasesServed = append(res.ReleasesServed, s.Name)
+	}
+	verified := o.target
+	if verified == nil {
+		newest := o.matrix.Releases[len(o.matrix.Releases)-1]
+		if len(served) > 0 {
+			verified = &served[len(served)-1]
+		}
+		switch {
+		case len(served) == 0:
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s serves none of the known releases in full (%s is the newest): check --url, or pass --to with the release you install", o.URL, newest.Name))
+		case verified.Name != newest.Name:
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s does not serve the newest known release %s; it serves in full %s: pass --to with the release you install to check it", o.URL, newest.Name, strings.Join(res.ReleasesServed, ", ")))
+		}
+	}
+	if verified != nil {
+		res.Target = verified.Name
+		for _, c := range verified.Charts() {
+			res.ChartsVerified = append(res.ChartsVerified, c.Chart+"-"+c.Version)
+		}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(o.ErrOut, "warning: "+w)
 	}
 	if o.format != cli.FormatTable {
 		return cli.WriteData(o.Out, o.format, res)
 	}
 	fmt.Fprintf(o.Out, "%q has been added to %s (installation ID %s, from %s)\n", o.Name, r.RepoConfig, res.ID, src)
-	fmt.Fprintf(o.Out, "the index lists the four charts of %s: %v\n", o.target.Name, res.ChartsVerified)
+	if verified != nil {
+		fmt.Fprintf(o.Out, "the index lists the four charts of %s: %v\n", verified.Name, res.ChartsVerified)
+	}
+	if len(res.ReleasesServed) > 0 {
+		fmt.Fprintf(o.Out, "releases served in full: %s\n", strings.Join(res.ReleasesServed, ", "))
+	}
 	return nil
 }
