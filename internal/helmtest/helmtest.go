@@ -43,10 +43,15 @@ func NewActionConfig(t *testing.T) *action.Configuration {
 		Capabilities: chartutil.DefaultCapabilities, Log: func(string, ...any) {}}
 }
 
-// FakeCharts builds the charts of the matrix in memory.
+// FakeCharts builds the charts of the matrix in memory. The thingpark-enterprise chart renders
+// the post-upgrade manager (Deployment pum) as the vendor's does, unless NoPUM.
 type FakeCharts struct {
 	FailRender map[string]bool
+	NoPUM      bool
 }
+
+// pumTemplate is the post-upgrade manager of the fake thingpark-enterprise chart.
+const pumTemplate = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: pum\nspec:\n  replicas: 1\n"
 
 // LoadChart implements charts.Source.
 func (f FakeCharts) LoadChart(name, version string) (*chart.Chart, error) {
@@ -54,12 +59,16 @@ func (f FakeCharts) LoadChart(name, version string) (*chart.Chart, error) {
 	if f.FailRender[name+"-"+version] {
 		tpl = `{{ fail "fixture.failRender" }}`
 	}
-	return &chart.Chart{
+	c := &chart.Chart{
 		Metadata: &chart.Metadata{APIVersion: "v2", Name: name, Version: version, AppVersion: "app-" + version},
 		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte(tpl)},
 			{Name: "templates/secret.yaml", Data: []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-s\nstringData:\n  password: pw-" + version + "\n")}},
 		Values: map[string]any{"global": map[string]any{"installationId": ""}, "known": map[string]any{"a": 1}},
-	}, nil
+	}
+	if name == manifest.ChartEnterprise && !f.NoPUM {
+		c.Templates = append(c.Templates, &chart.File{Name: "templates/pum.yaml", Data: []byte(pumTemplate)})
+	}
+	return c, nil
 }
 
 // InstallRelease stores a release of the chart reference, as if installed.
@@ -69,6 +78,9 @@ func InstallRelease(t *testing.T, cfg *action.Configuration, c manifest.ChartRef
 	// The manifest Helm would have rendered from FakeCharts' templates.
 	manifestText := fmt.Sprintf("---\n# Source: %[1]s/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %[3]s-info\ndata:\n  chart: %[1]s\n  version: %[2]s\n"+
 		"---\n# Source: %[1]s/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: %[3]s-s\nstringData:\n  password: pw-%[2]s\n", c.Chart, c.Version, c.ReleaseName)
+	if c.Chart == manifest.ChartEnterprise {
+		manifestText += "---\n# Source: " + c.Chart + "/templates/pum.yaml\n" + pumTemplate
+	}
 	r := &helmrelease.Release{Name: c.ReleaseName, Namespace: NS, Version: rev, Chart: ch, Manifest: manifestText,
 		Info: &helmrelease.Info{Status: status}, Config: map[string]any{"global": map[string]any{"installationId": "id-secret-1234"}}}
 	if err := cfg.Releases.Create(r); err != nil {

@@ -452,6 +452,12 @@ func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 		st.State, st.Message = StateSkipped, "no post-upgrade check configured"
 		return nil
 	}
+	if ships, known := r.shipsPUM(); known && !ships {
+		st.State = StateSkipped
+		st.Message = "the release " + st.HopTo + " ships no post-upgrade manager (no deploy/" + pum.Deployment + " in its rendered charts): no post-upgrade procedure to wait for"
+		r.logf("%s", st.Message)
+		return nil
+	}
 	s, err := r.PUM(ctx, r.Namespace)
 	if err != nil {
 		return fmt.Errorf("post-upgrade procedure: %w (see `kubectl tpe pum status`)", err)
@@ -468,6 +474,21 @@ func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 	}
 	st.Message = fmt.Sprintf("post-upgrade procedure %s (%d request(s))", s.Verdict, len(s.Entries))
 	return nil
+}
+
+// shipsPUM reports whether the charts now installed (the hop's target) render the post-upgrade
+// manager, deploy/pum; known is false when a release's manifest cannot be read.
+func (r *Runner) shipsPUM() (ships, known bool) {
+	for _, n := range manifest.ReleaseNames {
+		rel, err := r.lastRelease(n)
+		if err != nil || rel == nil {
+			return false, false
+		}
+		if pum.ShipsManager(rel.Manifest) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // ChartDiff is what a server-side dry run of one chart would change.

@@ -291,3 +291,39 @@ func TestProgressWrittenOncePerStepBoundary(t *testing.T) {
 		t.Fatalf("record = %+v, %v; want done", prog, err)
 	}
 }
+
+// A release whose charts render no deploy/pum ships no post-upgrade manager: the gate is skipped
+// with a note instead of waiting for a verdict that never comes.
+func TestPostUpgradeGateSkippedWithoutManager(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		noPUM     bool
+		wantState StepState
+		wantCalls int
+	}{
+		{"the release ships deploy/pum: the verdict is read", false, StateDone, 1},
+		{"no deploy/pum in the rendered charts: skipped", true, StateSkipped, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := helmtest.NewActionConfig(t)
+			helmtest.InstallAll(t, cfg, "v7.2.2c")
+			ex := helmtest.NewFakeExec()
+			r := newRunner(t, cfg, fake.NewClientset(), ex)
+			r.SkipBackup = true
+			r.Charts = helmtest.FakeCharts{NoPUM: tt.noPUM}
+			calls := 0
+			r.PUM = func(ctx context.Context, n string) (*pum.Status, error) { calls++; return pum.Get(ctx, ex, n) }
+			res, err := runWith(t.Context(), r, planTo(t, cfg, "v7.3.1"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := res.Steps[len(res.Steps)-1]
+			if last.Kind != StepPUM || last.State != tt.wantState || calls != tt.wantCalls {
+				t.Errorf("post-upgrade step %s %s (%q), PUM read %d times; want %s, %d", last.Kind, last.State, last.Message, calls, tt.wantState, tt.wantCalls)
+			}
+			if tt.noPUM && !strings.Contains(last.Message, "ships no post-upgrade manager") {
+				t.Errorf("message %q does not say why", last.Message)
+			}
+		})
+	}
+}
