@@ -86,6 +86,32 @@ var adminRules = []adminRule{
 	}},
 }
 
+// doc80 names where the steps of the 7.3 → 8.0 hop come from: the TPE upgrade procedure sends 7.3
+// users to the 8.0 upgrade procedure, whose text could not be read; the steps below follow the
+// manifests the vendor's configuration repository ships for 8.0 (manifests/upgrade on its main
+// branch) and the operator versions of 8.0's container manifest, so they are marked inferred.
+const doc80 = "the TPE 8.0 upgrade procedure (steps inferred from the vendor's configuration repository, main branch, manifests/upgrade)"
+
+// adminRules80 are the steps of the 7.3 → 8.0 hop, in order.
+var adminRules80 = adminRule{match: intoLine("8.0", false), steps: []AdminStep{
+	{ID: "crd-strimzi", Kind: AdminCRDs, Description: "upgrade the Strimzi CRDs to 0.44.0 (8.0 runs the Strimzi operator 0.44.0; Helm does not upgrade CRDs)",
+		// kafkanodepools is not in the 0.32.0 CRDs of 7.3: its presence marks the newer ones
+		// (the vendor's Strimzi CRDs carry no version label).
+		CRDs:       []string{"kafkas.kafka.strimzi.io", "strimzipodsets.core.strimzi.io", "kafkanodepools.kafka.strimzi.io"},
+		MinVersion: "0.44.0",
+		Fix:        "as cluster admin, before the upgrade: kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.44.0.yaml (vendor repository, the ref of {tag})",
+		Inferred:   true, Doc: doc80},
+	{ID: "crd-psmdb", Kind: AdminCRDs, Description: "upgrade the Percona MongoDB operator CRDs and RBAC to 1.17.0, one minor version at a time (1.14.0, 1.15.0, 1.16.1, 1.17.0: the operator supports one minor version at a time)",
+		CRDs:       []string{"perconaservermongodbs.psmdb.percona.com", "perconaservermongodbbackups.psmdb.percona.com", "perconaservermongodbrestores.psmdb.percona.com"},
+		MinVersion: "1.17.0",
+		Fix: "as cluster admin, in this order for v in 1.14.0 1.15.0 1.16.1 1.17.0: kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-$v.yaml " +
+			"and kubectl apply -n {namespace} -f manifests/upgrade/percona-server-mongodb-operator-rbac-$v.yaml",
+		Inferred: true, Doc: doc80},
+	{ID: "storageclasses", Kind: AdminStorageClasses, Description: "create the StorageClasses the values name (8.0 uses gp3 volumes on EKS: thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4)",
+		Fix:      "as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",
+		Inferred: true, Doc: doc80},
+}}
+
 // AdminSteps returns the cluster-admin steps hop h needs, in order (none for a release name that
 // is not a tag).
 func AdminSteps(h Hop) []AdminStep {
@@ -102,7 +128,7 @@ func AdminSteps(h Hop) []AdminStep {
 		from = &t
 	}
 	var out []AdminStep
-	for _, r := range adminRules {
+	for _, r := range append(adminRules, adminRules80) {
 		if r.match(from, to) {
 			out = append(out, r.steps...)
 		}
