@@ -25,7 +25,7 @@ type PathError struct{ Msg string }
 func (e *PathError) Error() string { return e.Msg }
 
 // Path computes the upgrade path from the installed release (nil: fresh install) to the target,
-// under the vendor's rules (seed 003, domain.md §7.1):
+// under the vendor's rules (the TPE upgrade procedure):
 //   - a hotfix or maintenance upgrade inside a line is one hop;
 //   - a major upgrade is done from the latest fix of the previous line, one line at a time;
 //   - never backwards (that is a rollback).
