@@ -1,0 +1,68 @@
+package kubectltpe
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+)
+
+// writePUMTable prints one row per entry, then the verdict and the last response of aborted
+// entries.
+func writePUMTable(w io.Writer, st *pum.Status, now time.Time) error {
+	if len(st.Entries) > 0 {
+		t := cli.NewTable(w, "UID", "REQUEST", "SCOPE", "STATE", "IN STATE", "ERRORS", "ITERATIONS")
+		for _, e := range st.Entries {
+			t.Row(e.UID, e.RequestID, e.Scope, e.DisplayState(), since(e.StateTimestamp, now), fmt.Sprint(e.ErrorCounter), fmt.Sprint(e.IterationCounter))
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(w, "No post-upgrade request.")
+	}
+	finished := 0
+	for _, e := range st.Entries {
+		if e.Finished() {
+			finished++
+		}
+	}
+	fmt.Fprintf(w, "\nVerdict: %s (%d of %d request(s) processed or skipped)\n", st.Verdict, finished, len(st.Entries))
+	for _, e := range st.Aborted() {
+		fmt.Fprintf(w, "  ABORTED %s: last response %s\n", e.RequestID, string(e.LastResponse))
+	}
+	if st.Verdict == pum.Failed {
+		fmt.Fprintf(w, "To fix: read the logs (%s pum logs), fix the cause, then run %s pum restart.\n", DisplayName, DisplayName)
+	}
+	return nil
+}
+
+func since(ts string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return "-"
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		d = 0
+	}
+	return duration.ShortHumanDuration(d)
+}
+
+// PUMRestartOptions are the options of `kubectl tpe pum restart`.
+type PUMRestartOptions struct {
+	Yes bool
+
+	Namespace string
+	Exec      podexec.Executor
+	// Interactive says whether the user can be asked; nil means "is In a terminal".
+	Interactive *bool
+
+	genericiooptions.IOStreams
+}
