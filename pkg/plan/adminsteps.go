@@ -73,7 +73,7 @@ func crdStatus(ctx context.Context, in Input, spec manifest.AdminStep, s *AdminS
 		s.Status, s.Detail = AdminUnknown, "no cluster access"
 		return
 	}
-	min, err := semver.NewVersion(spec.MinVersion)
+	minV, err := semver.NewVersion(spec.MinVersion)
 	if err != nil {
 		s.Status, s.Detail = AdminUnknown, fmt.Sprintf("the step's minimum version %q is not a version", spec.MinVersion)
 		return
@@ -92,7 +92,7 @@ func crdStatus(ctx context.Context, in Input, spec manifest.AdminStep, s *AdminS
 			s.Status, s.Detail = AdminUnknown, fmt.Sprintf("reading CRD %s: %v", n, err)
 			return
 		}
-		if v, err := semver.NewVersion(crdVersion(u)); err == nil && v.LessThan(min) {
+		if v, err := semver.NewVersion(crdVersion(u)); err == nil && v.LessThan(minV) {
 			old = append(old, fmt.Sprintf("%s is %s", n, v.Original()))
 		}
 	}

@@ -96,8 +96,8 @@ func (f Flow) ports() string {
 	return strings.Join(ps, ", ")
 }
 
-func (f Flow) manual(cat string) check.Check {
-	return check.Check{ID: "network." + strings.ReplaceAll(f.Direction, " ", "-") + "." + f.ID, Category: cat, Status: check.Manual,
+func (f Flow) manual() check.Check {
+	return check.Check{ID: "network." + strings.ReplaceAll(f.Direction, " ", "-") + "." + f.ID, Category: CatFirewall, Status: check.Manual,
 		Message: f.message()}
 }
 
@@ -160,16 +160,16 @@ func (r *Runner) checkNetwork(ctx context.Context) []check.Check {
 		}
 	} else {
 		for _, f := range InboundFlows {
-			c := f.manual(CatFirewall)
+			c := f.manual()
 			c.Message += fmt.Sprintf(" (the ingress LoadBalancer Service %s does not exist yet in %s)", IngressServiceName, r.Cfg.Namespace)
 			out = append(out, c)
 		}
 	}
 	for _, f := range OutboundFlows {
-		out = append(out, f.manual(CatFirewall))
+		out = append(out, f.manual())
 	}
 	for _, f := range BaseStationServices {
-		out = append(out, f.manual(CatFirewall))
+		out = append(out, f.manual())
 	}
 	if r.Cfg.Probe && r.Cfg.HasValues {
 		out = append(out, r.probeValuesEndpoints(ctx)...)

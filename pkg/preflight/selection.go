@@ -42,11 +42,11 @@ func groups() []group {
 	network = append(network, known(CatNetwork, "network.ingress-service", "network.probe.smtp", "network.probe.oidc", "network.probe.backup")...)
 	for _, f := range InboundFlows {
 		network = append(network, check.Check{ID: "network.inbound." + f.ID, Category: CatNetwork})
-		firewall = append(firewall, f.manual(CatFirewall))
+		firewall = append(firewall, f.manual())
 	}
 	for _, fs := range [][]Flow{OutboundFlows, BaseStationServices} {
 		for _, f := range fs {
-			firewall = append(firewall, f.manual(CatFirewall))
+			firewall = append(firewall, f.manual())
 		}
 	}
 	return []group{

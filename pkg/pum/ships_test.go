@@ -84,7 +84,7 @@ func TestNotShipped(t *testing.T) {
 		}
 	}
 	other := errors.New("boom")
-	if Explain(t.Context(), cs, m, other) != other {
+	if got := Explain(t.Context(), cs, m, other); !errors.Is(got, other) || got.Error() != other.Error() {
 		t.Error("Explain changed another error")
 	}
 }

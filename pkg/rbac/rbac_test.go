@@ -168,8 +168,8 @@ func TestSubjectReviewer(t *testing.T) {
 			if len(res.Missing) != tt.wantMissing || len(res.Unconfirmed) != 0 || !strings.Contains(res.Subject, tt.user) {
 				t.Errorf("%d missing, %d unconfirmed, want %d", len(res.Missing), len(res.Unconfirmed), tt.wantMissing)
 			}
-			if max := 4 + MaxConfirmations; len(c.Actions()) > max {
-				t.Errorf("%d requests, want at most %d", len(c.Actions()), max)
+			if bound := 4 + MaxConfirmations; len(c.Actions()) > bound {
+				t.Errorf("%d requests, want at most %d", len(c.Actions()), bound)
 			}
 		})
 	}

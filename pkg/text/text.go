@@ -5,11 +5,11 @@ package text
 import "strings"
 
 // OneLine folds s to one line (runs of white space, new lines included, become one space) and
-// cuts it to at most max bytes with "..." at the end; max <= 0 does not cut.
-func OneLine(s string, max int) string {
+// cuts it to at most limit bytes with "..." at the end; limit <= 0 does not cut.
+func OneLine(s string, limit int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if max > 3 && len(s) > max {
-		s = s[:max-3] + "..."
+	if limit > 3 && len(s) > limit {
+		s = s[:limit-3] + "..."
 	}
 	return s
 }

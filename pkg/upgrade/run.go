@@ -320,7 +320,7 @@ func redactErr(red *redact.Redactor, err error) error {
 		return nil
 	}
 	out := red.Error(err)
-	if out != err && Failed(err) {
+	if out.Error() != err.Error() && Failed(err) {
 		return &redactedFailure{msg: out.Error()}
 	}
 	return out
