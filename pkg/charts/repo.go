@@ -18,6 +18,7 @@ import (
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/helmpath"
 	"helm.sh/helm/v3/pkg/repo"
+	"sigs.k8s.io/yaml"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
@@ -77,6 +78,30 @@ func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Re
 		URLFrom: fmt.Sprintf("the URL of repository %s (`helm repo list`)", name)}, nil
 }
 
+// incompleteEntries finds the chart entries of an index that lack a name or a version: Helm skips
+// them with a log line, which hides a truncated download (cut in the middle of an entry) behind a
+// later "chart not found".
+func incompleteEntries(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var raw struct {
+		Entries map[string][]map[string]any `json:"entries"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	for chart, versions := range raw.Entries {
+		for i, v := range versions {
+			if v["name"] == nil || v["version"] == nil {
+				return fmt.Errorf("entry %d of chart %q has no name or version", i+1, chart)
+			}
+		}
+	}
+	return nil
+}
+
 // InstallationID is the repository's password (a secret: for redaction only).
 func (r *Repo) InstallationID() string { return r.ID }
 
@@ -98,6 +123,9 @@ func (r *Repo) FetchIndex() (*repo.IndexFile, error) {
 		return nil, classify(r.URL, r.urlFrom(), red.Error(err))
 	}
 	idx, err := repo.LoadIndexFile(path)
+	if err == nil {
+		err = incompleteEntries(path)
+	}
 	if err != nil {
 		return nil, &RepoError{Kind: "invalid-index", Msg: fmt.Sprintf("the index of chart repository %s is invalid or truncated (%v): try again later, or check %s", r.URL, red.Error(err), r.urlFrom())}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,28 @@ func TestRepoFetchIndex(t *testing.T) {
 	}
 	if _, err := LoadRepo("other", r.RepoConfig, dir, getters); err == nil || !strings.Contains(err.Error(), "helm tpe repo add") {
 		t.Errorf("LoadRepo(other) = %v", err)
+	}
+}
+
+// An index cut in the middle of an entry can still be valid YAML: Helm then skips the entry, and
+// the download must still read as truncated, not as a repository that lacks the chart.
+func TestIncompleteEntries(t *testing.T) {
+	for _, tt := range []struct {
+		name, index string
+		bad         bool
+	}{
+		{"complete", "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n", false},
+		{"entry cut before its name", "apiVersion: v1\nentries:\n  a:\n  - name: a\n    version: 1.0.0\n  b:\n  - apiVersion: v2\n", true},
+		{"entry without a version", "apiVersion: v1\nentries:\n  a:\n  - name: a\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "index.yaml")
+			if err := os.WriteFile(p, []byte(tt.index), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := incompleteEntries(p); (err != nil) != tt.bad {
+				t.Errorf("incompleteEntries = %v, want an error: %v", err, tt.bad)
+			}
+		})
 	}
 }
