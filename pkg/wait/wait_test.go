@@ -324,13 +324,31 @@ func TestWatchSharedAcrossWaits(t *testing.T) {
 			t.Fatalf("wait %d = %+v, %v; want done", i, snap, err)
 		}
 	}
-	lists := map[string]int{}
-	for _, a := range c.Actions() {
-		if a.GetVerb() == "list" || a.GetVerb() == "watch" {
-			lists[a.GetVerb()+" "+a.GetResource().Resource]++
+	kinds := []string{"statefulsets", "deployments", "pods", "persistentvolumeclaims", "events"}
+	count := func() map[string]int {
+		lists := map[string]int{}
+		for _, a := range c.Actions() {
+			if a.GetVerb() == "list" || a.GetVerb() == "watch" {
+				lists[a.GetVerb()+" "+a.GetResource().Resource]++
+			}
 		}
+		return lists
 	}
-	for _, r := range []string{"statefulsets", "deployments", "pods", "persistentvolumeclaims", "events"} {
+	// The waits need only the workloads listed; the informers that explain reasons (pods, PVCs,
+	// events) start with them but may list after the waits are done. Give them time to start,
+	// then check that three waits started each one once.
+	lists := count()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); lists = count() {
+		started := true
+		for _, r := range kinds {
+			started = started && lists["list "+r] > 0 && lists["watch "+r] > 0
+		}
+		if started {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, r := range kinds {
 		if lists["list "+r] != 1 || lists["watch "+r] != 1 {
 			t.Errorf("%s: %d list(s), %d watch(es) for 3 waits; want 1 and 1", r, lists["list "+r], lists["watch "+r])
 		}
