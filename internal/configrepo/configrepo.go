@@ -4,6 +4,7 @@
 //	GET /api/tags?per_page=N&page=P   the tags, GitHub REST style ([{"name", "commit": {"sha"}}])
 //	GET /api/branches/<branch>        the branch ({"name", "commit": {"sha"}})
 //	GET /raw/<tag|commit>/VERSIONS    the VERSIONS file at a tag or commit
+//	GET /raw/<tag|commit>/<path>      any other file of the ref (Ref.Files)
 //
 // Point the plugin at it with HELM_TPE_CONFIG_REPO_API=<url>/api and HELM_TPE_CONFIG_REPO_RAW=<url>/raw.
 package configrepo
@@ -23,6 +24,9 @@ import (
 type Ref struct {
 	Name     string
 	Versions string
+	// Files are the other files of the ref, by path (container-manifest.txt,
+	// manifests/upgrade/...), served under /raw/<ref>/<path>.
+	Files map[string]string
 }
 
 // Repo is the fake repository; safe for concurrent use.
@@ -95,6 +99,16 @@ func (r *Repo) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			if ref.Name == at || Commit(ref) == at {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 				_, _ = w.Write([]byte(ref.Versions))
+				return
+			}
+		}
+		http.NotFound(w, req)
+	case strings.HasPrefix(p, "/raw/"):
+		at, file, _ := strings.Cut(strings.TrimPrefix(p, "/raw/"), "/")
+		for _, ref := range append(append([]Ref(nil), r.tags...), r.branches...) {
+			if body, ok := ref.Files[file]; ok && (ref.Name == at || Commit(ref) == at) {
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				_, _ = w.Write([]byte(body))
 				return
 			}
 		}

@@ -319,3 +319,36 @@ func LoadCache(dir string) (*Catalog, error) {
 	}
 	return &c, nil
 }
+
+// ErrNotPublished is returned by FetchFile when the configuration repository has no such file at
+// that ref (HTTP 404): the vendor did not publish it for that release.
+var ErrNotPublished = errors.New("not published at that ref")
+
+// FetchFile reads one file of the configuration repository at a ref (a tag, a branch or a
+// commit), e.g. container-manifest.txt or manifests/upgrade/strimzi-crds-0.32.0.yaml. A 404 is
+// ErrNotPublished (wrapped, with the URL).
+func FetchFile(ctx context.Context, cfg Config, ref, path string) ([]byte, string, error) {
+	cfg = cfg.withDefaults()
+	u := cfg.RawBase + "/" + url.PathEscape(ref) + "/" + strings.TrimLeft(path, "/")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, u, err
+	}
+	req.Header.Set("User-Agent", "helm-tpe")
+	resp, err := cfg.Client.Do(req)
+	if err != nil {
+		return nil, u, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, u, fmt.Errorf("GET %s: %w", u, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, u, fmt.Errorf("GET %s: %w", u, ErrNotPublished)
+	case resp.StatusCode != http.StatusOK:
+		return nil, u, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return body, u, nil
+}

@@ -325,3 +325,18 @@ func (t Tag) String() string { return fmt.Sprintf("v%d.%d.%d%s", t.Major, t.Mino
 
 // Line is "major.minor".
 func (t Tag) Line() string { return fmt.Sprintf("%d.%d", t.Major, t.Minor) }
+
+// ConfigRef is the ref of the vendor's configuration repository that holds r's files: its commit
+// when it was read from a branch (8.0.0 on main), else its tag. Empty for a release known only
+// from a VERSIONS file.
+func (r Release) ConfigRef() string {
+	switch {
+	case r.Ref != "" && r.Commit != "":
+		return r.Commit
+	case r.Ref != "":
+		return r.Ref
+	case r.Tagged:
+		return r.Name
+	}
+	return ""
+}
