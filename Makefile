@@ -16,7 +16,7 @@ build: ## Build bin/kubectl-tpe and bin/helm-tpe
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster, no process started)
-	$(GO) test ./pkg/... ./cmd/... ./internal/archtest/...
+	$(GO) test ./...
 
 .PHONY: help
 help:
