@@ -39,4 +39,3 @@ func copyMap(v map[string]any) map[string]any {
 	}
 	return out
 }
-

@@ -253,7 +253,9 @@ func redirect(ctx context.Context, rep *Report, all []loaded, vals map[string]an
 			rep.Keys = append(rep.Keys, Key{Chart: p.chart, Key: p.key(), Value: p.value})
 		}
 	}
-	rep.NotRedirected = sortedKeys(notRedirected)
+	if len(notRedirected) > 0 {
+		rep.NotRedirected = sortedKeys(notRedirected)
+	}
 	return nil
 }
 

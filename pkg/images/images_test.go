@@ -257,3 +257,26 @@ func TestListErrorsHideSecrets(t *testing.T) {
 		t.Errorf("a missing chart: %v", err)
 	}
 }
+
+// A subchart's image map is found under the subchart's key, and the globals coalescing copies into
+// the subchart are proposed once, at the top.
+func TestRedirectSubchart(t *testing.T) {
+	sub := mkChart("strimzi", map[string]any{"image": map[string]any{"registry": "quay.io", "repository": "strimzi", "name": "operator", "tag": "0.33.2"}},
+		fmt.Sprintf(deploy, "strimzi-cluster-operator", `{{ .Values.image.registry }}/{{ .Values.image.repository }}/{{ .Values.image.name }}:{{ .Values.image.tag }}`))
+	parent := mkChart(manifest.ChartDataControllers, map[string]any{"global": map[string]any{"registry": "docker.io"}},
+		fmt.Sprintf(deploy, "psmdb-operator", `{{ .Values.global.registry }}/percona/percona-server-mongodb-operator:1.13.0`))
+	parent.Metadata.Dependencies = []*chart.Dependency{{Name: "strimzi", Version: "1.0.0", Alias: "strimzi-kafka-operator"}}
+	parent.AddDependency(sub)
+	rel := manifest.Release{Name: "v9.0.0", DataControllers: "1.0.0"}
+	rep, err := List(context.Background(), Config{Release: rel, Charts: memCharts{manifest.ChartDataControllers + " 1.0.0": parent}, Registry: "m.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Key{
+		{manifest.ChartDataControllers, "global.registry", "m.example"},
+		{manifest.ChartDataControllers, "strimzi-kafka-operator.image.registry", "m.example"},
+	}
+	if !reflect.DeepEqual(rep.Keys, want) || rep.NotRedirected != nil {
+		t.Errorf("keys %+v, not redirected %q; want %+v and none", rep.Keys, rep.NotRedirected, want)
+	}
+}

@@ -39,6 +39,9 @@ func flatten(v map[string]any, path []string, leaves *[]leaf, maps *[]node) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		if k == "global" && len(path) > 0 {
+			continue // coalescing copies the globals into every subchart: set them once, at the top
+		}
 		p := append(append([]string(nil), path...), k)
 		switch t := v[k].(type) {
 		case string:
@@ -58,6 +61,10 @@ func flatten(v map[string]any, path []string, leaves *[]leaf, maps *[]node) {
 // image's name; strings equal to the image's host (a global registry setting, which redirects
 // every image of that host).
 func propose(chartName string, ch *chart.Chart, user map[string]any, imgs []string, mirror string) ([]*proposal, error) {
+	// As a render does: the subcharts under their aliases, the disabled ones left out.
+	if err := chartutil.ProcessDependenciesWithMerge(ch, copyTree(user)); err != nil {
+		return nil, err
+	}
 	vals, err := chartutil.CoalesceValues(ch, copyTree(user))
 	if err != nil {
 		return nil, err

@@ -190,10 +190,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 // offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which
 // Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
 func (o *PlanOptions) offlineNamespace(cmd *cobra.Command) string {
-	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
-		return o.env.Settings.Namespace()
-	}
-	return manifest.DefaultNamespace
+	return offlineNamespace(o.env, cmd)
 }
 
 func stepMark(s plan.AdminStatus, offline bool) string {

@@ -89,6 +89,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 		NewCmdManifest(streams),
 		NewCmdRepo(env),
 		NewCmdPlan(env),
+		NewCmdImages(env),
 		NewCmdRun(env, plan.ActionInstall),
 		NewCmdRun(env, plan.ActionUpgrade),
 		NewCmdRollback(env),

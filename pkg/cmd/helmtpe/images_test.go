@@ -1,0 +1,179 @@
+package helmtpe
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+)
+
+// fixture731Images are the images the fixture charts of v7.3.1 render with the default values.
+var fixture731Images = []string{
+	"bitnami/mariadb-galera:10.6.15-debian-11-r45",
+	"bitnami/zookeeper:3.8.1-debian-11-r9",
+	"percona/percona-server-mongodb-operator:1.13.0",
+	"percona/percona-server-mongodb:4.2.22-22",
+	"quay.io/jetstack/cert-manager-controller:v1.12.0",
+	"quay.io/strimzi/kafka:0.33.2-kafka-3.4.0",
+	"quay.io/strimzi/operator:0.33.2",
+	"registry.k8s.io/ingress-nginx/controller:v1.5.1",
+	"repository.thingpark.com/thingpark-kubernetes/lrc:7",
+	"repository.thingpark.com/thingpark-kubernetes/post-upgrade:1.3.0-2",
+	"repository.thingpark.com/thingpark-kubernetes/smp-tpe:7",
+	"repository.thingpark.com/thingpark-kubernetes/tp-gui:7",
+	"repository.thingpark.com/thingpark-kubernetes/tpe-controller:0.5.4-1",
+	"repository.thingpark.com/thingpark-kubernetes/twa:7",
+}
+
+// vendorRepo serves a configuration repository whose v7.3.1 lists list as its container manifest
+// (v7.2.2c has none), and points the command at it.
+func vendorRepo(t *testing.T, list string) {
+	t.Helper()
+	srv := httptest.NewServer(configrepo.New([]configrepo.Ref{
+		{Name: "v7.3.1", Files: map[string]string{ContainerManifest: list}},
+		{Name: "v7.2.2c"},
+	}, nil))
+	t.Cleanup(srv.Close)
+	t.Setenv("HELM_TPE_CONFIG_REPO_API", srv.URL+"/api")
+	t.Setenv("HELM_TPE_CONFIG_REPO_RAW", srv.URL+"/raw")
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func TestImagesCommand(t *testing.T) {
+	noKubeconfig(t)
+	dir := chartDir(t, "v7.3.1")
+	vendor := "Images:\r\n" + strings.Join(fixture731Images[1:], "\r\n") + "\r\nrepository.thingpark.com/thingpark-kubernetes/lrc-proxy:7\r\n"
+	vendorRepo(t, vendor)
+
+	t.Run("one image a line, compared with the vendor's list", func(t *testing.T) {
+		out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if got := lines(out); !reflect.DeepEqual(got, fixture731Images) {
+			t.Errorf("stdout:\n%s\nwant:\n%s", out, strings.Join(fixture731Images, "\n"))
+		}
+		for _, w := range []string{"14 images in the charts of v7.3.1", "2 images differ from the vendor's container-manifest.txt",
+			"+ bitnami/mariadb-galera:10.6.15-debian-11-r45 (only rendered)", "- repository.thingpark.com/thingpark-kubernetes/lrc-proxy:7 (only in the vendor's list)", "/raw/v7.3.1/container-manifest.txt"} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("stderr lacks %q:\n%s", w, stderr)
+			}
+		}
+	})
+
+	t.Run("the keys of a mirror as a values snippet", func(t *testing.T) {
+		out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "--registry", "mirror.example.com:5000/tpe/", "--vendor-manifest", writeTemp(t, strings.Join(fixture731Images, "\n")))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		for _, w := range []string{
+			"# Values that take the images of v7.3.1 from mirror.example.com:5000/tpe",
+			"global:\n  repositories:\n    containerImagesRegistry:\n      fqdn: mirror.example.com:5000/tpe\n",
+			"strimzi-kafka-operator:\n  image:\n    registry: mirror.example.com:5000/tpe\n",
+			"psmdb-operator:\n  image:\n    repository: mirror.example.com:5000/tpe/percona/percona-server-mongodb-operator\n",
+		} {
+			if !strings.Contains(out, w) {
+				t.Errorf("stdout lacks %q:\n%s", w, out)
+			}
+		}
+		for _, w := range []string{"cannot be redirected by values: mirror it under the same name or ask the vendor", "  bitnami/zookeeper:3.8.1-debian-11-r9",
+			"The images are those of the vendor's container-manifest.txt"} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("stderr lacks %q:\n%s", w, stderr)
+			}
+		}
+		if strings.Contains(stderr, "thingpark-kubernetes/twa") || strings.Contains(stderr, "strimzi/operator") {
+			t.Errorf("a redirected image is listed as not redirected:\n%s", stderr)
+		}
+	})
+
+	t.Run("the report as JSON", func(t *testing.T) {
+		out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "--registry", "mirror.example.com", "-o", "json")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		var rep images.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if len(rep.Images) != len(fixture731Images) || rep.Release != "v7.3.1" || rep.Vendor == nil || rep.Vendor.Same {
+			t.Errorf("report: %+v", rep)
+		}
+		want := map[string]bool{"bitnami/mariadb-galera:10.6.15-debian-11-r45": true, "bitnami/zookeeper:3.8.1-debian-11-r9": true,
+			"percona/percona-server-mongodb:4.2.22-22": true, "quay.io/jetstack/cert-manager-controller:v1.12.0": true,
+			"quay.io/strimzi/kafka:0.33.2-kafka-3.4.0": true, "registry.k8s.io/ingress-nginx/controller:v1.5.1": true}
+		for _, i := range rep.NotRedirected {
+			if !want[i] {
+				t.Errorf("%s is not redirected", i)
+			}
+			delete(want, i)
+		}
+		if len(want) > 0 {
+			t.Errorf("hard-coded images missing from notRedirected: %v", want)
+		}
+		if len(rep.Keys) != 3 {
+			t.Errorf("keys: %+v", rep.Keys)
+		}
+	})
+
+	t.Run("a release whose list is not published", func(t *testing.T) {
+		dir722 := chartDir(t, "v7.2.2c")
+		out, stderr, err := run(t, nil, "images", "--to", "v7.2.2c", "--chart-dir", dir722)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		if !strings.Contains(out, "quay.io/strimzi/operator:0.26.1\n") || !strings.Contains(stderr, "the vendor publishes no container-manifest.txt for v7.2.2c") || strings.Contains(stderr, "differ") {
+			t.Errorf("stdout:\n%s\nstderr:\n%s", out, stderr)
+		}
+	})
+
+	t.Run("errors hide the installation ID", func(t *testing.T) {
+		id := "e2e0123456789abcdef0123"
+		vals := writeTemp(t, "global:\n  installationId: "+id+"\nfixture:\n  failRenderQuoting: true\n")
+		_, _, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "-f", vals)
+		if err == nil || !strings.Contains(err.Error(), "failRenderQuoting") || strings.Contains(err.Error(), id) {
+			t.Errorf("err = %v: want the chart's failure without the installation ID", err)
+		}
+	})
+
+	for _, tt := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"a scheme in --registry", "without a scheme", []string{"--registry", "https://mirror.example.com"}},
+		{"a missing --chart-dir", "--chart-dir /nonexistent is not a directory", []string{"--chart-dir", "/nonexistent"}},
+		{"a missing --vendor-manifest", "reading --vendor-manifest", []string{"--chart-dir", dir, "--vendor-manifest", "/nonexistent"}},
+		{"no repository", "helm tpe repo add", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := run(t, nil, append([]string{"images", "--to", "v7.3.1"}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
