@@ -52,13 +52,13 @@ func NewCmdImages(env *Env) *cobra.Command {
 		Short: "List the container images a TPE release runs, and the values that take them from a registry mirror",
 		Long: templates.LongDesc(`
 			List the container images of a TPE release with your values: the four charts are rendered
-			without a cluster, as ` + "`helm template`" + ` does, and every value of a key named "image" in the
+			without a cluster, as helm template does, and every value of a key named "image" in the
 			objects is listed (containers, init containers, and the custom resources of the Kafka and
 			MongoDB operators), as the vendor derives the container-manifest.txt of each release. The
-			charts come from the repository of ` + "`helm tpe repo add`" + `, or from --chart-dir DIR (packed .tgz
-			or unpacked, as ` + "`helm pull`" + ` leaves them). Nothing is read from or written to a cluster.
+			charts come from the repository added by helm tpe repo add, or from --chart-dir DIR (packed
+			.tgz or unpacked, as helm pull leaves them). Nothing is read from or written to a cluster.
 
-			The images are printed one a line on stdout, ready for a script that copies them into a
+			The images are printed one per line on stdout, ready for a script that copies them into a
 			registry mirror. The list is compared with the vendor's container-manifest.txt of the release,
 			read from the vendor's configuration repository (or from --vendor-manifest FILE); when it
 			cannot be read, a note says so and nothing is compared.
@@ -74,7 +74,7 @@ func NewCmdImages(env *Env) *cobra.Command {
 
 			Exit codes: 0 the images are listed (warnings go to stderr), 1 error.`),
 		Example: templates.Examples(`
-			# The images of 7.3.1 with your values, one a line
+			# The images of 7.3.1 with your values, one per line
 			helm tpe images --to v7.3.1 -f values-data-stack.yaml -f values-thingpark-stack.yaml
 
 			# Pull them all
