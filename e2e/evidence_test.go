@@ -222,6 +222,16 @@ func (f *evFixture) kubectlTPE(t testing.TB, kubeconfig string, args ...string) 
 	return r
 }
 
+// noLeaks fails when a secret of the values appears in an output of the commands run so far.
+func (f *evFixture) noLeaks(t testing.TB) {
+	t.Helper()
+	for _, out := range f.outputs {
+		if s := f.Secrets.find(out); s != "" {
+			t.Errorf("the %s appears in an output", s)
+		}
+	}
+}
+
 // install installs release tag with helm tpe (fresh install, no backup to take).
 func (f *evFixture) install(t testing.TB, tag string) {
 	t.Helper()

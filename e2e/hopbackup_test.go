@@ -156,10 +156,6 @@ func TestHopBackups(t *testing.T) {
 	if st := f.kubectlTPE(t, "", "status", "-o", "json"); !strings.Contains(st.Stdout, `"name": "v7.3.1"`) {
 		t.Errorf("status after the upgrade: %s", st.Stdout)
 	}
-	for _, out := range f.outputs {
-		if s := f.Secrets.find(out); s != "" {
-			t.Errorf("the %s appears in an output", s)
-		}
-	}
+	f.noLeaks(t)
 	t.Logf("whole test: %s", time.Since(t0).Round(time.Second))
 }

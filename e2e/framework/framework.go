@@ -292,6 +292,33 @@ func (e *Env) startRepo() error {
 	return nil
 }
 
+// StopRepo stops the chart repository until the test ends: connections to it are refused, as
+// at a site that cannot reach the vendor. It listens again, at the same address, at cleanup.
+func (e *Env) StopRepo(t testing.TB) {
+	t.Helper()
+	addr := strings.TrimSuffix(strings.TrimPrefix(e.RepoURL, "http://"), "/charts")
+	h := e.repoServer.Handler
+	if err := e.repoServer.Close(); err != nil {
+		t.Fatalf("stopping the chart repository: %v", err)
+	}
+	t.Cleanup(func() {
+		var ln net.Listener
+		var err error
+		for range 50 { // the port may linger for a moment
+			if ln, err = net.Listen("tcp", addr); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("restarting the chart repository at %s: %v", addr, err)
+			return
+		}
+		e.repoServer = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = e.repoServer.Serve(ln) }()
+	})
+}
+
 func randomID(n int) (string, error) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, n)

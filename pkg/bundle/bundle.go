@@ -1,484 +1,485 @@
-// Package bundle collects what the vendor's support asks for when an upgrade goes wrong into one
-// .tar.gz: preflight and status reports, the raw and parsed post-upgrade status, the logs of
-// pum-process and of the pods that are not ready, events, Helm release metadata (never values),
-// node and storage summaries. Secrets are never read, Helm values never leave helmstore, and
-// every text is passed through a redactor for anything that looks like a credential. A part
-// that cannot be read (forbidden or failing) is skipped with a note in manifest.json.
+// Package bundle is the release bundle: one .tar.gz that carries into a site without internet
+// access everything an install or upgrade to a TPE release needs, built on a machine that reaches
+// the vendor. It holds the four charts of every release on the path, the release manifests
+// (VERSIONS), the vendor's image list of each release (container-manifest.txt) where published, the
+// images the charts render with the operator's values, the cluster-admin manifests the hops name,
+// bundle.json (what, when, from where) and SHA256SUMS (every other file, `sha256sum -c` format).
+//
+// This package writes, reads and verifies the file; it imports no Helm package, so kubectl-tpe can
+// read a bundle too. It never holds the installation ID: Write refuses content that contains one
+// of the secrets it is given.
 package bundle
 
 import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"regexp"
+	"os"
+	"path"
 	"sort"
+	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
-// Config says what to collect.
-type Config struct {
-	Namespace string
-	Client    kubernetes.Interface
-	// Exec reads the post-upgrade status; nil skips it.
-	Exec podexec.Executor
-	// Preflight runs the preflight checks; nil skips them (with a note).
-	Preflight func(ctx context.Context) (*check.Report, error)
-	// Tool is the name and version of the collecting tool, recorded in the manifest.
-	Tool string
-	// LogLines is how many lines of each container log are kept (2000 when 0).
-	LogLines int64
-	// MaxPods bounds how many not-ready pods get their logs collected (20 when 0).
-	MaxPods int
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+// Format is the format version written in bundle.json.
+const Format = "helm-tpe/bundle/v1"
+
+// Names of the two files every bundle has.
+const (
+	ManifestFile = "bundle.json"
+	SumsFile     = "SHA256SUMS"
+)
+
+// Limits of a bundle read: no entry above maxEntry, no more than maxEntries entries.
+const (
+	maxEntry   = 512 << 20
+	maxEntries = 10000
+)
+
+// Manifest is bundle.json.
+type Manifest struct {
+	Format    string    `json:"format"`
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"createdBy"`
+	// Host is the machine it was built on.
+	Host string `json:"host,omitempty"`
+	// ChartRepository and ConfigRepository are where the charts and the vendor's files were read
+	// (URLs without credentials).
+	ChartRepository  string `json:"chartRepository"`
+	ConfigRepository string `json:"configRepository,omitempty"`
+	// From is the release the path starts from ("" for a fresh install); To the target.
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
+	// Releases are the releases the bundle can install, in path order (each hop's target).
+	Releases []Release `json:"releases"`
+	// Admin is the cluster-admin material of the hops.
+	Admin []AdminFile `json:"admin,omitempty"`
+	// Missing is what the bundle could not include, and why.
+	Missing []Missing `json:"missing,omitempty"`
 }
 
-// File is one file of the bundle.
-type File struct {
-	Path        string `json:"path"`
-	Bytes       int    `json:"bytes"`
-	Description string `json:"description"`
+// Release is one release of the bundle.
+type Release struct {
+	Release manifest.Release `json:"release"`
+	// Versions is the path of its VERSIONS file in the bundle.
+	Versions string `json:"versions"`
+	// Charts are its four charts.
+	Charts []Chart `json:"charts"`
+	// VendorImages is the path of the vendor's container-manifest.txt ("" when not published).
+	VendorImages string `json:"vendorImages,omitempty"`
+	// Images are the images the charts render with the values the bundle was built with.
+	Images []string `json:"images"`
 }
 
-// Skipped is a part that was not collected, and why.
-type Skipped struct {
-	Part   string `json:"part"`
+// Chart is one packed chart of the bundle.
+type Chart struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	File    string `json:"file"`
+	Size    int64  `json:"size"`
+}
+
+// AdminFile is a manifest of the vendor's configuration repository that a cluster-admin step of
+// a hop applies (CRDs, RBAC).
+type AdminFile struct {
+	// Hop is the release the hop goes to; Step the admin step's id.
+	Hop  string `json:"hop"`
+	Step string `json:"step"`
+	// Source is its path in the vendor's configuration repository; File its path in the bundle.
+	Source string `json:"source"`
+	File   string `json:"file"`
+}
+
+// Missing is something the bundle does not hold.
+type Missing struct {
+	What   string `json:"what"`
 	Reason string `json:"reason"`
 }
 
-// Manifest lists the content of the bundle; it is written as manifest.json, the last file.
-type Manifest struct {
-	CreatedAt time.Time `json:"createdAt"`
-	Namespace string    `json:"namespace"`
-	Tool      string    `json:"tool,omitempty"`
-	Files     []File    `json:"files"`
-	Skipped   []Skipped `json:"skipped"`
-	// Redactions counts the values that looked like credentials and were replaced.
-	Redactions int `json:"redactions"`
-	// Never lists what a bundle never contains, for the reader's peace of mind.
-	Never []string `json:"never"`
-}
+// ChartPath is where a chart is stored in a bundle.
+func ChartPath(name, version string) string { return "charts/" + name + "-" + version + ".tgz" }
 
-// never is what the bundle never collects.
-var never = []string{"Secrets (not even read)", "Helm values and rendered manifests", "ConfigMap data", "environment variables of pods"}
+// ReleasePath is where a file of a release is stored in a bundle.
+func ReleasePath(release, file string) string { return "releases/" + release + "/" + file }
 
-type writer struct {
-	tw  *tar.Writer
-	m   *Manifest
-	now time.Time
-}
+// AdminPath is where a cluster-admin manifest of the hop into release is stored.
+func AdminPath(release, source string) string { return "admin/" + release + "/" + path.Base(source) }
 
-func (w *writer) add(path, desc string, data []byte) error {
-	red, n := Redact(data)
-	w.m.Redactions += n
-	if err := w.tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(red)), ModTime: w.now, Typeflag: tar.TypeReg}); err != nil {
-		return fmt.Errorf("writing %s to the bundle: %w", path, err)
-	}
-	if _, err := w.tw.Write(red); err != nil {
-		return fmt.Errorf("writing %s to the bundle: %w", path, err)
-	}
-	w.m.Files = append(w.m.Files, File{Path: path, Bytes: len(red), Description: desc})
-	return nil
-}
-
-func (w *writer) addJSON(path, desc string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	return w.add(path, desc, append(b, '\n'))
-}
-
-func (w *writer) skip(part string, err error) {
-	reason := err.Error()
-	if apierrors.IsForbidden(err) {
-		reason = "forbidden: " + reason
-	}
-	w.m.Skipped = append(w.m.Skipped, Skipped{Part: part, Reason: text.OneLine(reason, 400)})
-}
-
-// Write collects the bundle and writes it as a .tar.gz to out. Errors of the cluster become
-// Skipped entries; only a failure to write is returned.
-func Write(ctx context.Context, out io.Writer, cfg Config) (*Manifest, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.LogLines == 0 {
-		cfg.LogLines = 2000
-	}
-	if cfg.MaxPods == 0 {
-		cfg.MaxPods = 20
-	}
-	now := cfg.Now().UTC()
-	gz := gzip.NewWriter(out)
-	w := &writer{tw: tar.NewWriter(gz), now: now,
-		m: &Manifest{CreatedAt: now, Namespace: cfg.Namespace, Tool: cfg.Tool, Files: []File{}, Skipped: []Skipped{}, Never: never}}
-	c, ns := cfg.Client, cfg.Namespace
-
-	steps := []func() error{
-		func() error { return w.preflight(ctx, cfg) },
-		func() error { return w.status(ctx, cfg) },
-		func() error { return w.pum(ctx, cfg) },
-		func() error { return w.helm(ctx, c, ns) },
-		func() error { return w.events(ctx, c, ns) },
-		func() error { return w.workloads(ctx, c, ns) },
-		func() error { return w.logs(ctx, cfg) },
-		func() error { return w.nodes(ctx, c) },
-		func() error { return w.storage(ctx, c, ns) },
-		func() error { return w.version(c) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return w.m, err
+// Release returns the release named name (a tag or an alias), or false.
+func (m *Manifest) Release(name string) (Release, bool) {
+	for _, r := range m.Releases {
+		if r.Release.Name == name || sameTag(r.Release.Name, name) {
+			return r, true
+		}
+		for _, a := range r.Release.Aliases {
+			if a == name {
+				return r, true
+			}
 		}
 	}
-	// The manifest lists every file but itself.
-	if err := w.addJSON("manifest.json", "this list of the bundle's content and of the parts that were skipped", w.m); err != nil {
-		return w.m, err
+	return Release{}, false
+}
+
+func sameTag(a, b string) bool {
+	ta, err1 := manifest.ParseTag(a)
+	tb, err2 := manifest.ParseTag(b)
+	return err1 == nil && err2 == nil && ta == tb
+}
+
+// Images returns every image of every release, sorted, once.
+func (m *Manifest) Images() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range m.Releases {
+		for _, i := range r.Images {
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
 	}
-	if err := w.tw.Close(); err != nil {
-		return w.m, fmt.Errorf("closing the bundle: %w", err)
+	sort.Strings(out)
+	return out
+}
+
+// File is one file of a bundle.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Progress receives one line per step of a write or a read (nil: none).
+type Progress func(format string, a ...any)
+
+func (p Progress) say(format string, a ...any) {
+	if p != nil {
+		p(format, a...)
+	}
+}
+
+// Write writes a bundle to w: bundle.json, the files, then SHA256SUMS. A file whose content
+// holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
+// It returns the bundle's digest (sha256 of the whole file).
+func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (string, error) {
+	m.Format = Format
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	all := append([]File{{Path: ManifestFile, Data: append(mj, '\n')}}, files...)
+	seen := map[string]bool{}
+	for _, f := range all {
+		if err := checkPath(f.Path); err != nil {
+			return "", err
+		}
+		if seen[f.Path] {
+			return "", fmt.Errorf("bundle: %s twice", f.Path)
+		}
+		seen[f.Path] = true
+		for _, s := range secrets {
+			if len(s) >= 4 && bytes.Contains(f.Data, []byte(s)) {
+				return "", fmt.Errorf("refusing to write the bundle: %s contains a secret of your values (the installation ID or a credential); a bundle is carried around and must hold none", f.Path)
+			}
+		}
+	}
+	h := sha256.New()
+	gz := gzip.NewWriter(io.MultiWriter(w, h))
+	tw := tar.NewWriter(gz)
+	var sums strings.Builder
+	for _, f := range all {
+		if err := writeEntry(tw, f.Path, f.Data, m.Created); err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256(f.Data)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f.Path)
+		progress.say("  %-60s %s", f.Path, Size(int64(len(f.Data))))
+	}
+	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
+		return "", err
+	}
+	if err := tw.Close(); err != nil {
+		return "", err
 	}
 	if err := gz.Close(); err != nil {
-		return w.m, fmt.Errorf("closing the bundle: %w", err)
+		return "", err
 	}
-	return w.m, nil
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (w *writer) preflight(ctx context.Context, cfg Config) error {
-	if cfg.Preflight == nil {
-		w.m.Skipped = append(w.m.Skipped, Skipped{Part: "preflight.json", Reason: "preflight not run"})
-		return nil
+func writeEntry(tw *tar.Writer, name string, data []byte, mod time.Time) error {
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: mod.UTC(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("bundle: %s: %w", name, err)
 	}
-	r, err := cfg.Preflight(ctx)
-	if err != nil {
-		w.skip("preflight.json", err)
-		return nil
-	}
-	return w.addJSON("preflight.json", "kubectl tpe preflight report (same schema as preflight -o json)", r)
-}
-
-func (w *writer) status(ctx context.Context, cfg Config) error {
-	d, err := status.Collect(ctx, status.Config{Namespace: cfg.Namespace, Client: cfg.Client, Exec: cfg.Exec, Now: cfg.Now})
-	if err != nil {
-		w.skip("status.json", err)
-		return nil
-	}
-	return w.addJSON("status.json", "kubectl tpe status report (same schema as status -o json)", d)
-}
-
-func (w *writer) pum(ctx context.Context, cfg Config) error {
-	if cfg.Exec == nil {
-		w.m.Skipped = append(w.m.Skipped, Skipped{Part: "pum/", Reason: "exec not available"})
-		return nil
-	}
-	res, err := cfg.Exec.Exec(ctx, pum.Target(cfg.Namespace), []string{"status"}, nil)
-	if err != nil {
-		w.skip("pum/", err)
-		return nil
-	}
-	if err := w.add("pum/status.txt", "raw output of `status` in deploy/pum (pod "+res.Pod+")", []byte(res.Stdout)); err != nil {
-		return err
-	}
-	st, perr := pum.Parse(res.Stdout)
-	if perr != nil {
-		w.skip("pum/status.json", perr)
-		return nil
-	}
-	st.Pod = res.Pod
-	return w.addJSON("pum/status.json", "parsed post-upgrade status with its verdict", st)
-}
-
-func (w *writer) helm(ctx context.Context, c kubernetes.Interface, ns string) error {
-	all, err := helmstore.ListAll(ctx, c, ns)
-	if err != nil {
-		w.skip("helm/releases.json", err)
-		return nil
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Name != all[j].Name {
-			return all[i].Name < all[j].Name
-		}
-		return all[i].Revision < all[j].Revision
-	})
-	return w.addJSON("helm/releases.json", "every stored revision of the Helm releases: chart, version, revision, status (never values or manifests)", all)
-}
-
-func (w *writer) events(ctx context.Context, c kubernetes.Interface, ns string) error {
-	l, err := c.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		w.skip("events.json", err)
-		return nil
-	}
-	type event struct {
-		Time    time.Time `json:"time"`
-		Type    string    `json:"type"`
-		Reason  string    `json:"reason"`
-		Object  string    `json:"object"`
-		Count   int32     `json:"count,omitempty"`
-		Message string    `json:"message"`
-	}
-	out := make([]event, 0, len(l.Items))
-	for i := range l.Items {
-		e := &l.Items[i]
-		out = append(out, event{Time: wait.EventTime(e).UTC(), Type: e.Type, Reason: e.Reason,
-			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name, Count: e.Count, Message: e.Message})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	return w.addJSON("events.json", "the events of the namespace, oldest first", out)
-}
-
-func (w *writer) workloads(ctx context.Context, c kubernetes.Interface, ns string) error {
-	var objs wait.Objects
-	sts, err := c.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		w.skip("workloads.json", err)
-		return nil
-	}
-	deps, err := c.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		w.skip("workloads.json", err)
-		return nil
-	}
-	for i := range sts.Items {
-		objs.StatefulSets = append(objs.StatefulSets, &sts.Items[i])
-	}
-	for i := range deps.Items {
-		objs.Deployments = append(objs.Deployments, &deps.Items[i])
-	}
-	if jobs, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for i := range jobs.Items {
-			objs.Jobs = append(objs.Jobs, &jobs.Items[i])
-		}
-	} else {
-		w.skip("workloads.json (jobs)", err)
-	}
-	return w.addJSON("workloads.json", "StatefulSets, Deployments and Jobs with their rollout state (as kubectl tpe wait judges it)", wait.Assess(wait.ForRollout, objs))
-}
-
-// logs collects the logs of the pods of Job pum-process and of the pods that are not ready.
-func (w *writer) logs(ctx context.Context, cfg Config) error {
-	c, ns := cfg.Client, cfg.Namespace
-	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		w.skip("logs/", err)
-		return nil
-	}
-	var pumPods, notReady []*corev1.Pod
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		switch {
-		case p.Labels["job-name"] == pum.Job || p.Labels["batch.kubernetes.io/job-name"] == pum.Job:
-			pumPods = append(pumPods, p)
-		case p.Status.Phase != corev1.PodSucceeded && wait.PodReason(p, nil) != "":
-			notReady = append(notReady, p)
-		}
-	}
-	sort.Slice(notReady, func(i, j int) bool { return notReady[i].Name < notReady[j].Name })
-	if len(notReady) > cfg.MaxPods {
-		w.m.Skipped = append(w.m.Skipped, Skipped{Part: "logs/not-ready/", Reason: fmt.Sprintf("%d pods are not ready; logs of the first %d only", len(notReady), cfg.MaxPods)})
-		notReady = notReady[:cfg.MaxPods]
-	}
-	if len(pumPods) == 0 {
-		w.m.Skipped = append(w.m.Skipped, Skipped{Part: "logs/pum-process/", Reason: "no pod of Job pum-process"})
-	}
-	for _, group := range []struct {
-		dir  string
-		pods []*corev1.Pod
-	}{{"logs/pum-process/", pumPods}, {"logs/not-ready/", notReady}} {
-		for _, p := range group.pods {
-			var containers []corev1.ContainerStatus
-			containers = append(containers, p.Status.InitContainerStatuses...)
-			containers = append(containers, p.Status.ContainerStatuses...)
-			names := map[string]int32{}
-			for _, cs := range containers {
-				names[cs.Name] = cs.RestartCount
-			}
-			for _, ct := range append(append([]corev1.Container(nil), p.Spec.InitContainers...), p.Spec.Containers...) {
-				if err := w.containerLog(ctx, cfg, group.dir, p, ct.Name, false); err != nil {
-					return err
-				}
-				if names[ct.Name] > 0 {
-					if err := w.containerLog(ctx, cfg, group.dir, p, ct.Name, true); err != nil {
-						return err
-					}
-				}
-			}
-		}
+	if _, err := tw.Write(data); err != nil {
+		return fmt.Errorf("bundle: %s: %w", name, err)
 	}
 	return nil
 }
 
-func (w *writer) containerLog(ctx context.Context, cfg Config, dir string, p *corev1.Pod, container string, previous bool) error {
-	name := fmt.Sprintf("%s%s_%s.log", dir, p.Name, container)
-	if previous {
-		name = fmt.Sprintf("%s%s_%s.previous.log", dir, p.Name, container)
+// checkPath refuses a path that would leave the bundle's directory when extracted.
+func checkPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.HasPrefix(p, "../") || p == ".." || strings.Contains(p, "\\") {
+		return fmt.Errorf("bundle: invalid file name %q", p)
 	}
-	lines := cfg.LogLines
-	rc, err := cfg.Client.CoreV1().Pods(cfg.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, TailLines: &lines, Previous: previous}).Stream(ctx)
+	return nil
+}
+
+// Bundle is a bundle read and verified.
+type Bundle struct {
+	// Path is the file it was read from; Digest its sha256; Size its size in bytes.
+	Path     string
+	Digest   string
+	Size     int64
+	Manifest Manifest
+	files    map[string][]byte
+	order    []string
+}
+
+// Error is a bundle that cannot be used: corrupt, truncated, tampered with or incomplete. Its
+// message names the file and what to do.
+type Error struct {
+	Path string
+	Msg  string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return "bundle " + e.Path + ": " + e.Msg }
+
+// Open reads the bundle at p and verifies it (Read).
+func Open(p string, progress Progress) (*Bundle, error) {
+	f, err := os.Open(p)
 	if err != nil {
-		w.skip(name, err)
-		return nil
+		return nil, fmt.Errorf("reading the bundle: %w", err)
 	}
-	defer rc.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(rc, 16<<20)); err != nil {
-		w.skip(name, err)
-		return nil
-	}
-	desc := fmt.Sprintf("last %d lines of container %s of pod %s", lines, container, p.Name)
-	if previous {
-		desc += " (previous instance)"
-	}
-	return w.add(name, desc, buf.Bytes())
+	defer f.Close()
+	return Read(p, f, progress)
 }
 
-func (w *writer) nodes(ctx context.Context, c kubernetes.Interface) error {
-	l, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+// Read reads a bundle from r and verifies it: a valid gzip and tar stream to its end, safe file
+// names, SHA256SUMS matching every file and listing all of them, bundle.json of this format whose
+// charts and files are all there. name names the bundle in errors.
+func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
+	bad := func(format string, a ...any) error {
+		return &Error{Path: name, Msg: fmt.Sprintf(format, a...)}
+	}
+	const recopy = "copy it again from the machine it was built on and compare its digest with the one printed there"
+	h := sha256.New()
+	cr := &countReader{r: io.TeeReader(r, h)}
+	gz, err := gzip.NewReader(cr)
 	if err != nil {
-		w.skip("cluster/nodes.json", err)
-		return nil
+		return nil, bad("not a bundle, or truncated (%v): %s", err, recopy)
 	}
-	type node struct {
-		Name          string            `json:"name"`
-		Ready         string            `json:"ready"`
-		Kubelet       string            `json:"kubelet"`
-		OS            string            `json:"os"`
-		CPU           string            `json:"allocatableCPU"`
-		Memory        string            `json:"allocatableMemory"`
-		Zone          string            `json:"zone,omitempty"`
-		Labels        map[string]string `json:"labels,omitempty"`
-		Taints        []string          `json:"taints,omitempty"`
-		Unschedulable bool              `json:"unschedulable,omitempty"`
+	tr := tar.NewReader(gz)
+	b := &Bundle{Path: name, files: map[string][]byte{}}
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, bad("corrupt or truncated (%v): %s", err, recopy)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, bad("holds %s, which is not a regular file: a bundle holds only files", hdr.Name)
+		}
+		if err := checkPath(hdr.Name); err != nil {
+			return nil, bad("holds an unsafe file name %q", hdr.Name)
+		}
+		if hdr.Size > maxEntry || len(b.order) >= maxEntries {
+			return nil, bad("%s is too large, or too many files: not a bundle of this plugin", hdr.Name)
+		}
+		if _, dup := b.files[hdr.Name]; dup {
+			return nil, bad("holds %s twice: it was modified", hdr.Name)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, bad("corrupt or truncated in %s (%v): %s", hdr.Name, err, recopy)
+		}
+		b.files[hdr.Name] = data
+		b.order = append(b.order, hdr.Name)
+		progress.say("  read %-55s %s", hdr.Name, Size(int64(len(data))))
 	}
-	out := make([]node, 0, len(l.Items))
-	for _, n := range l.Items {
-		x := node{Name: n.Name, Kubelet: n.Status.NodeInfo.KubeletVersion, OS: n.Status.NodeInfo.OSImage,
-			CPU: n.Status.Allocatable.Cpu().String(), Memory: n.Status.Allocatable.Memory().String(),
-			Zone: n.Labels["topology.kubernetes.io/zone"], Labels: n.Labels, Unschedulable: n.Spec.Unschedulable, Ready: "Unknown"}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady {
-				x.Ready = string(cond.Status)
+	// Drain the gzip trailer so that its checksum is verified.
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return nil, bad("corrupt or truncated (%v): %s", err, recopy)
+	}
+	if err := gz.Close(); err != nil {
+		return nil, bad("corrupt (%v): %s", err, recopy)
+	}
+	_, _ = io.Copy(io.Discard, cr)
+	b.Size, b.Digest = cr.n, "sha256:"+hex.EncodeToString(h.Sum(nil))
+
+	sums, ok := b.files[SumsFile]
+	if !ok {
+		return nil, bad("has no %s: not a bundle of this plugin, or truncated: %s", SumsFile, recopy)
+	}
+	listed := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimRight(string(sums), "\n"), "\n") {
+		sum, file, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 {
+			return nil, bad("%s line %d is not `<sha256>  <file>`: it was modified", SumsFile, i+1)
+		}
+		data, ok := b.files[file]
+		if !ok {
+			return nil, bad("lacks %s, which %s lists: it was modified or truncated: %s", file, SumsFile, recopy)
+		}
+		got := sha256.Sum256(data)
+		if hex.EncodeToString(got[:]) != sum {
+			return nil, bad("%s does not match its checksum: the bundle was modified or damaged in transit: %s", file, recopy)
+		}
+		listed[file] = true
+	}
+	for _, f := range b.order {
+		if f != SumsFile && !listed[f] {
+			return nil, bad("holds %s, which %s does not list: it was modified", f, SumsFile)
+		}
+	}
+	mj, ok := b.files[ManifestFile]
+	if !ok {
+		return nil, bad("has no %s: not a bundle of this plugin", ManifestFile)
+	}
+	if err := json.Unmarshal(mj, &b.Manifest); err != nil {
+		return nil, bad("%s does not parse (%v)", ManifestFile, err)
+	}
+	if b.Manifest.Format != Format {
+		return nil, bad("format %q; this plugin reads %q: build the bundle with this plugin's version", b.Manifest.Format, Format)
+	}
+	for _, rel := range b.Manifest.Releases {
+		need := []string{rel.Versions, rel.VendorImages}
+		for _, c := range rel.Charts {
+			need = append(need, c.File)
+		}
+		for _, f := range need {
+			if _, ok := b.files[f]; f != "" && !ok {
+				return nil, bad("%s names %s, which it lacks", ManifestFile, f)
 			}
 		}
-		for _, t := range n.Spec.Taints {
-			x.Taints = append(x.Taints, fmt.Sprintf("%s=%s:%s", t.Key, t.Value, t.Effect))
+	}
+	for _, a := range b.Manifest.Admin {
+		if _, ok := b.files[a.File]; !ok {
+			return nil, bad("%s names %s, which it lacks", ManifestFile, a.File)
 		}
-		out = append(out, x)
 	}
-	return w.addJSON("cluster/nodes.json", "node summary: readiness, versions, allocatable CPU/memory, zone, labels, taints", out)
+	return b, nil
 }
 
-func (w *writer) storage(ctx context.Context, c kubernetes.Interface, ns string) error {
-	type sc struct {
-		Name, Provisioner, ReclaimPolicy, BindingMode string
-		Default                                       bool
-		AllowExpansion                                bool
+// File returns the content of a file of the bundle.
+func (b *Bundle) File(p string) ([]byte, bool) {
+	d, ok := b.files[p]
+	return d, ok
+}
+
+// Files returns the files of the bundle in their order, with their sizes.
+func (b *Bundle) Files() []Entry {
+	out := make([]Entry, 0, len(b.order))
+	for _, p := range b.order {
+		out = append(out, Entry{Path: p, Size: int64(len(b.files[p]))})
 	}
-	type pvc struct {
-		Name, Phase, StorageClass, Capacity, Volume string
-	}
-	var out struct {
-		StorageClasses []sc  `json:"storageClasses"`
-		PVCs           []pvc `json:"pvcs"`
-	}
-	if l, err := c.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{}); err == nil {
-		for _, s := range l.Items {
-			out.StorageClasses = append(out.StorageClasses, sc{Name: s.Name, Provisioner: s.Provisioner, ReclaimPolicy: ptrString(s.ReclaimPolicy),
-				BindingMode: bindingMode(s), Default: s.Annotations["storageclass.kubernetes.io/is-default-class"] == "true",
-				AllowExpansion: s.AllowVolumeExpansion != nil && *s.AllowVolumeExpansion})
+	return out
+}
+
+// Entry is a file of a bundle and its size.
+type Entry struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}
+
+// Chart returns the packed chart name at version.
+func (b *Bundle) Chart(name, version string) ([]byte, error) {
+	for _, r := range b.Manifest.Releases {
+		for _, c := range r.Charts {
+			if c.Name == name && c.Version == version {
+				return b.files[c.File], nil
+			}
 		}
-	} else {
-		w.skip("cluster/storage.json (storage classes)", err)
 	}
-	if l, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{}); err == nil {
-		for _, p := range l.Items {
-			x := pvc{Name: p.Name, Phase: string(p.Status.Phase), Volume: p.Spec.VolumeName}
-			if p.Spec.StorageClassName != nil {
-				x.StorageClass = *p.Spec.StorageClassName
-			}
-			if q, ok := p.Status.Capacity[corev1.ResourceStorage]; ok {
-				x.Capacity = q.String()
-			}
-			out.PVCs = append(out.PVCs, x)
+	return nil, fmt.Errorf("bundle %s has no chart %s %s (it holds the releases %s): build a bundle whose path includes it",
+		b.Path, name, version, strings.Join(b.ReleaseNames(), ", "))
+}
+
+// ReleaseNames names the bundle's releases in path order.
+func (b *Bundle) ReleaseNames() []string {
+	var out []string
+	for _, r := range b.Manifest.Releases {
+		out = append(out, r.Release.Name)
+	}
+	return out
+}
+
+// Lacks returns, for each release given, the charts of it the bundle does not hold ("chart
+// version (release)"): what a path needs and the bundle cannot give.
+func (b *Bundle) Lacks(releases ...manifest.Release) []string {
+	have := map[string]bool{}
+	for _, r := range b.Manifest.Releases {
+		for _, c := range r.Charts {
+			have[c.Name+" "+c.Version] = true
 		}
-	} else {
-		w.skip("cluster/storage.json (pvcs)", err)
 	}
-	return w.addJSON("cluster/storage.json", "StorageClasses and the namespace's PVCs", out)
-}
-
-func ptrString[T ~string](p *T) string {
-	if p == nil {
-		return ""
-	}
-	return string(*p)
-}
-
-func bindingMode(s storagev1.StorageClass) string { return ptrString(s.VolumeBindingMode) }
-
-func (w *writer) version(c kubernetes.Interface) error {
-	v := map[string]string{"tool": w.m.Tool}
-	if sv, err := c.Discovery().ServerVersion(); err == nil {
-		v["kubernetes"] = sv.GitVersion
-	} else {
-		w.skip("version.json (server version)", err)
-	}
-	return w.addJSON("version.json", "versions of the tool and of the Kubernetes API server", v)
-}
-
-// redactions are patterns of credentials in free text; the first group is kept, the rest replaced.
-var redactions = []*regexp.Regexp{
-	// key=value / key: value / "key":"value" where the key names a secret
-	regexp.MustCompile(`(?i)((?:password|passwd|pwd|secret|secretkey|secret_key|secretaccesskey|access_?key|api_?key|token|installation_?id|installationid|credentials?|private_?key)["']?\s*[:=]\s*["']?)[^\s"',;}&]+`),
-	// Authorization headers
-	regexp.MustCompile(`(?i)(authorization:\s*(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+`),
-	// user:password@ in URLs
-	regexp.MustCompile(`(://[^/\s:@]+:)[^@\s/]+(@)`),
-	// AWS access key ids
-	regexp.MustCompile(`()\bAKIA[0-9A-Z]{16}\b`),
-	// JWTs
-	regexp.MustCompile(`()\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
-}
-
-var pemBlock = regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`)
-
-// Redacted replaces a credential in the bundle.
-const Redacted = "***REDACTED***"
-
-// Redact replaces what looks like a credential and returns the count of replacements.
-func Redact(b []byte) ([]byte, int) {
-	n := 0
-	b = pemBlock.ReplaceAllFunc(b, func([]byte) []byte { n++; return []byte(Redacted) })
-	for _, re := range redactions {
-		b = re.ReplaceAllFunc(b, func(m []byte) []byte {
-			sub := re.FindSubmatch(m)
-			n++
-			out := append([]byte(nil), sub[1]...)
-			out = append(out, Redacted...)
-			if len(sub) > 2 {
-				out = append(out, sub[2]...)
+	var out []string
+	for _, rel := range releases {
+		for _, c := range rel.Charts() {
+			if !have[c.Chart+" "+c.Version] {
+				out = append(out, fmt.Sprintf("%s %s (%s)", c.Chart, c.Version, rel.Name))
 			}
-			return out
+		}
+	}
+	return out
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Size formats a byte count as people read it (12.3 MiB).
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// AddTo returns base with the bundle's releases that base does not know (a release the bundle's
+// builder learned with `helm tpe releases --refresh`), so that a site without access to the
+// configuration repository can plan them. base's own entries are kept.
+func (m *Manifest) AddTo(base *manifest.Matrix, file string) *manifest.Matrix {
+	out := &manifest.Matrix{Releases: append([]manifest.Release(nil), base.Releases...)}
+	added := false
+	for _, r := range m.Releases {
+		if _, ok := base.Get(r.Release.Name); ok {
+			continue
+		}
+		rel := r.Release
+		rel.Source = "bundle " + file
+		out.Releases = append(out.Releases, rel)
+		added = true
+	}
+	if added {
+		sort.SliceStable(out.Releases, func(i, j int) bool {
+			ti, ei := manifest.ParseTag(out.Releases[i].Name)
+			tj, ej := manifest.ParseTag(out.Releases[j].Name)
+			return ei == nil && ej == nil && ti.Less(tj)
 		})
 	}
-	return b, n
+	return out
 }

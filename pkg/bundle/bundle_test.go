@@ -4,157 +4,218 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
-
-	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
-const ns = "tpe"
-
-type fakeExec struct{ stdout string }
-
-func (f fakeExec) Exec(context.Context, podexec.Target, []string, io.Reader) (podexec.Result, error) {
-	return podexec.Result{Pod: "pum-1", Stdout: f.stdout}, nil
+func sample(t *testing.T) (*Manifest, []File) {
+	t.Helper()
+	m := manifest.MustLoad()
+	rel, ok := m.Get("v7.3.1")
+	if !ok {
+		t.Fatal("no v7.3.1 in the matrix")
+	}
+	br := Release{Release: rel, Versions: ReleasePath(rel.Name, "VERSIONS"), Images: []string{"b/img:2", "a/img:1"}}
+	var files []File
+	files = append(files, File{Path: br.Versions, Data: []byte(manifest.FormatVersions(rel))})
+	for _, c := range rel.Charts() {
+		p := ChartPath(c.Chart, c.Version)
+		br.Charts = append(br.Charts, Chart{Name: c.Chart, Version: c.Version, File: p, Size: 5})
+		files = append(files, File{Path: p, Data: []byte("chart " + c.Chart)})
+	}
+	files = append(files, File{Path: "admin/v7.3.1/strimzi-crds-0.32.0.yaml", Data: []byte("kind: CustomResourceDefinition\n")})
+	return &Manifest{Created: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), CreatedBy: "test", ChartRepository: "https://charts.example",
+		To: rel.Name, Releases: []Release{br},
+		Admin: []AdminFile{{Hop: rel.Name, Step: "crd-strimzi", Source: "manifests/upgrade/strimzi-crds-0.32.0.yaml", File: "admin/v7.3.1/strimzi-crds-0.32.0.yaml"}}}, files
 }
 
-func untar(t *testing.T, b []byte) map[string]string {
+func write(t *testing.T, m *Manifest, files []File) ([]byte, string) {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	var buf bytes.Buffer
+	d, err := Write(&buf, m, files, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(zr)
-	out := map[string]string{}
+	return buf.Bytes(), d
+}
+
+func TestRoundTrip(t *testing.T) {
+	m, files := sample(t)
+	data, digest := write(t, m, files)
+	var lines []string
+	b, err := Read("b.tar.gz", bytes.NewReader(data), func(f string, a ...any) { lines = append(lines, f) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Digest != digest || b.Size != int64(len(data)) {
+		t.Errorf("digest/size = %s/%d, want %s/%d", b.Digest, b.Size, digest, len(data))
+	}
+	if len(lines) != len(files)+2 {
+		t.Errorf("%d progress lines for %d files + bundle.json + SHA256SUMS", len(lines), len(files))
+	}
+	if got := b.Manifest.Images(); strings.Join(got, ",") != "a/img:1,b/img:2" {
+		t.Errorf("images = %v", got)
+	}
+	if _, err := b.Chart("thingpark-data", "1.3.5"); err != nil {
+		t.Error(err)
+	}
+	if _, err := b.Chart("thingpark-data", "9.9.9"); err == nil || !strings.Contains(err.Error(), "v7.3.1") {
+		t.Errorf("missing chart err = %v, want one naming the releases held", err)
+	}
+	mx := manifest.MustLoad()
+	v722, _ := mx.Get("v7.2.2c")
+	v731, _ := mx.Get("v7.3.1")
+	if l := b.Lacks(v731); len(l) != 0 {
+		t.Errorf("Lacks(v7.3.1) = %v", l)
+	}
+	if l := b.Lacks(v722, v731); len(l) != 4 || !strings.Contains(l[0], "(v7.2.2c)") {
+		t.Errorf("Lacks(v7.2.2c, v7.3.1) = %v, want the 4 charts of v7.2.2c", l)
+	}
+	if r, ok := b.Manifest.Release("7.3.1"); !ok || r.Release.Name != "v7.3.1" {
+		t.Errorf("Release(7.3.1) = %v %v", r.Release.Name, ok)
+	}
+}
+
+// rewrite rebuilds a bundle's tar stream with edit applied to each entry (nil: drop it).
+func rewrite(t *testing.T, data []byte, edit func(name string, body []byte) []byte, extra ...File) []byte {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var out bytes.Buffer
+	gw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(gw)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
-			return out
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := io.ReadAll(tr)
-		out[h.Name] = string(data)
+		body, _ := io.ReadAll(tr)
+		body = edit(h.Name, body)
+		if body == nil {
+			continue
+		}
+		h.Size = int64(len(body))
+		_ = tw.WriteHeader(h)
+		_, _ = tw.Write(body)
 	}
+	for _, f := range extra {
+		_ = tw.WriteHeader(&tar.Header{Name: f.Path, Mode: 0o644, Size: int64(len(f.Data)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write(f.Data)
+	}
+	_ = tw.Close()
+	_ = gw.Close()
+	return out.Bytes()
 }
 
-func TestBundle(t *testing.T) {
-	helmSecret, err := helmstore.Secret(helmstore.Release{Name: "tpe", Namespace: ns, Revision: 3, Status: "failed", Chart: "thingpark-enterprise", ChartVersion: "1.4.1"},
-		map[string]any{"global": map[string]any{"installationId": "INSTALL-ID-SECRET"}}, "password: MANIFEST-SECRET")
-	if err != nil {
-		t.Fatal(err)
-	}
-	objs := []runtime.Object{
-		helmSecret,
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "thingpark-installation", Namespace: ns}, Data: map[string][]byte{"installationId": []byte("INSTALL-ID-SECRET")}},
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pum-process-abc", Namespace: ns, Labels: map[string]string{"job-name": "pum-process"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "pum-process"}}}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}},
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "twa-1", Namespace: ns},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "twa"}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "twa", RestartCount: 3,
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}}},
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "ok-1", Namespace: ns}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "ok"}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}},
-		&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1", Namespace: ns}, Type: "Warning", Reason: "Failed",
-			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "twa-1"}, Message: "probe failed: GET http://admin:hunter2@twa:8080/ password=hunter2"},
-	}
-	c := fake.NewClientset(objs...)
-	c.PrependReactor("list", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "nodes"}, "", errors.New("operators cannot list nodes"))
-	})
-	var buf bytes.Buffer
-	m, err := Write(t.Context(), &buf, Config{Namespace: ns, Client: c, Tool: "kubectl-tpe test",
-		Exec:      fakeExec{stdout: "1 entrie(s)\nuid: 1\nrequestID: 'r'\nstate: 'ABORTED'\nerrorCounter: 1\niterationCounter: 1\n"},
-		Preflight: func(context.Context) (*check.Report, error) { return check.NewReport("Preflight"), nil },
-		Now:       func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := untar(t, buf.Bytes())
-	for _, want := range []string{"manifest.json", "preflight.json", "status.json", "pum/status.txt", "pum/status.json", "helm/releases.json",
-		"events.json", "workloads.json", "logs/pum-process/pum-process-abc_pum-process.log", "logs/not-ready/twa-1_twa.log",
-		"logs/not-ready/twa-1_twa.previous.log", "cluster/storage.json", "version.json"} {
-		if _, ok := files[want]; !ok {
-			t.Errorf("bundle lacks %s (has %v)", want, keys(files))
-		}
-	}
-	if _, ok := files["logs/not-ready/ok-1_ok.log"]; ok {
-		t.Error("logs of a ready pod collected")
-	}
-	for name, content := range files {
-		for _, secret := range []string{"INSTALL-ID-SECRET", "MANIFEST-SECRET", "hunter2"} {
-			if strings.Contains(content, secret) {
-				t.Errorf("%s contains %s", name, secret)
+func TestReadRefusesDamage(t *testing.T) {
+	m, files := sample(t)
+	data, _ := write(t, m, files)
+	same := func(_ string, b []byte) []byte { return b }
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)/2] ^= 0x01
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "not a bundle, or truncated"},
+		{"not gzip", []byte("hello"), "not a bundle, or truncated"},
+		{"truncated", data[:len(data)-40], "truncated"},
+		{"cut in half", data[:len(data)/2], "truncated"},
+		{"a flipped byte in the stream", flipped, "bundle b.tar.gz: "},
+		{"a modified chart", rewrite(t, data, func(n string, b []byte) []byte {
+			if strings.HasPrefix(n, "charts/thingpark-data-1") {
+				return append([]byte("X"), b[1:]...)
 			}
-		}
-	}
-	var got Manifest
-	if err := json.Unmarshal([]byte(files["manifest.json"]), &got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Files) != len(files)-1 || len(m.Files) != len(files) {
-		t.Errorf("manifest lists %d files, bundle has %d", len(got.Files), len(files))
-	}
-	skipped := false
-	for _, s := range got.Skipped {
-		if s.Part == "cluster/nodes.json" && strings.HasPrefix(s.Reason, "forbidden") {
-			skipped = true
-		}
-	}
-	if !skipped || got.Redactions < 2 {
-		t.Errorf("manifest skipped = %+v, redactions %d", got.Skipped, got.Redactions)
-	}
-	for _, a := range c.Actions() {
-		if a.GetResource().Resource == "secrets" && a.GetVerb() == "get" {
-			t.Error("a Secret was read")
-		}
-	}
-	if !strings.Contains(files["helm/releases.json"], `"status": "failed"`) {
-		t.Errorf("helm releases: %s", files["helm/releases.json"])
-	}
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
-
-func TestRedact(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"password=hunter2 ok", "password=***REDACTED*** ok"},
-		{`{"secretAccessKey":"abc/def"}`, `{"secretAccessKey":"***REDACTED***"}`},
-		{"Authorization: Bearer abc.def", "Authorization: Bearer ***REDACTED***"},
-		{"https://user:pa55@host/x", "https://user:***REDACTED***@host/x"},
-		{"key AKIAABCDEFGHIJKLMNOP", "key ***REDACTED***"},
-		{"-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----", "***REDACTED***"},
-		{"installationId: 0123abcd", "installationId: ***REDACTED***"},
-		{"nothing to hide: 42", "nothing to hide: 42"},
+			return b
+		}), "charts/thingpark-data-1.3.5.tgz does not match its checksum"},
+		{"a dropped chart", rewrite(t, data, func(n string, b []byte) []byte {
+			if strings.HasPrefix(n, "charts/thingpark-enterprise-") {
+				return nil
+			}
+			return b
+		}), "lacks charts/thingpark-enterprise-"},
+		{"an extra file", rewrite(t, data, same, File{Path: "charts/evil.tgz", Data: []byte("x")}), "does not list"},
+		{"an unsafe name", rewrite(t, data, same, File{Path: "../etc/passwd", Data: []byte("x")}), "unsafe file name"},
+		{"no sums", rewrite(t, data, func(n string, b []byte) []byte {
+			if n == SumsFile {
+				return nil
+			}
+			return b
+		}), "has no SHA256SUMS"},
+		{"another format", rewrite(t, data, func(n string, b []byte) []byte {
+			if n == ManifestFile {
+				return bytes.Replace(b, []byte(Format), []byte("other/v9"), 1)
+			}
+			return b
+		}), "bundle.json does not match its checksum"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, _ := Redact([]byte(tt.in))
-			if string(got) != tt.want {
-				t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Read("b.tar.gz", bytes.NewReader(tt.data), nil)
+			var be *Error
+			if !errors.As(err, &be) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want a bundle error containing %q", err, tt.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("err has several lines: %q", err)
 			}
 		})
+	}
+}
+
+func TestWriteRefusesSecretsAndBadNames(t *testing.T) {
+	m, files := sample(t)
+	const id = "0123456789abcdef0123456789"
+	files[1].Data = []byte("installationId: " + id)
+	_, err := Write(io.Discard, m, files, []string{id, ""}, nil)
+	if err == nil || strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), files[1].Path) {
+		t.Fatalf("err = %v, want a refusal naming the file and not the secret", err)
+	}
+	for _, bad := range []string{"/abs", "../up", "a/../../b", "a\\b", ""} {
+		if _, err := Write(io.Discard, &Manifest{}, []File{{Path: bad}}, nil, nil); err == nil {
+			t.Errorf("Write accepted the path %q", bad)
+		}
+	}
+}
+
+func TestAddTo(t *testing.T) {
+	base := manifest.MustLoad()
+	m, _ := sample(t)
+	learned := m.Releases[0]
+	learned.Release.Name = "v7.3.9"
+	m.Releases = append(m.Releases, learned)
+	got := m.AddTo(base, "b.tar.gz")
+	if len(got.Releases) != len(base.Releases)+1 {
+		t.Fatalf("%d releases, want %d", len(got.Releases), len(base.Releases)+1)
+	}
+	r, ok := got.Get("v7.3.9")
+	if !ok || r.Source != "bundle b.tar.gz" {
+		t.Errorf("v7.3.9 = %+v, %v", r, ok)
+	}
+	if emb, _ := got.Get("v7.3.1"); emb.Source != "matrix" {
+		t.Errorf("the embedded v7.3.1 was replaced: %q", emb.Source)
+	}
+	if _, ok := base.Get("v7.3.9"); ok {
+		t.Error("AddTo changed its base")
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ package charts
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -245,6 +246,20 @@ func (r *Repo) IndexCachePath() string {
 
 // LoadChart downloads a chart version from the repository and loads it.
 func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {
+	data, err := r.Download(name, version)
+	if err != nil {
+		return nil, err
+	}
+	c, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("loading chart %s %s: %w", name, version, err)
+	}
+	return c, nil
+}
+
+// Download returns the packed chart (.tgz) of a chart version as the repository serves it. When
+// the index gives the chart's digest, a download that does not match it is an error.
+func (r *Repo) Download(name, version string) ([]byte, error) {
 	red := redact.New(r.ID)
 	if r.index == nil {
 		if _, err := r.FetchIndex(); err != nil {
@@ -268,11 +283,12 @@ func (r *Repo) LoadChart(name, version string) (*chart.Chart, error) {
 	if err != nil {
 		return nil, classify(r.URL, r.urlFrom(), red.Error(fmt.Errorf("downloading %s %s: %w", name, version, err)))
 	}
-	c, err := loader.LoadArchive(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return nil, fmt.Errorf("loading chart %s %s: %w", name, version, err)
+	if want := strings.TrimPrefix(cv.Digest, "sha256:"); want != "" {
+		if got := fmt.Sprintf("%x", sha256.Sum256(buf.Bytes())); got != want {
+			return nil, fmt.Errorf("chart %s %s from %s does not match the digest of the repository's index (got sha256 %s, want %s): the download was altered or cut; try again", name, version, r.URL, got, want)
+		}
 	}
-	return c, nil
+	return buf.Bytes(), nil
 }
 
 func schemeOf(u string) string {

@@ -33,6 +33,9 @@ type AdminStep struct {
 	Inferred bool
 	// Doc names the vendor document the step comes from.
 	Doc string
+	// Files are the manifests of the vendor's configuration repository (paths at the ref of the
+	// hop's target) that the step applies: a release bundle carries them.
+	Files []string
 }
 
 // FixFor returns Fix for a namespace and the hop's target tag.
@@ -61,6 +64,18 @@ func intoLine(line string, fresh bool) func(from *Tag, to Tag) bool {
 	}
 }
 
+// storageFiles are the vendor's StorageClass examples, one per hosting.
+var storageFiles = []string{"examples/storage/storage-class-amazon.yaml", "examples/storage/storage-class-azure.yaml", "examples/storage/storage-class-google.yaml"}
+
+// psmdbFiles are the Percona MongoDB operator CRD and RBAC manifests of the versions, in order.
+func psmdbFiles(versions ...string) []string {
+	var out []string
+	for _, v := range versions {
+		out = append(out, "manifests/upgrade/percona-server-mongodb-operator-crds-"+v+".yaml", "manifests/upgrade/percona-server-mongodb-operator-rbac-"+v+".yaml")
+	}
+	return out
+}
+
 // adminRules are the cluster-admin steps per hop, in the order they must be done. To add a step
 // for a new release line, add a rule here (and, when the plan cannot verify its kind, use
 // AdminManual).
@@ -68,21 +83,25 @@ var adminRules = []adminRule{
 	{match: intoLine("7.3", false), steps: []AdminStep{
 		{ID: "crd-strimzi", Kind: AdminCRDs, Description: "upgrade the Strimzi CRDs to 0.32.0 (Helm does not upgrade CRDs)",
 			CRDs: []string{"kafkas.kafka.strimzi.io", "strimzipodsets.core.strimzi.io"}, MinVersion: "0.32.0",
-			Fix: "as cluster admin: kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml (vendor repository, tag {tag})",
-			Doc: "the TPE upgrade procedure, 7.2 to 7.3"},
+			Fix:   "as cluster admin: kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml (vendor repository, tag {tag})",
+			Doc:   "the TPE upgrade procedure, 7.2 to 7.3",
+			Files: []string{"manifests/upgrade/strimzi-crds-0.32.0.yaml"}},
 		{ID: "crd-psmdb", Kind: AdminCRDs, Description: "upgrade the Percona MongoDB operator CRDs to 1.13.0",
 			CRDs:       []string{"perconaservermongodbs.psmdb.percona.com", "perconaservermongodbbackups.psmdb.percona.com", "perconaservermongodbrestores.psmdb.percona.com"},
 			MinVersion: "1.13.0",
 			Fix:        "as cluster admin: kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml and -n {namespace} -f manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml",
-			Doc:        "the TPE upgrade procedure, 7.2 to 7.3"},
+			Doc:        "the TPE upgrade procedure, 7.2 to 7.3",
+			Files:      []string{"manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml", "manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml"}},
 	}},
 	{match: intoLine("7.3", true), steps: []AdminStep{
 		{ID: "priorityclasses", Kind: AdminPriorityClasses, Description: "create the 3 PriorityClasses (7.3 no longer ships them in the charts)",
-			Fix: "as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
-			Doc: "the TPE cluster prerequisites"},
+			Fix:   "as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
+			Doc:   "the TPE cluster prerequisites",
+			Files: []string{"examples/priority-class/default.yaml", "examples/priority-class/values-default-priority-class.yaml"}},
 		{ID: "storageclasses", Kind: AdminStorageClasses, Description: "create the StorageClasses the values name (7.3 no longer ships them in the charts)",
-			Fix: "as cluster admin: kubectl apply -f examples/storage/storage-class-<hosting>.yaml (vendor repository), and use examples/hosting/<hosting>/values-storage.yaml",
-			Doc: "the TPE cluster prerequisites"},
+			Fix:   "as cluster admin: kubectl apply -f examples/storage/storage-class-<hosting>.yaml (vendor repository), and use examples/hosting/<hosting>/values-storage.yaml",
+			Doc:   "the TPE cluster prerequisites",
+			Files: storageFiles},
 	}},
 }
 
@@ -100,16 +119,19 @@ var adminRules80 = adminRule{match: intoLine("8.0", false), steps: []AdminStep{
 		CRDs:       []string{"kafkas.kafka.strimzi.io", "strimzipodsets.core.strimzi.io", "kafkanodepools.kafka.strimzi.io"},
 		MinVersion: "0.44.0",
 		Fix:        "as cluster admin, before the upgrade: kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.44.0.yaml (vendor repository, the ref of {tag})",
-		Inferred:   true, Doc: doc80},
+		Inferred:   true, Doc: doc80,
+		Files: []string{"manifests/upgrade/strimzi-crds-0.44.0.yaml"}},
 	{ID: "crd-psmdb", Kind: AdminCRDs, Description: "upgrade the Percona MongoDB operator CRDs and RBAC to 1.17.0, one minor version at a time (1.14.0, 1.15.0, 1.16.1, 1.17.0: the operator supports one minor version at a time)",
 		CRDs:       []string{"perconaservermongodbs.psmdb.percona.com", "perconaservermongodbbackups.psmdb.percona.com", "perconaservermongodbrestores.psmdb.percona.com"},
 		MinVersion: "1.17.0",
 		Fix: "as cluster admin, in this order for v in 1.14.0 1.15.0 1.16.1 1.17.0: kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-$v.yaml " +
 			"and kubectl apply -n {namespace} -f manifests/upgrade/percona-server-mongodb-operator-rbac-$v.yaml",
-		Inferred: true, Doc: doc80},
+		Inferred: true, Doc: doc80,
+		Files: psmdbFiles("1.14.0", "1.15.0", "1.16.1", "1.17.0")},
 	{ID: "storageclasses", Kind: AdminStorageClasses, Description: "create the StorageClasses the values name (8.0 uses gp3 volumes on EKS: thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4)",
 		Fix:      "as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",
-		Inferred: true, Doc: doc80},
+		Inferred: true, Doc: doc80,
+		Files: storageFiles},
 }}
 
 // AdminSteps returns the cluster-admin steps hop h needs, in order (none for a release name that

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
@@ -303,6 +304,9 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 	var out []check.Check
 	chart := check.Check{ID: "machine.chart-repository", Category: CatMachine}
 	conf := check.Check{ID: "machine.config-repository", Category: CatMachine}
+	if r.Cfg.Bundle != nil || r.Cfg.BundleErr != nil {
+		return []check.Check{r.checkBundle()}
+	}
 	chartRepo, confRepo := strings.TrimSuffix(r.Cfg.ChartRepo, "/"), strings.TrimSuffix(r.Cfg.ConfigRepo, "/")
 	if chartRepo == "" {
 		chartRepo = DefaultChartRepo
@@ -351,6 +355,54 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 		conf.Remediation = "open HTTPS to " + confRepo + " from this machine (or mirror the release manifests and pass --config-repo)"
 	}
 	return append(out, conf)
+}
+
+// checkBundle replaces the repository checks when the site installs from a release bundle: the
+// deployment machine needs the bundle, not the vendor's repositories.
+func (r *Runner) checkBundle() check.Check {
+	c := check.Check{ID: "machine.bundle", Category: CatMachine}
+	if r.Cfg.BundleErr != nil {
+		c.Status, c.Message = check.Fail, r.Cfg.BundleErr.Error()
+		c.Remediation = "build the bundle again on a connected machine (`helm tpe bundle create`) and carry it again"
+		return c
+	}
+	b := r.Cfg.Bundle
+	m := b.Manifest
+	c.Status = check.Pass
+	c.Message = fmt.Sprintf("bundle %s verifies (%s, %s): releases %s, %d images; the vendor's repositories are not needed",
+		b.Path, bundle.Size(b.Size), b.Digest, strings.Join(b.ReleaseNames(), ", "), len(m.Images()))
+	if rel := r.Cfg.Target.Release; r.Cfg.Target.Known {
+		if lacks := b.Lacks(rel); len(lacks) > 0 {
+			c.Status = check.Fail
+			c.Message = fmt.Sprintf("bundle %s does not hold the target %s: it lacks %s", b.Path, rel.Name, strings.Join(lacks, ", "))
+			c.Remediation = "build a bundle for " + rel.Name + " (`helm tpe bundle create --to " + rel.Name + "`)"
+		}
+	}
+	return c
+}
+
+// checkImages checks, with --bundle and --probe, that the cluster can pull the bundle's images.
+func (r *Runner) checkImages(ctx context.Context) []check.Check {
+	b := r.Cfg.Bundle
+	if b == nil {
+		return nil
+	}
+	if !r.Cfg.Probe {
+		return []check.Check{{ID: "images.pull", Category: CatImages, Status: check.Manual,
+			Message: fmt.Sprintf("run with --probe to check that the cluster can pull the %d images of the bundle", len(b.Manifest.Images()))}}
+	}
+	var secrets []string
+	if r.Cfg.HasValues {
+		secrets = r.Cfg.Values.ImagePullSecrets()
+	}
+	c, err := netprobe.PullImages(ctx, r.Kube, netprobe.PullTest{Namespace: r.Cfg.Namespace, Images: b.Manifest.Images(),
+		PullSecrets: secrets, RunID: r.Cfg.PullRunID, Timeout: r.Cfg.PullTimeout})
+	if err != nil {
+		return []check.Check{{ID: "images.pull", Category: CatImages, Status: check.Fail, Message: err.Error(),
+			Remediation: "the pull test needs create, list and deletecollection on pods in " + r.Cfg.Namespace}}
+	}
+	c.Category = CatImages
+	return []check.Check{c}
 }
 
 // checkInterZone is check 12.

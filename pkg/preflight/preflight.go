@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
@@ -46,6 +47,7 @@ const (
 	CatBackup     = values.CategoryBackup
 	CatMachine    = "Deployment machine"
 	CatInterZone  = "Inter-zone network"
+	CatImages     = "Images"
 	CatTLS        = values.CategoryTLS
 	CatValues     = "Values"
 )
@@ -80,6 +82,13 @@ type Config struct {
 	HTTPClient   *http.Client
 	// NetworkTest runs the inter-zone probe pods.
 	NetworkTest NetworkTestConfig
+	// Bundle is --bundle: the release bundle the site installs from, in place of the vendor's
+	// repositories (nil: none). BundleErr is why it did not verify (it is then nil).
+	Bundle    *bundle.Bundle
+	BundleErr error
+	// PullRunID labels the image pull test pods of --bundle --probe; PullTimeout bounds the test.
+	PullRunID   string
+	PullTimeout time.Duration
 	// Reviewer answers the RBAC questions; User names the subject in remediations.
 	Reviewer rbac.Reviewer
 	User     string

@@ -62,7 +62,8 @@ func groups() []group {
 		{known: append(network, firewall...), cluster: always, run: (*Runner).checkNetwork},
 		{known: known(CatBackup, "backup.config", "backup.reachable"), cluster: never, run: (*Runner).checkBackup},
 		{known: known(CatMachine, "machine.apiserver"), cluster: always, run: (*Runner).checkAPIServer},
-		{known: known(CatMachine, "machine.chart-repository", "machine.config-repository"), cluster: never, run: (*Runner).checkRepositories},
+		{known: known(CatMachine, "machine.chart-repository", "machine.config-repository", "machine.bundle"), cluster: never, run: (*Runner).checkRepositories},
+		{known: known(CatImages, "images.pull"), cluster: func(c Config) bool { return c.Bundle != nil && c.Probe }, run: (*Runner).checkImages},
 		{known: known(CatInterZone, "network.inter-zone"), cluster: func(c Config) bool { return c.NetworkTest.Enabled }, run: (*Runner).checkInterZone},
 	}
 }

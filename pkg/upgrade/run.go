@@ -24,14 +24,8 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-// Repository is the chart repository a run installs from (*charts.Repo).
-type Repository interface {
-	charts.Source
-	// CheckCharts verifies that the repository serves every chart of the releases.
-	CheckCharts(releases ...manifest.Release) error
-	// InstallationID is the repository's password, removed from every message.
-	InstallationID() string
-}
+// Repository is where a run takes the charts from: the chart repository or a release bundle.
+type Repository = charts.Repository
 
 // Deps are the clients and the user-facing seams of a run.
 type Deps struct {

@@ -159,6 +159,24 @@ var StorageClassKeys = []string{
 // InstallationID returns global.installationId (a secret: never print it).
 func (v Values) InstallationID() string { return strings.TrimSpace(v.String(KeyInstallationID)) }
 
+// ImagePullSecrets returns the names of global.imagePullSecrets (a list of names or of {name}).
+func (v Values) ImagePullSecrets() []string {
+	raw, _ := v.Get("global.imagePullSecrets")
+	list, _ := raw.([]any)
+	var out []string
+	for _, e := range list {
+		switch x := e.(type) {
+		case string:
+			out = append(out, x)
+		case map[string]any:
+			if n, ok := x["name"].(string); ok {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
 // DNSHostname returns global.dnsHostname.
 func (v Values) DNSHostname() string { return v.String(KeyDNSHostname) }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 	"helm.sh/helm/v3/pkg/getter"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -69,7 +70,7 @@ func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
 		return r, nil
 	}
 	if t.To == "" {
-		return manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`)")
+		return manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`), or pass a release bundle with --bundle")
 	}
 	r, err := m.Resolve(t.To)
 	if err != nil {
@@ -78,17 +79,82 @@ func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
 	return r, nil
 }
 
-// repoFlags select the chart repository.
+// repoFlags select the chart repository, or (addBundle) a release bundle instead.
 type repoFlags struct {
 	RepoName string
 	RepoURL  string
 	IDFile   string
+	// Bundle is --bundle: the charts come from this release bundle, no repository is contacted.
+	Bundle string
+
+	bundle *bundle.Bundle
 }
 
 func (r *repoFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "name of the chart repository added by `helm tpe repo add`")
 	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "use this chart repository URL directly instead of --repo (the installation ID is then read like `repo add` does)")
 	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
+}
+
+// addBundle adds --bundle.
+func (r *repoFlags) addBundle(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.Bundle, "bundle", "", "take the charts from this release bundle (`helm tpe bundle create`) instead of a repository: nothing is downloaded")
+}
+
+// validateBundle refuses the flags that would read the network with --bundle.
+func (r *repoFlags) validateBundle(t *targetFlags, chartDir string) error {
+	if r.Bundle == "" {
+		return nil
+	}
+	switch {
+	case r.RepoURL != "":
+		return fmt.Errorf("--bundle cannot be used with --repo-url: the charts come from one or the other")
+	case chartDir != "":
+		return fmt.Errorf("--bundle cannot be used with --chart-dir: the charts come from one or the other")
+	case t.Refresh:
+		return fmt.Errorf("--bundle cannot be used with --%s: with a bundle nothing is read from the network", FlagRefresh)
+	}
+	return nil
+}
+
+// openBundle reads and verifies --bundle once.
+func (r *repoFlags) openBundle() (*bundle.Bundle, error) {
+	if r.bundle == nil {
+		b, err := bundle.Open(r.Bundle, nil)
+		if err != nil {
+			return nil, fmt.Errorf("--bundle: %w", err)
+		}
+		r.bundle = b
+	}
+	return r.bundle, nil
+}
+
+// withBundle completes the target with --bundle: the matrix learns the bundle's releases, and
+// --to defaults to the bundle's target.
+func (r *repoFlags) withBundle(t *targetFlags, m *manifest.Matrix) (*manifest.Matrix, error) {
+	if r.Bundle == "" {
+		return m, nil
+	}
+	b, err := r.openBundle()
+	if err != nil {
+		return nil, err
+	}
+	if t.To == "" && t.Manifest == "" {
+		t.To = b.Manifest.To
+	}
+	return b.Manifest.AddTo(m, r.Bundle), nil
+}
+
+// source returns where the charts come from: --bundle, else the repository (open).
+func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (charts.Repository, error) {
+	if r.Bundle != "" {
+		b, err := r.openBundle()
+		if err != nil {
+			return nil, err
+		}
+		return charts.NewBundleSource(b), nil
+	}
+	return r.open(e, vals, in, errOut)
 }
 
 // open returns the chart repository: --repo-url with an installation ID, else --repo from

@@ -184,7 +184,11 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"upgrade", "--to", "v7.3.1", "-f", "x.yaml", "--show-secrets"}, "--show-secrets only applies to --dry-run"},
 		{[]string{"install", "--to", "v7.3.1"}, "-f is required"},
 		{[]string{"rollback", "--yes"}, "needs --backup NAME"},
-		{[]string{"plan"}, `"to" not set`},
+		{[]string{"plan"}, "--to is required"},
+		{[]string{"plan", "--bundle", "b.tar.gz", "--refresh"}, "--bundle cannot be used with --refresh"},
+		{[]string{"upgrade", "--bundle", "b.tar.gz", "--repo-url", "http://x", "-f", "x.yaml"}, "--bundle cannot be used with --repo-url"},
+		{[]string{"upgrade", "--bundle", "/nonexistent/b.tar.gz", "-f", "x.yaml"}, "--bundle: reading the bundle"},
+		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "abc"}, "--digest \"abc\""},
 		{[]string{"repo", "add", "--to", "v7.3.1"}, "no installation ID"},
 		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file"},
 	}

@@ -49,7 +49,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 		Output: "table", env: env, IOStreams: env.Streams}
 	title := strings.ToUpper(string(verb[:1])) + string(verb[1:])
 	cmd := &cobra.Command{
-		Use:   string(verb) + " --to RELEASE -f VALUES... [--yes] [--dry-run] [--resume]",
+		Use:   string(verb) + " --to RELEASE|--bundle FILE -f VALUES... [--yes] [--dry-run] [--resume]",
 		Short: title + " a TPE release: the four charts in order, with backup, waits, progress and resume",
 		Long:  fmt.Sprintf(runLong, title),
 		Example: templates.Examples(fmt.Sprintf(`
@@ -66,7 +66,10 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 			helm tpe %[1]s --to v7.3.1 -f values.yaml --yes -o json
 
 			# Continue an interrupted run
-			helm tpe %[1]s --to v7.3.1 -f values.yaml --resume`, verb)),
+			helm tpe %[1]s --to v7.3.1 -f values.yaml --resume
+
+			# At a site without internet access: the charts from a release bundle (helm tpe bundle create)
+			helm tpe %[1]s --bundle tpe-v7.3.1.tar.gz -f values.yaml`, verb)),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -75,8 +78,9 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 			return o.Run(cmd.Context())
 		},
 	}
-	o.Target.add(cmd, true)
+	o.Target.add(cmd, false)
 	o.Repo.add(cmd)
+	o.Repo.addBundle(cmd)
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files, given to every chart (repeatable, later files win)")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "render every chart against the cluster and show the changes; change nothing")
@@ -95,6 +99,9 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 func (o *RunOptions) Validate() error {
 	var err error
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
+		return err
+	}
+	if err := o.Repo.validateBundle(&o.Target, ""); err != nil {
 		return err
 	}
 	if o.DryRun && o.Resume {
@@ -119,6 +126,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
+		return err
+	}
 	to, err := o.Target.resolve(m)
 	if err != nil {
 		return err
@@ -128,7 +138,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	deps := upgrade.Deps{Helm: cl.Action, Kube: cl.Clients.Kube, Dynamic: cl.Clients.Dynamic, Exec: cl.runExec(), Server: o.env.serverVersion(cl),
-		Charts: func(v values.Values) (upgrade.Repository, error) { return o.Repo.open(o.env, v, o.In, o.ErrOut) },
+		Charts: func(v values.Values) (upgrade.Repository, error) { return o.Repo.source(o.env, v, o.In, o.ErrOut) },
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
 		},
@@ -173,6 +183,9 @@ func (o *RunOptions) retryCommand(target string) string {
 	}
 	if o.Target.Manifest != "" {
 		parts = append(parts, "--manifest", o.Target.Manifest)
+	}
+	if o.Repo.Bundle != "" {
+		parts = append(parts, "--bundle", o.Repo.Bundle)
 	}
 	return strings.Join(parts, " ")
 }

@@ -41,7 +41,7 @@ type PlanOptions struct {
 func NewCmdPlan(env *Env) *cobra.Command {
 	o := &PlanOptions{Output: "table", Color: "auto", env: env, IOStreams: env.Streams}
 	cmd := &cobra.Command{
-		Use:   "plan --to RELEASE [--from RELEASE] [-f VALUES]...",
+		Use:   "plan --to RELEASE|--bundle FILE [--from RELEASE] [-f VALUES]...",
 		Short: "Show how to get from the installed TPE release to another one, and what blocks it",
 		Long: templates.LongDesc(`
 			Show the plan from what is installed in the namespace to the target release, changing nothing.
@@ -64,7 +64,8 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			The plan is the same, except that the cluster-admin steps cannot be checked (they are listed
 			as to do) and the Kubernetes range is judged against --kube-version when given. --chart-dir
 			DIR checks the values against the charts in DIR (packed .tgz or unpacked, as ` + "`helm pull`" + `
-			leaves them) instead of the repository's.
+			leaves them) instead of the repository's. --bundle FILE takes the target (unless --to names
+			one) and the charts from a release bundle (` + "`helm tpe bundle create`" + `): nothing is downloaded.
 
 			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
 		Example: templates.Examples(`
@@ -78,7 +79,10 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			helm tpe plan --to v7.3.1 -o json
 
 			# Without access to the cluster: the customer runs 7.2.2c on Kubernetes 1.27.3
-			helm tpe plan --from v7.2.2c --to v7.3.1 --kube-version v1.27.3 -f values.yaml --chart-dir ./charts`),
+			helm tpe plan --from v7.2.2c --to v7.3.1 --kube-version v1.27.3 -f values.yaml --chart-dir ./charts
+
+			# At a site without internet access: the target and the charts from a release bundle
+			helm tpe plan --bundle tpe-v7.3.1.tar.gz -f values.yaml`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -98,8 +102,9 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	o.Target.add(cmd, true)
+	o.Target.add(cmd, false)
 	o.Repo.add(cmd)
+	o.Repo.addBundle(cmd)
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to check against the target charts (repeatable)")
 	cmd.Flags().StringVar(&o.From, "from", "", "plan from this release without a cluster (a tag of `helm tpe releases`): no kubeconfig is read")
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
@@ -117,6 +122,9 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 		if _, _, ok := sv.Parse(); !ok {
 			return sv, fmt.Errorf("--kube-version %q is not a Kubernetes version (want e.g. v1.27.3)", o.KubeVersion)
 		}
+	}
+	if err := o.Repo.validateBundle(&o.Target, o.ChartDir); err != nil {
+		return sv, err
 	}
 	if o.ChartDir != "" {
 		if fi, err := os.Stat(o.ChartDir); err != nil || !fi.IsDir() {
@@ -141,6 +149,9 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if err != nil {
 		return nil, err
 	}
+	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
+		return nil, err
+	}
 	to, err := o.Target.resolve(m)
 	if err != nil {
 		return nil, err
@@ -159,7 +170,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		}
 		if o.ChartDir != "" {
 			in.Charts = &charts.Dir{Path: o.ChartDir}
-		} else if repo, err := o.Repo.open(o.env, vals, nil, o.ErrOut); err != nil {
+		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
 		} else {
 			in.Charts = repo

@@ -94,6 +94,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 		NewCmdRun(env, plan.ActionUpgrade),
 		NewCmdRollback(env),
 		NewCmdValues(env),
+		NewCmdBundle(env),
 		NewCmdEnv(env),
 		NewCmdVersion(streams),
 	)

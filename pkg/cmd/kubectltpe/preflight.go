@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
@@ -53,7 +55,11 @@ var (
 		10. Backup storage of the values (exactly one of s3Compat, amazon, azure); --probe checks
 		    that the bucket or container is reachable with the credentials.
 		11. Deployment machine: API server round trip; --probe reaches the chart repository (with
-		    the values' installation ID, never printed) and the configuration repository.
+		    the values' installation ID, never printed) and the configuration repository. At a site
+		    without internet access, --bundle FILE replaces both with "the release bundle verifies",
+		    and --probe then checks that the cluster can pull the bundle's images (probe pods whose
+		    containers use each image with a command that does not exist: nothing of the image runs;
+		    the pods are removed afterwards).
 		12. Inter-zone network: a manual item, or --network-test runs iperf3 pods pinned one per
 		    zone (removed afterwards, also on Ctrl-C) and judges < 10 ms and >= 1 Gbps.
 		13. TLS: the certificate of the values or --tls-cert parses, matches its key, verifies to
@@ -99,6 +105,10 @@ var (
 		# Everything but the RBAC profiles and the firewall checklist
 		%[1]s preflight --skip rbac,firewall-checklist
 
+		# At a site without internet access: the release bundle instead of the vendor's
+		# repositories, and whether the cluster can pull its images
+		%[1]s preflight --bundle tpe-v7.3.1.tar.gz -f values.yaml --probe
+
 		# JUnit XML for a CI pipeline, failing on warnings too
 		%[1]s preflight -o junit --fail-on warn > preflight.xml`)
 )
@@ -122,6 +132,8 @@ type PreflightOptions struct {
 	NetworkTest        bool
 	NetworkTestImage   string
 	NetworkTestTimeout time.Duration
+	Bundle             string
+	PullTimeout        time.Duration
 	TLSCert            string
 	TLSKey             string
 	TLSCA              string
@@ -143,7 +155,7 @@ func NewPreflightOptions(streams genericiooptions.IOStreams) *PreflightOptions {
 	return &PreflightOptions{
 		Output: "table", FailOn: "fail", ProbeTimeout: netprobe.DefaultTimeout,
 		ChartRepo: preflight.DefaultChartRepo, ConfigRepo: preflight.DefaultConfigRepo,
-		NetworkTestImage: netprobe.DefaultNetworkTestImage, NetworkTestTimeout: 2 * time.Minute,
+		NetworkTestImage: netprobe.DefaultNetworkTestImage, NetworkTestTimeout: 2 * time.Minute, PullTimeout: 5 * time.Minute,
 		PriorityClassNames: prereq.SpellingDocs, StorageClassName: prereq.DefaultOtherStorageClass,
 		Color: "auto", IOStreams: streams,
 	}
@@ -186,6 +198,8 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.BoolVar(&o.NetworkTest, "network-test", o.NetworkTest, "Run iperf3 probe pods, one per zone, to measure inter-zone latency and bandwidth (they are removed afterwards)")
 	fl.StringVar(&o.NetworkTestImage, "network-test-image", o.NetworkTestImage, "Image of the --network-test pods (iperf3 as entrypoint)")
 	fl.DurationVar(&o.NetworkTestTimeout, "network-test-timeout", o.NetworkTestTimeout, "Time limit of --network-test")
+	fl.StringVar(&o.Bundle, "bundle", o.Bundle, "Release bundle the site installs from (`helm tpe bundle create`): verify it instead of probing the vendor's repositories, and with --probe check that the cluster can pull its images; its target is the default --tpe-version")
+	fl.DurationVar(&o.PullTimeout, "pull-timeout", o.PullTimeout, "Time limit of the image pull test of --bundle --probe")
 	fl.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM file of the server certificate (then its chain) to verify, instead of the values' global.ingress.tls")
 	fl.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM file of the private key of --tls-cert")
 	fl.StringVar(&o.TLSCA, "tls-ca", o.TLSCA, "PEM file of the CA that issued --tls-cert")
@@ -225,8 +239,8 @@ func (o *PreflightOptions) Validate() error {
 	if o.PriorityClassNames != prereq.SpellingDocs && o.PriorityClassNames != prereq.SpellingVendor {
 		return fmt.Errorf("--priority-class-names must be docs or vendor, got %q", o.PriorityClassNames)
 	}
-	if o.ProbeTimeout <= 0 || o.NetworkTestTimeout <= 0 {
-		return fmt.Errorf("--probe-timeout and --network-test-timeout must be positive")
+	if o.ProbeTimeout <= 0 || o.NetworkTestTimeout <= 0 || o.PullTimeout <= 0 {
+		return fmt.Errorf("--probe-timeout, --network-test-timeout and --pull-timeout must be positive")
 	}
 	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
 		return fmt.Errorf("--color must be auto, always or never, got %q", o.Color)
@@ -241,7 +255,25 @@ func (o *PreflightOptions) selection() preflight.Selection {
 // Complete reads the input files, resolves the release and builds the clients. Every input
 // error is reported here, before any request reaches the cluster.
 func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	target, err := preflight.ResolveTarget(manifest.MustLoad(), o.TPEVersion, o.Manifest)
+	matrix := manifest.MustLoad()
+	var b *bundle.Bundle
+	var bundleErr, err error
+	if o.Bundle != "" {
+		// A bundle that does not verify is a failed check (what the site must fix), not bad input.
+		if b, err = bundle.Open(o.Bundle, nil); err != nil {
+			var be *bundle.Error
+			if !errors.As(err, &be) {
+				return fmt.Errorf("--bundle: %w", err)
+			}
+			bundleErr = err
+		} else {
+			matrix = b.Manifest.AddTo(matrix, o.Bundle)
+			if o.TPEVersion == "" && o.Manifest == "" {
+				o.TPEVersion = b.Manifest.To
+			}
+		}
+	}
+	target, err := preflight.ResolveTarget(matrix, o.TPEVersion, o.Manifest)
 	if err != nil {
 		return err
 	}
@@ -252,6 +284,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 			StorageClassName: o.StorageClassName, Provisioner: o.StorageProvisioner},
 		NetworkTest: preflight.NetworkTestConfig{Enabled: o.NetworkTest, Image: o.NetworkTestImage, Timeout: o.NetworkTestTimeout, RunID: runID()},
 		Select:      o.selection(),
+		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
 	if len(o.ValuesFiles) > 0 {
 		if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {

@@ -13,7 +13,6 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
@@ -22,6 +21,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/supportbundle"
 )
 
 var (
@@ -104,7 +104,7 @@ func (o *SupportBundleOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.ErrOut, "Collecting the support bundle of namespace %s ...\n", o.Namespace)
 	v := cli.Version()
-	m, err := bundle.Write(ctx, f, bundle.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec,
+	m, err := supportbundle.Write(ctx, f, supportbundle.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec,
 		Tool: "kubectl-tpe " + v.Version, Now: o.Now, Preflight: o.preflight})
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -1,0 +1,229 @@
+// Package airgap is the connected half of an install or upgrade at a site without internet access:
+// `helm tpe bundle create` (Create) reads the vendor's chart repository and configuration
+// repository once, on a machine that reaches them, and writes one release bundle (pkg/bundle) that
+// `helm tpe plan|install|upgrade --bundle` use with no repository access at all.
+package airgap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
+)
+
+// Downloader downloads packed charts (*charts.Repo).
+type Downloader interface {
+	Download(name, version string) ([]byte, error)
+}
+
+// Deps are where Create reads from.
+type Deps struct {
+	// Charts is the chart repository, read with the installation ID; ChartRepository its URL.
+	Charts          Downloader
+	ChartRepository string
+	// Config is the vendor's configuration repository (release files, cluster-admin manifests).
+	Config catalog.Config
+	// Images returns the images a release's charts render with the values.
+	Images func(ctx context.Context, rel manifest.Release, src charts.Source, vals map[string]any) ([]string, error)
+	// Progress receives one line per step (nil: none).
+	Progress bundle.Progress
+}
+
+// Config is what the user asked for.
+type Config struct {
+	Matrix *manifest.Matrix
+	// From is the release the site runs (nil: a fresh install of To).
+	From *manifest.Release
+	To   manifest.Release
+	// Values are the operator's values (images are rendered with them); Secrets are the values
+	// that must never be written (the installation ID, the values' credentials).
+	Values  map[string]any
+	Secrets []string
+	// CreatedBy and Host go into bundle.json; Now defaults to time.Now.
+	CreatedBy string
+	Host      string
+	Now       func() time.Time
+}
+
+// Result is a written bundle.
+type Result struct {
+	Manifest *bundle.Manifest `json:"manifest"`
+	// Digest is the sha256 of the whole file, to compare after carrying it; Size its size.
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// Create writes to w the bundle of the path from cfg.From to cfg.To: the four charts of each hop's
+// target, their VERSIONS, the vendor's container-manifest.txt where published, the images the
+// charts render with the values, and the cluster-admin manifests the hops name. What the vendor
+// does not publish is recorded in the bundle as missing, not an error; a chart that cannot be
+// downloaded is an error.
+func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	hops, err := cfg.Matrix.Path(cfg.From, cfg.To)
+	if err != nil {
+		return nil, err
+	}
+	if len(hops) == 0 {
+		return nil, fmt.Errorf("nothing to bundle: %s already runs the charts of %s", cfg.From.Name, cfg.To.Name)
+	}
+	red := redact.New(cfg.Secrets...)
+	m := &bundle.Manifest{Created: cfg.Now().UTC().Truncate(time.Second), CreatedBy: cfg.CreatedBy, Host: cfg.Host,
+		ChartRepository: d.ChartRepository, ConfigRepository: d.Config.RawBase, To: cfg.To.Name}
+	if cfg.From != nil {
+		m.From = cfg.From.Name
+	}
+	var files []bundle.File
+	src := &memSource{data: map[string][]byte{}, loaded: map[string]*chart.Chart{}}
+	step, steps := 0, 0
+	for _, h := range hops {
+		steps += len(h.To.Charts()) + 1
+	}
+	say := func(format string, a ...any) {
+		if d.Progress != nil {
+			d.Progress(format, a...)
+		}
+	}
+	for _, h := range hops {
+		rel := h.To
+		br := bundle.Release{Release: rel, Versions: bundle.ReleasePath(rel.Name, "VERSIONS")}
+		files = append(files, bundle.File{Path: br.Versions, Data: []byte(manifest.FormatVersions(rel))})
+		for _, c := range rel.Charts() {
+			step++
+			key := c.Chart + " " + c.Version
+			p := bundle.ChartPath(c.Chart, c.Version)
+			data, seen := src.data[key]
+			if !seen {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				if data, err = d.Charts.Download(c.Chart, c.Version); err != nil {
+					return nil, red.Error(fmt.Errorf("chart %s %s of %s: %w", c.Chart, c.Version, rel.Name, err))
+				}
+				src.data[key] = data
+				files = append(files, bundle.File{Path: p, Data: data})
+				say("[%d/%d] chart %s %s (%s): %s", step, steps, c.Chart, c.Version, rel.Name, bundle.Size(int64(len(data))))
+			} else {
+				say("[%d/%d] chart %s %s (%s): already in the bundle", step, steps, c.Chart, c.Version, rel.Name)
+			}
+			br.Charts = append(br.Charts, bundle.Chart{Name: c.Chart, Version: c.Version, File: p, Size: int64(len(data))})
+		}
+		step++
+		if ref := rel.ConfigRef(); ref == "" {
+			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name,
+				Reason: "the release is not a ref of the vendor's configuration repository"})
+		} else if data, u, err := catalog.FetchFile(ctx, d.Config, ref, "container-manifest.txt"); err != nil {
+			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name, Reason: missingReason(u, err)})
+		} else {
+			br.VendorImages = bundle.ReleasePath(rel.Name, "container-manifest.txt")
+			files = append(files, bundle.File{Path: br.VendorImages, Data: data})
+		}
+		if d.Images != nil {
+			imgs, err := d.Images(ctx, rel, src, cfg.Values)
+			if err != nil {
+				return nil, red.Error(fmt.Errorf("rendering the images of %s: %w", rel.Name, err))
+			}
+			br.Images = imgs
+		}
+		say("[%d/%d] %s: %d image(s) rendered with your values, vendor image list %s", step, steps, rel.Name, len(br.Images), orNot(br.VendorImages))
+		m.Releases = append(m.Releases, br)
+
+		for _, s := range manifest.AdminSteps(h) {
+			for _, f := range s.Files {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				p := bundle.AdminPath(rel.Name, f)
+				if has(files, p) {
+					continue
+				}
+				data, u, err := catalog.FetchFile(ctx, d.Config, rel.ConfigRef(), f)
+				if err != nil {
+					m.Missing = append(m.Missing, bundle.Missing{What: fmt.Sprintf("%s (cluster-admin step %s of the hop to %s)", f, s.ID, rel.Name), Reason: missingReason(u, err)})
+					continue
+				}
+				files = append(files, bundle.File{Path: p, Data: data})
+				m.Admin = append(m.Admin, bundle.AdminFile{Hop: rel.Name, Step: s.ID, Source: f, File: p})
+				say("       admin %s (%s): %s", f, rel.Name, bundle.Size(int64(len(data))))
+			}
+		}
+	}
+	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	cw := &countWriter{w: w}
+	digest, err := bundle.Write(cw, m, files, cfg.Secrets, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: m, Digest: digest, Size: cw.n}, nil
+}
+
+func has(files []bundle.File, p string) bool {
+	for _, f := range files {
+		if f.Path == p {
+			return true
+		}
+	}
+	return false
+}
+
+func orNot(p string) string {
+	if p == "" {
+		return "not published"
+	}
+	return "included"
+}
+
+func missingReason(u string, err error) string {
+	if errors.Is(err, catalog.ErrNotPublished) {
+		return "not published by the vendor at " + u
+	}
+	return err.Error()
+}
+
+// memSource loads the charts Create downloaded, for rendering.
+type memSource struct {
+	data   map[string][]byte
+	loaded map[string]*chart.Chart
+}
+
+func (s *memSource) LoadChart(name, version string) (*chart.Chart, error) {
+	k := name + " " + version
+	if c, ok := s.loaded[k]; ok {
+		return c, nil
+	}
+	data, ok := s.data[k]
+	if !ok {
+		return nil, fmt.Errorf("chart %s %s was not downloaded", name, version)
+	}
+	c, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("loading chart %s %s: %w", name, version, err)
+	}
+	s.loaded[k] = c
+	return c, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

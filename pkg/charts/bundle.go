@@ -1,0 +1,64 @@
+package charts
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+)
+
+// Repository is where an install, an upgrade or a plan takes the charts from: the chart
+// repository (*Repo) or a release bundle (*BundleSource).
+type Repository interface {
+	Source
+	// CheckCharts verifies that every chart of the releases can be loaded.
+	CheckCharts(releases ...manifest.Release) error
+	// InstallationID is the repository's password, removed from every message ("" for a bundle).
+	InstallationID() string
+}
+
+// BundleSource takes the charts from a release bundle (`--bundle`): no repository is contacted.
+type BundleSource struct {
+	Bundle *bundle.Bundle
+	loaded map[string]*chart.Chart
+}
+
+// NewBundleSource returns the chart source of a verified bundle.
+func NewBundleSource(b *bundle.Bundle) *BundleSource {
+	return &BundleSource{Bundle: b, loaded: map[string]*chart.Chart{}}
+}
+
+// LoadChart loads a chart of the bundle.
+func (s *BundleSource) LoadChart(name, version string) (*chart.Chart, error) {
+	if c, ok := s.loaded[name+" "+version]; ok {
+		return c, nil
+	}
+	data, err := s.Bundle.Chart(name, version)
+	if err != nil {
+		return nil, err
+	}
+	c, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: loading chart %s %s: %w", s.Bundle.Path, name, version, err)
+	}
+	s.loaded[name+" "+version] = c
+	return c, nil
+}
+
+// CheckCharts verifies that the bundle holds every chart of the releases; the error names what is
+// missing.
+func (s *BundleSource) CheckCharts(releases ...manifest.Release) error {
+	if lacks := s.Bundle.Lacks(releases...); len(lacks) > 0 {
+		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("bundle %s lacks %s (it holds %s): build a bundle for this path on a connected machine (`helm tpe bundle create --from FROM --to TO`)",
+			s.Bundle.Path, strings.Join(lacks, ", "), strings.Join(s.Bundle.ReleaseNames(), ", "))}
+	}
+	return nil
+}
+
+// InstallationID is empty: a bundle holds none.
+func (s *BundleSource) InstallationID() string { return "" }
