@@ -48,7 +48,7 @@ type ImagesOptions struct {
 func NewCmdImages(env *Env) *cobra.Command {
 	o := &ImagesOptions{Output: "table", env: env, IOStreams: env.Streams}
 	cmd := &cobra.Command{
-		Use:   "images --to RELEASE [-f VALUES]... [--registry HOST[/PATH]]",
+		Use:   "images --to RELEASE|--bundle FILE [-f VALUES]... [--registry HOST[/PATH]]",
 		Short: "List the container images a TPE release runs, and the values that take them from a registry mirror",
 		Long: templates.LongDesc(`
 			List the container images of a TPE release with your values: the four charts are rendered
@@ -56,12 +56,14 @@ func NewCmdImages(env *Env) *cobra.Command {
 			objects is listed (containers, init containers, and the custom resources of the Kafka and
 			MongoDB operators), as the vendor derives the container-manifest.txt of each release. The
 			charts come from the repository added by helm tpe repo add, or from --chart-dir DIR (packed
-			.tgz or unpacked, as helm pull leaves them). Nothing is read from or written to a cluster.
+			.tgz or unpacked, as helm pull leaves them), or from a release bundle with --bundle FILE (the
+			target too, unless --to names another release of the bundle). Nothing is read from or
+			written to a cluster.
 
 			The images are printed one per line on stdout, ready for a script that copies them into a
 			registry mirror. The list is compared with the vendor's container-manifest.txt of the release,
-			read from the vendor's configuration repository (or from --vendor-manifest FILE); when it
-			cannot be read, a note says so and nothing is compared.
+			read from the vendor's configuration repository (from the bundle with --bundle, or from
+			--vendor-manifest FILE); when it cannot be read, a note says so and nothing is compared.
 
 			--registry HOST[/PATH] names the mirror of an air-gapped installation: the command looks in the
 			charts' values for the keys that compose each image (a whole image reference, an image map's
@@ -84,7 +86,10 @@ func NewCmdImages(env *Env) *cobra.Command {
 			helm tpe images --to v7.3.1 -f values.yaml --registry registry.example.com/tpe
 
 			# From charts pulled beforehand, compared with a copy of the vendor's list, as JSON
-			helm tpe images --to v7.3.1 --chart-dir ./charts --vendor-manifest container-manifest.txt -o json`),
+			helm tpe images --to v7.3.1 --chart-dir ./charts --vendor-manifest container-manifest.txt -o json
+
+			# At a site without internet access: the charts and the vendor's list from a release bundle
+			helm tpe images --bundle tpe-bundle-v7.3.1.tar.gz -f values.yaml --registry registry.example.com/tpe`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -101,8 +106,9 @@ func NewCmdImages(env *Env) *cobra.Command {
 			return o.write(rep)
 		},
 	}
-	o.Target.add(cmd, true)
+	o.Target.add(cmd, false)
 	o.Repo.add(cmd)
+	o.Repo.addBundle(cmd)
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to render the charts with (repeatable)")
 	cmd.Flags().StringVar(&o.Registry, "registry", "", "registry mirror (HOST or HOST/PATH): find and check the values keys that take the images from it")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the release's four charts (.tgz or unpacked) instead of the repository")
@@ -113,6 +119,9 @@ func NewCmdImages(env *Env) *cobra.Command {
 
 // Validate checks the flags.
 func (o *ImagesOptions) Validate() error {
+	if err := o.Repo.validateBundle(&o.Target, o.ChartDir); err != nil {
+		return err
+	}
 	if o.ChartDir != "" {
 		if fi, err := os.Stat(o.ChartDir); err != nil || !fi.IsDir() {
 			return fmt.Errorf("--chart-dir %s is not a directory", o.ChartDir)
@@ -139,6 +148,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	if err != nil {
 		return nil, err
 	}
+	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
+		return nil, err
+	}
 	rel, err := o.Target.resolve(m)
 	if err != nil {
 		return nil, err
@@ -153,7 +165,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	if o.ChartDir != "" {
 		cfg.Charts = &charts.Dir{Path: o.ChartDir}
 	} else {
-		repo, err := o.Repo.open(o.env, vals, o.In, o.ErrOut)
+		repo, err := o.Repo.source(o.env, vals, o.In, o.ErrOut)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +178,8 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 }
 
 // vendorList reads the vendor's list: --vendor-manifest (an error when it cannot be read), else
-// the vendor's configuration repository at the release's ref (best effort: a note, and nil).
+// the bundle's copy with --bundle, else the vendor's configuration repository at the release's
+// ref (best effort: a note, and nil).
 func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
 	if o.VendorManifest != "" {
 		data, err := os.ReadFile(o.VendorManifest)
@@ -174,6 +187,19 @@ func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([
 			return nil, "", fmt.Errorf("reading --vendor-manifest: %w", err)
 		}
 		return images.ParseContainerManifest(data), o.VendorManifest, nil
+	}
+	if o.Repo.Bundle != "" {
+		b, err := o.Repo.openBundle()
+		if err != nil {
+			return nil, "", err
+		}
+		if br, ok := b.Manifest.Release(rel.Name); ok && br.VendorImages != "" {
+			if data, ok := b.File(br.VendorImages); ok {
+				return images.ParseContainerManifest(data), o.Repo.Bundle + ":" + br.VendorImages, nil
+			}
+		}
+		fmt.Fprintf(o.ErrOut, "note: the bundle holds no %s for %s: the images are not compared with the vendor's list\n", ContainerManifest, rel.Name)
+		return nil, "", nil
 	}
 	ref := rel.ConfigRef()
 	if ref == "" {

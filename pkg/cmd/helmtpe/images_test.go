@@ -177,3 +177,37 @@ func writeTemp(t *testing.T, content string) string {
 	}
 	return p
 }
+
+// With --bundle the target, the charts and the vendor's list come from a release bundle; bundle
+// create records the same images.
+func TestImagesFromBundle(t *testing.T) {
+	noKubeconfig(t)
+	id := "bundle0123456789abcdef"
+	url := subsetRepo(t, id, "v7.3.1")
+	vendorRepo(t, strings.Join(fixture731Images, "\n")+"\n")
+	idFile := writeTemp(t, id+"\n")
+	file := filepath.Join(t.TempDir(), "tpe.tar.gz")
+	if _, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", file); err != nil {
+		t.Fatalf("bundle create: %v\n%s", err, stderr)
+	}
+	t.Setenv("HELM_TPE_CONFIG_REPO_RAW", "http://127.0.0.1:1/raw") // nothing is read from the network
+	out, stderr, err := run(t, nil, "images", "--bundle", file, "-o", "json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var rep images.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Release != "v7.3.1" || !reflect.DeepEqual(rep.Names(), fixture731Images) || rep.Vendor == nil || !rep.Vendor.Same ||
+		!strings.HasSuffix(rep.Vendor.Source, ":releases/v7.3.1/container-manifest.txt") {
+		t.Errorf("report: %+v (vendor %+v)\n%s", rep, rep.Vendor, stderr)
+	}
+	show, _, err := run(t, nil, "bundle", "show", file, "-o", "json")
+	if err != nil || !strings.Contains(show, "repository.thingpark.com/thingpark-kubernetes/twa:7") {
+		t.Errorf("bundle show: %v\n%s", err, show)
+	}
+	if _, _, err := run(t, nil, "images", "--bundle", file, "--chart-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--bundle cannot be used with --chart-dir") {
+		t.Errorf("--bundle with --chart-dir: %v", err)
+	}
+}
