@@ -84,7 +84,7 @@ func TestImages(t *testing.T) {
 		}
 	}
 
-	t.Run("the images of helm template, compared with the vendor's list", func(t *testing.T) {
+	t.Run("the images of helm template compared with the vendor list", func(t *testing.T) {
 		h.at(t)
 		r := h.run("", cfgEnv, append([]string{"images", "--to", "v7.3.1", "-f", values}, repoFlags...)...)
 		if r.Code != 0 {
@@ -100,7 +100,7 @@ func TestImages(t *testing.T) {
 		}
 	})
 
-	t.Run("the values of a mirror, checked by the real helm", func(t *testing.T) {
+	t.Run("the values of a mirror checked by the real helm", func(t *testing.T) {
 		h.at(t)
 		const mirror = "mirror.example.com:5000/tpe"
 		args := append([]string{"images", "--to", "v7.3.1", "-f", values, "--registry", mirror, "-o", "json"}, repoFlags...)
