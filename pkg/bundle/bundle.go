@@ -77,6 +77,9 @@ type Release struct {
 	VendorImages string `json:"vendorImages,omitempty"`
 	// Images are the images the charts render with the values the bundle was built with.
 	Images []string `json:"images"`
+	// Samples are the vendor's customization samples of the target release (values files to
+	// start from), as paths in the bundle.
+	Samples []string `json:"samples,omitempty"`
 }
 
 // Chart is one packed chart of the bundle.
@@ -354,7 +357,7 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 		return nil, bad("format %q; this plugin reads %q: build the bundle with this plugin's version", b.Manifest.Format, Format)
 	}
 	for _, rel := range b.Manifest.Releases {
-		need := []string{rel.Versions, rel.VendorImages}
+		need := append([]string{rel.Versions, rel.VendorImages}, rel.Samples...)
 		for _, c := range rel.Charts {
 			need = append(need, c.File)
 		}
