@@ -40,8 +40,8 @@ func servers(t *testing.T) (*charts.Repo, catalog.Config, *configrepo.Repo) {
 	cfgRepo := configrepo.New([]configrepo.Ref{
 		{Name: "v7.2.2c", Versions: "x"},
 		{Name: "v7.3.1", Versions: "x", Files: map[string]string{
-			"container-manifest.txt":                     "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
-			"manifests/upgrade/strimzi-crds-0.32.0.yaml": "kind: CustomResourceDefinition\n",
+			"container-manifest.txt":                                             "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
+			"manifests/upgrade/strimzi-crds-0.32.0.yaml":                         "kind: CustomResourceDefinition\n",
 			"manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml": "kind: CustomResourceDefinition\n",
 			"manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml": "kind: Role\n",
 			"examples/priority-class/default.yaml":                               "kind: PriorityClass\n",
