@@ -194,7 +194,8 @@ func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Pr
 		}
 	}
 	h := sha256.New()
-	gz := gzip.NewWriter(io.MultiWriter(w, h))
+	// Charts are gzip archives already: the fastest level costs little size.
+	gz, _ := gzip.NewWriterLevel(io.MultiWriter(w, h), gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
 	var sums strings.Builder
 	for _, f := range all {
