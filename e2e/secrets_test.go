@@ -60,6 +60,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		return func() framework.Result { return f.helmTPE(t, "", nil, args...) }
 	}
 	bundle := filepath.Join(dir, "bundle.tar.gz")
+	relBundle := filepath.Join(dir, "tpe-v7.2.2c.tar.gz")
+	noConfigRepo := []string{"HELM_TPE_CONFIG_REPO_RAW=http://127.0.0.1:9/raw"}
 	admin := env.AdminKubeconfig
 	phase := func(t *testing.T, cmds []cmd) {
 		for _, c := range cmds {
@@ -93,7 +95,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 			{"kubectl tpe preflight -f azure", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", azure, "--probe", "--probe-timeout", "1s"), []int{2}},
 			{"kubectl tpe preflight --tls-*", k(admin, "preflight", "--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", certFile, "--hostname", "tpe.example.com", "-o", "yaml"), []int{2}},
 			{"kubectl tpe prereqs show", k(admin, "prereqs", "show", "--hosting", "other", "--storage-provisioner", "example.com/fake"), nil},
+			{"helm tpe bundle create -f values", func() framework.Result {
+				return f.helmTPE(t, "", noConfigRepo, "bundle", "create", "--to", "v7.2.2c", "-f", f.Values, "-o", relBundle)
+			}, nil},
+			{"helm tpe bundle show", h("bundle", "show", relBundle), nil},
+			{"helm tpe plan --bundle", h("plan", "--bundle", relBundle, "-f", f.Values, "-o", "yaml"), []int{2}},
+			{"kubectl tpe preflight --bundle", k(admin, "preflight", "--bundle", relBundle, "-f", f.Values, "--only", "machine.bundle,images"), nil},
 		})
+		// The release bundle travels: no secret of the values in the file or in any file of it.
+		noSecretsIn(t, relBundle, s.list())
 	})
 
 	t.Run("prereqs apply --dry-run makes no mutating request", func(t *testing.T) {

@@ -10,6 +10,12 @@ OUT=${1:-$CLUSTER_BIN}
 STAMP="$OUT/.stamp-$CLUSTER_KEY"
 if [ -f "$STAMP" ]; then echo "cluster binaries up to date in $OUT"; exit 0; fi
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+# Two test runs on one machine (two checkouts, say) build once: the second waits for the first.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$OUT/.build.lock"
+  if ! flock -n 9; then echo "another build of the cluster binaries is running; waiting for it"; flock 9; fi
+  if [ -f "$STAMP" ]; then echo "cluster binaries up to date in $OUT"; exit 0; fi
+fi
 W=${WORK_DIR:-$(mktemp -d)}; mkdir -p "$W/kapi" "$W/etcdb"
 trap 'rm -rf "$W"' EXIT
 export GOFLAGS=-mod=mod CGO_ENABLED=0

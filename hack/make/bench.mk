@@ -13,7 +13,7 @@ bench: build bench-go bench-cluster ## Benchmarks: Go benchmarks, then manual vs
 
 .PHONY: bench-go
 bench-go: ## Go benchmarks of the parsers and of status/wait at 10/1000/5000 pods (fake clientsets)
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/pum ./pkg/wait ./pkg/status
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/pum ./pkg/wait ./pkg/status ./pkg/bundle
 
 .PHONY: bench-cluster
 bench-cluster: ## The cluster benchmarks alone (TestBench; knobs BENCH_PODS, BENCH_RUNS, BENCH_UPGRADE_RUNS, BENCH_LATENCY_RUNS)

@@ -9,6 +9,11 @@ H=$(cd "$(dirname "$0")" && pwd)
 . "$H/versions.sh"
 OUT=${1:-$TOOLS_BIN}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+# Two runs on one machine build each tool once: the second waits for the first.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$OUT/.build.lock"
+  if ! flock -n 9; then echo "another build of the tools is running; waiting for it"; flock 9; fi
+fi
 export GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
 cd "$H"
 for tool in ${TOOLS:-golangci-lint helm goreleaser}; do

@@ -23,6 +23,18 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
+// Samples are the vendor's customization samples a bundle carries for its target release: the
+// values files the TPE upgrade procedure starts from.
+var Samples = []string{
+	"examples/customization/values-data-stack.yaml",
+	"examples/customization/values-thingpark-stack.yaml",
+	"examples/selectors/values-selectors.yaml",
+	"examples/priority-class/values-default-priority-class.yaml",
+	"examples/hosting/amazon/values-lb.yaml", "examples/hosting/amazon/values-storage.yaml",
+	"examples/hosting/azure/values-lb.yaml", "examples/hosting/azure/values-storage.yaml",
+	"examples/hosting/google/values-lb.yaml", "examples/hosting/google/values-storage.yaml",
+}
+
 // Downloader downloads packed charts (*charts.Repo).
 type Downloader interface {
 	Download(name, version string) ([]byte, error)
@@ -139,7 +151,18 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 			}
 			br.Images = imgs
 		}
-		say("[%d/%d] %s: %d image(s) rendered with your values, vendor image list %s", step, steps, rel.Name, len(br.Images), orNot(br.VendorImages))
+		if rel.Name == cfg.To.Name && rel.ConfigRef() != "" {
+			for _, sp := range Samples {
+				data, _, err := catalog.FetchFile(ctx, d.Config, rel.ConfigRef(), sp)
+				if err != nil {
+					continue // a sample the vendor does not publish for this release (e.g. a hosting added later)
+				}
+				p := bundle.ReleasePath(rel.Name, sp)
+				files = append(files, bundle.File{Path: p, Data: data})
+				br.Samples = append(br.Samples, p)
+			}
+		}
+		say("[%d/%d] %s: %d image(s) rendered with your values, vendor image list %s, %d customization sample(s)", step, steps, rel.Name, len(br.Images), orNot(br.VendorImages), len(br.Samples))
 		m.Releases = append(m.Releases, br)
 
 		for _, s := range manifest.AdminSteps(h) {

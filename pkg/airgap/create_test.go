@@ -40,11 +40,12 @@ func servers(t *testing.T) (*charts.Repo, catalog.Config, *configrepo.Repo) {
 	cfgRepo := configrepo.New([]configrepo.Ref{
 		{Name: "v7.2.2c", Versions: "x"},
 		{Name: "v7.3.1", Versions: "x", Files: map[string]string{
-			"container-manifest.txt":                     "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
-			"manifests/upgrade/strimzi-crds-0.32.0.yaml": "kind: CustomResourceDefinition\n",
+			"container-manifest.txt":                                             "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
+			"manifests/upgrade/strimzi-crds-0.32.0.yaml":                         "kind: CustomResourceDefinition\n",
 			"manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml": "kind: CustomResourceDefinition\n",
 			"manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml": "kind: Role\n",
 			"examples/priority-class/default.yaml":                               "kind: PriorityClass\n",
+			"examples/customization/values-data-stack.yaml":                      "global: {}\n",
 		}},
 	}, nil)
 	cs := httptest.NewServer(cfgRepo)
@@ -96,6 +97,9 @@ func TestCreateTwoHops(t *testing.T) {
 	}
 	if l := b.Lacks(bm.Releases[0].Release, bm.Releases[1].Release); len(l) != 0 {
 		t.Errorf("lacks %v", l)
+	}
+	if s := bm.Releases[1].Samples; len(s) != 1 || s[0] != "releases/v7.3.1/examples/customization/values-data-stack.yaml" || len(bm.Releases[0].Samples) != 0 {
+		t.Errorf("samples = %v, %v; want the target's published one", bm.Releases[0].Samples, s)
 	}
 	if bm.Releases[1].VendorImages == "" || bm.Releases[0].VendorImages != "" {
 		t.Errorf("vendor image lists = %q, %q; want only v7.3.1's", bm.Releases[0].VendorImages, bm.Releases[1].VendorImages)

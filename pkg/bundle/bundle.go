@@ -77,6 +77,9 @@ type Release struct {
 	VendorImages string `json:"vendorImages,omitempty"`
 	// Images are the images the charts render with the values the bundle was built with.
 	Images []string `json:"images"`
+	// Samples are the vendor's customization samples of the target release (values files to
+	// start from), as paths in the bundle.
+	Samples []string `json:"samples,omitempty"`
 }
 
 // Chart is one packed chart of the bundle.
@@ -191,7 +194,8 @@ func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Pr
 		}
 	}
 	h := sha256.New()
-	gz := gzip.NewWriter(io.MultiWriter(w, h))
+	// Charts are gzip archives already: the fastest level costs little size.
+	gz, _ := gzip.NewWriterLevel(io.MultiWriter(w, h), gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
 	var sums strings.Builder
 	for _, f := range all {
@@ -354,7 +358,7 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 		return nil, bad("format %q; this plugin reads %q: build the bundle with this plugin's version", b.Manifest.Format, Format)
 	}
 	for _, rel := range b.Manifest.Releases {
-		need := []string{rel.Versions, rel.VendorImages}
+		need := append([]string{rel.Versions, rel.VendorImages}, rel.Samples...)
 		for _, c := range rel.Charts {
 			need = append(need, c.File)
 		}

@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
@@ -72,4 +75,59 @@ func TestPlanFromRelease(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPlanBundleHoldsThePath(t *testing.T) {
+	m := manifest.MustLoad()
+	from, _ := m.Get("v7.1.3a")
+	to, _ := m.Get("v7.3.1")
+	for _, tt := range []struct {
+		holds  []string
+		status check.Status
+		want   string
+	}{
+		{[]string{"v7.2.2c", "v7.3.1"}, check.Pass, "holds every release of the path"},
+		{[]string{"v7.3.1"}, check.Fail, "lacks thingpark-data-controllers 1.1.1 (v7.2.2c)"},
+	} {
+		b := testBundle(t, m, tt.holds...)
+		p := New(t.Context(), Input{Matrix: m, To: to, State: StateOf(m, from, "tpe"), Charts: charts.NewBundleSource(b)})
+		c, ok := p.Report.Find("charts.bundle")
+		if !ok || c.Status != tt.status || !strings.Contains(c.Message, tt.want) {
+			t.Errorf("bundle of %v: charts.bundle = %+v (%v), want %s %q", tt.holds, c, ok, tt.status, tt.want)
+		}
+		if tt.status == check.Fail && (len(p.Blocking(false)) == 0 || !strings.Contains(c.Remediation, "bundle create --from v7.1.3a --to v7.3.1")) {
+			t.Errorf("a bundle that lacks a release must block the run and say how to build the right one: %+v", c)
+		}
+	}
+}
+
+// testBundle is a verified bundle holding the releases (placeholder chart files).
+func testBundle(t *testing.T, m *manifest.Matrix, tags ...string) *bundle.Bundle {
+	t.Helper()
+	var bm bundle.Manifest
+	var files []bundle.File
+	seen := map[string]bool{}
+	for _, tag := range tags {
+		rel, _ := m.Get(tag)
+		br := bundle.Release{Release: rel, Versions: bundle.ReleasePath(tag, "VERSIONS")}
+		files = append(files, bundle.File{Path: br.Versions, Data: []byte(manifest.FormatVersions(rel))})
+		for _, c := range rel.Charts() {
+			p := bundle.ChartPath(c.Chart, c.Version)
+			br.Charts = append(br.Charts, bundle.Chart{Name: c.Chart, Version: c.Version, File: p})
+			if !seen[p] {
+				seen[p] = true
+				files = append(files, bundle.File{Path: p, Data: []byte(p)})
+			}
+		}
+		bm.Releases = append(bm.Releases, br)
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Write(&buf, &bm, files, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Read("site.tar.gz", &buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -274,6 +274,9 @@ func build(ctx context.Context, in Input) *Plan {
 	}
 	rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Pass,
 		Message: fmt.Sprintf("%s → %s in %d hop(s): %s", start, in.To.Name, len(hops), strings.Join(names, " → "))})
+	if bs, ok := in.Charts.(*charts.BundleSource); ok {
+		rep.Add(bundleCheck(bs, hops))
+	}
 
 	for i, h := range hops {
 		ph := Hop{N: i + 1, To: h.To.Name, Kind: h.Kind, Kubernetes: h.To.Kubernetes}
@@ -392,3 +395,29 @@ func chartChanges(h manifest.Hop, st *State, first bool) []ChartChange {
 
 // ErrUnreachable is returned (wrapped) when the plan cannot reach its target.
 var ErrUnreachable = errors.New("the target cannot be reached")
+
+// bundleCheck says whether the release bundle the charts come from (--bundle) holds every
+// release of the path: a bundle built for another path is refused before anything changes.
+func bundleCheck(bs *charts.BundleSource, hops []manifest.Hop) check.Check {
+	c := check.Check{ID: "charts.bundle", Category: CategoryCharts}
+	var rels []manifest.Release
+	for _, h := range hops {
+		rels = append(rels, h.To)
+	}
+	if lacks := bs.Bundle.Lacks(rels...); len(lacks) > 0 {
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("bundle %s lacks %s (it holds %s)", bs.Bundle.Path, strings.Join(lacks, ", "), strings.Join(bs.Bundle.ReleaseNames(), ", "))
+		c.Remediation = "build a bundle for this path on a connected machine: helm tpe bundle create " + fromFlag(hops[0]) + "--to " + hops[len(hops)-1].To.Name
+		return c
+	}
+	c.Status = check.Pass
+	c.Message = fmt.Sprintf("the charts come from bundle %s (%s), which holds every release of the path", bs.Bundle.Path, bs.Bundle.Digest)
+	return c
+}
+
+func fromFlag(h manifest.Hop) string {
+	if h.From == nil {
+		return ""
+	}
+	return "--from " + h.From.Name + " "
+}

@@ -358,6 +358,14 @@ func writeBundle(w io.Writer, b *bundle.Bundle) error {
 			fmt.Fprintf(w, "  %s\n", i)
 		}
 	}
+	for _, r := range m.Releases {
+		if len(r.Samples) > 0 {
+			fmt.Fprintf(w, "\nCustomization samples of %s (the vendor's values files to start from):\n", r.Release.Name)
+			for _, sp := range r.Samples {
+				fmt.Fprintf(w, "  %s\n", sp)
+			}
+		}
+	}
 	if len(m.Admin) > 0 {
 		fmt.Fprintln(w, "\nCluster-admin manifests:")
 		t := cli.NewTable(w, "HOP TO", "STEP", "FILE", "VENDOR PATH")
