@@ -58,8 +58,8 @@ func TestBundleUpgrade(t *testing.T) {
 			digest = d
 		}
 	}
-	if !strings.HasPrefix(digest, "sha256:") || !strings.Contains(r.Stdout, "v7.1.3a → v7.2.2c → v7.3.1") {
-		t.Fatalf("bundle create: want the path and a digest:\n%s", r.Stdout)
+	if !strings.HasPrefix(digest, "sha256:") || !strings.Contains(r.Stdout, "v7.1.3a → v7.2.2c → v7.3.1") || strings.Contains(r.Stdout, "images: 0,") {
+		t.Fatalf("bundle create: want the path, the images and a digest:\n%s", r.Stdout)
 	}
 	if !strings.Contains(r.Stderr, "[1/10] chart thingpark-data-controllers") {
 		t.Errorf("bundle create: want per-chart progress:\n%s", r.Stderr)
@@ -143,7 +143,7 @@ func TestBundleUpgrade(t *testing.T) {
 	for _, c := range pr.Checks {
 		got[c.ID] = c.Status
 	}
-	if got["machine.bundle"] != "pass" || got["images.pull"] == "" || got["machine.chart-repository"] != "" {
+	if got["machine.bundle"] != "pass" || got["images.pull"] != "pass" || got["machine.chart-repository"] != "" {
 		t.Errorf("preflight --bundle checks: %v", got)
 	}
 	pf = f.kubectlTPE(t, env.AdminKubeconfig, "preflight", "--bundle", badFile, "--only", "machine.bundle")

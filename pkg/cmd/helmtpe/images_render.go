@@ -11,7 +11,7 @@ import (
 // renderImages lists the images a release's charts render with the values (bundle create): the
 // list of `helm tpe images`, rendered in the namespace of the vendor's documents (the namespace
 // does not choose images).
-var renderImages = func(ctx context.Context, rel manifest.Release, src charts.Source, vals map[string]any) ([]string, error) {
+func renderImages(ctx context.Context, rel manifest.Release, src charts.Source, vals map[string]any) ([]string, error) {
 	rep, err := images.List(ctx, images.Config{Release: rel, Charts: src, Values: vals, Namespace: manifest.DefaultNamespace})
 	if err != nil {
 		return nil, err
