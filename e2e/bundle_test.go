@@ -32,8 +32,8 @@ func TestBundleUpgrade(t *testing.T) {
 	cfg := configrepo.New([]configrepo.Ref{
 		{Name: "v7.2.2c", Versions: "x", Files: map[string]string{"container-manifest.txt": "repository.thingpark.com/thingpark-kubernetes/twa:7\n"}},
 		{Name: "v7.3.1", Versions: "x", Files: map[string]string{
-			"container-manifest.txt":                     "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
-			"manifests/upgrade/strimzi-crds-0.32.0.yaml": "# the Strimzi CRDs\n",
+			"container-manifest.txt":                                             "repository.thingpark.com/thingpark-kubernetes/twa:7\n",
+			"manifests/upgrade/strimzi-crds-0.32.0.yaml":                         "# the Strimzi CRDs\n",
 			"manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml": "# the Percona CRDs\n",
 			"manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml": "# the Percona RBAC\n",
 			"examples/priority-class/default.yaml":                               "# the PriorityClasses\n",
@@ -135,7 +135,9 @@ func TestBundleUpgrade(t *testing.T) {
 
 	pf := f.kubectlTPE(t, env.AdminKubeconfig, "preflight", "--bundle", file, "--only", "machine.bundle,images.pull", "--probe", "-f", f.Values, "-o", "json")
 	t.Logf("preflight --bundle --probe (exit %d): %s", pf.Code, pf.Stdout)
-	var pr struct{ Checks []struct{ ID, Status, Message string } }
+	var pr struct {
+		Checks []struct{ ID, Status, Message string }
+	}
 	if err := json.Unmarshal([]byte(pf.Stdout), &pr); err != nil {
 		t.Fatalf("preflight -o json: %v: %s", err, pf.String())
 	}
