@@ -186,12 +186,11 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	cw := &countWriter{w: w}
-	digest, err := bundle.Write(cw, m, files, cfg.Secrets, nil)
+	written, err := bundle.Write(w, m, files, cfg.Secrets, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: m, Digest: digest, Size: cw.n}, nil
+	return &Result{Manifest: m, Digest: written.Digest, Size: written.Size}, nil
 }
 
 func has(files []bundle.File, p string) bool {
@@ -238,15 +237,4 @@ func (s *memSource) LoadChart(name, version string) (*chart.Chart, error) {
 	}
 	s.loaded[k] = c
 	return c, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -170,52 +170,59 @@ func (p Progress) say(format string, a ...any) {
 
 // Write writes a bundle to w: bundle.json, the files, then SHA256SUMS. A file whose content
 // holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
-// It returns the bundle's digest (sha256 of the whole file).
-func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (string, error) {
+// It returns the bundle's digest (sha256 of the whole file) and size.
+func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (Written, error) {
 	m.Format = Format
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return "", err
+		return Written{}, err
 	}
 	all := append([]File{{Path: ManifestFile, Data: append(mj, '\n')}}, files...)
 	seen := map[string]bool{}
 	for _, f := range all {
 		if err := checkPath(f.Path); err != nil {
-			return "", err
+			return Written{}, err
 		}
 		if seen[f.Path] {
-			return "", fmt.Errorf("bundle: %s twice", f.Path)
+			return Written{}, fmt.Errorf("bundle: %s twice", f.Path)
 		}
 		seen[f.Path] = true
 		for _, s := range secrets {
 			if len(s) >= 4 && bytes.Contains(f.Data, []byte(s)) {
-				return "", fmt.Errorf("refusing to write the bundle: %s contains a secret of your values (the installation ID or a credential); a bundle is carried around and must hold none", f.Path)
+				return Written{}, fmt.Errorf("refusing to write the bundle: %s contains a secret of your values (the installation ID or a credential); a bundle is carried around and must hold none", f.Path)
 			}
 		}
 	}
 	h := sha256.New()
 	// Charts are gzip archives already: the fastest level costs little size.
-	gz, _ := gzip.NewWriterLevel(io.MultiWriter(w, h), gzip.BestSpeed)
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
 	tw := tar.NewWriter(gz)
 	var sums strings.Builder
 	for _, f := range all {
 		if err := writeEntry(tw, f.Path, f.Data, m.Created); err != nil {
-			return "", err
+			return Written{}, err
 		}
 		sum := sha256.Sum256(f.Data)
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f.Path)
 		progress.say("  %-60s %s", f.Path, Size(int64(len(f.Data))))
 	}
 	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
-		return "", err
+		return Written{}, err
 	}
 	if err := tw.Close(); err != nil {
-		return "", err
+		return Written{}, err
 	}
 	if err := gz.Close(); err != nil {
-		return "", err
+		return Written{}, err
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return Written{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+// Written is what Write wrote: the digest (sha256:...) and the size of the whole file.
+type Written struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
 }
 
 func writeEntry(tw *tar.Writer, name string, data []byte, mod time.Time) error {
@@ -439,6 +446,7 @@ func (b *Bundle) Lacks(releases ...manifest.Release) []string {
 	return out
 }
 
+// countReader and countWriter count the bytes of the bundle file.
 type countReader struct {
 	r io.Reader
 	n int64
@@ -446,6 +454,17 @@ type countReader struct {
 
 func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
 }

@@ -37,11 +37,14 @@ func sample(t *testing.T) (*Manifest, []File) {
 func write(t *testing.T, m *Manifest, files []File) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer
-	d, err := Write(&buf, m, files, nil, nil)
+	w, err := Write(&buf, m, files, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes(), d
+	if w.Size != int64(buf.Len()) {
+		t.Errorf("Write says %d bytes, wrote %d", w.Size, buf.Len())
+	}
+	return buf.Bytes(), w.Digest
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -104,11 +104,7 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 // Run builds the bundle.
 func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	to, err := o.Target.resolve(m)
+	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return err
 	}

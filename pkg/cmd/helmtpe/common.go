@@ -145,6 +145,23 @@ func (r *repoFlags) withBundle(t *targetFlags, m *manifest.Matrix) (*manifest.Ma
 	return b.Manifest.AddTo(m, r.Bundle), nil
 }
 
+// target returns the release matrix (completed with --bundle's releases) and the target release:
+// the one sequence of every command that takes --to (and --bundle).
+func (r *repoFlags) target(ctx context.Context, e *Env, t *targetFlags, errOut io.Writer) (*manifest.Matrix, manifest.Release, error) {
+	m, err := t.matrix(ctx, e, errOut)
+	if err != nil {
+		return nil, manifest.Release{}, err
+	}
+	if m, err = r.withBundle(t, m); err != nil {
+		return nil, manifest.Release{}, err
+	}
+	to, err := t.resolve(m)
+	if err != nil {
+		return nil, manifest.Release{}, err
+	}
+	return m, to, nil
+}
+
 // source returns where the charts come from: --bundle, else the repository (open).
 func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (charts.Repository, error) {
 	if r.Bundle != "" {

@@ -144,14 +144,7 @@ func (o *ImagesOptions) Validate() error {
 
 // Run resolves the release, reads the values, the charts and the vendor's list, and lists the images.
 func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Report, error) {
-	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
-	if err != nil {
-		return nil, err
-	}
-	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
-		return nil, err
-	}
-	rel, err := o.Target.resolve(m)
+	_, rel, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return nil, err
 	}

@@ -122,14 +122,7 @@ func (o *RunOptions) Validate() error {
 // Run feeds upgrade.Run with the flags, the cluster and the terminal, and prints its outcome.
 func (o *RunOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
-		return err
-	}
-	to, err := o.Target.resolve(m)
+	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return err
 	}

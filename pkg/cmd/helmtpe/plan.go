@@ -145,14 +145,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if err != nil {
 		return nil, err
 	}
-	m, err := o.Target.matrix(ctx, o.env, o.ErrOut)
-	if err != nil {
-		return nil, err
-	}
-	if m, err = o.Repo.withBundle(&o.Target, m); err != nil {
-		return nil, err
-	}
-	to, err := o.Target.resolve(m)
+	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return nil, err
 	}
