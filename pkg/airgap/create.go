@@ -105,6 +105,19 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 	for _, h := range hops {
 		steps += len(h.To.Charts()) + 1
 	}
+	// The configuration repository is read file by file; once it fails other than with a 404 (down,
+	// unreachable, blocked), the remaining files are recorded as missing without waiting for each.
+	var cfgDown error
+	fetch := func(ref, path string) ([]byte, string, error) {
+		if cfgDown != nil {
+			return nil, "", fmt.Errorf("not read: the configuration repository failed before (%w)", cfgDown)
+		}
+		data, u, err := catalog.FetchFile(ctx, d.Config, ref, path)
+		if err != nil && !errors.Is(err, catalog.ErrNotPublished) && ctx.Err() == nil {
+			cfgDown = err
+		}
+		return data, u, err
+	}
 	say := func(format string, a ...any) {
 		if d.Progress != nil {
 			d.Progress(format, a...)
@@ -138,7 +151,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		if ref := rel.ConfigRef(); ref == "" {
 			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name,
 				Reason: "the release is not a ref of the vendor's configuration repository"})
-		} else if data, u, err := catalog.FetchFile(ctx, d.Config, ref, "container-manifest.txt"); err != nil {
+		} else if data, u, err := fetch(ref, "container-manifest.txt"); err != nil {
 			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name, Reason: missingReason(u, err)})
 		} else {
 			br.VendorImages = bundle.ReleasePath(rel.Name, "container-manifest.txt")
@@ -153,7 +166,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 		if rel.Name == cfg.To.Name && rel.ConfigRef() != "" {
 			for _, sp := range Samples {
-				data, _, err := catalog.FetchFile(ctx, d.Config, rel.ConfigRef(), sp)
+				data, _, err := fetch(rel.ConfigRef(), sp)
 				if err != nil {
 					continue // a sample the vendor does not publish for this release (e.g. a hosting added later)
 				}
@@ -174,7 +187,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 				if has(files, p) {
 					continue
 				}
-				data, u, err := catalog.FetchFile(ctx, d.Config, rel.ConfigRef(), f)
+				data, u, err := fetch(rel.ConfigRef(), f)
 				if err != nil {
 					m.Missing = append(m.Missing, bundle.Missing{What: fmt.Sprintf("%s (cluster-admin step %s of the hop to %s)", f, s.ID, rel.Name), Reason: missingReason(u, err)})
 					continue

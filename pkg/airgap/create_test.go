@@ -181,3 +181,34 @@ func TestCreateFreshInstallAndErrors(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestCreateConfigRepositoryDown(t *testing.T) {
+	repo, _, _ := servers(t)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	var hits int
+	counting := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		hits++
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	m := manifest.MustLoad()
+	from, _ := m.Get("v7.2.2c")
+	to, _ := m.Get("v7.3.1")
+	res, err := Create(t.Context(), Deps{Charts: repo, Config: catalog.Config{RawBase: down.URL + "/raw", Client: counting}},
+		Config{Matrix: m, From: &from, To: to}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits != 1 {
+		t.Errorf("%d requests to a failing configuration repository, want 1", hits)
+	}
+	if len(res.Manifest.Missing) < 3 || !strings.Contains(res.Manifest.Missing[1].Reason, "failed before") {
+		t.Errorf("missing = %+v, want the first failure and the rest not read", res.Manifest.Missing)
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
