@@ -23,9 +23,34 @@ func Target(namespace string) podexec.Target {
 	return podexec.Target{Namespace: namespace, Deployment: Deployment}
 }
 
-// Get runs `status` in a ready pod of deploy/pum and parses its output.
+// StatusCommands are the commands that print the post-upgrade status in deploy/pum, in the order
+// Get tries them: `status`, as the TPE upgrade procedure runs it (7.x), then the command the
+// vendor's audit script runs on its main branch (8.0), `/nodejs/bin/node app.js display`, for a
+// manager image without the `status` wrapper. The second is tried only when the first is not found
+// in the container.
+var StatusCommands = [][]string{{"status"}, {"/nodejs/bin/node", "app.js", "display"}}
+
+// commandNotFound reports whether an exec failed because the container has no such command
+// (exit code 126 or 127, or the runtime's "executable file not found").
+func commandNotFound(err error) bool {
+	var ce interface{ ExitStatus() int }
+	if errors.As(err, &ce) && (ce.ExitStatus() == 126 || ce.ExitStatus() == 127) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory")
+}
+
+// Get runs the status command (StatusCommands) in a ready pod of deploy/pum and parses its output.
 func Get(ctx context.Context, ex podexec.Executor, namespace string) (*Status, error) {
-	res, err := ex.Exec(ctx, Target(namespace), []string{"status"}, nil)
+	var res podexec.Result
+	var err error
+	for _, cmd := range StatusCommands {
+		res, err = ex.Exec(ctx, Target(namespace), cmd, nil)
+		if err == nil || !commandNotFound(err) {
+			break
+		}
+	}
 	if err != nil {
 		if ns := notShipped(err, namespace); ns != nil {
 			return nil, ns

@@ -3,6 +3,7 @@ package pum
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -127,5 +128,50 @@ func TestRestart(t *testing.T) {
 	_, err = Restart(t.Context(), &fakeExec{replies: []reply{{err: errors.New("forbidden")}}}, "tpe")
 	if err == nil || !strings.Contains(err.Error(), "restarting the post-upgrade procedure") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// exitError is an exec failure with an exit code, as client-go's exec.CodeExitError.
+type exitError struct{ code int }
+
+func (e exitError) Error() string   { return fmt.Sprintf("command terminated with exit code %d", e.code) }
+func (e exitError) ExitStatus() int { return e.code }
+
+func TestGetFallsBackToTheManagersOwnCommand(t *testing.T) {
+	tests := []struct {
+		name    string
+		first   error
+		calls   int
+		wantErr string
+	}{
+		{"status found (7.x)", nil, 1, ""},
+		{"exit 127 (8.0: no status wrapper)", exitError{127}, 2, ""},
+		{"runtime says not found", errors.New(`exec: "status": executable file not found in $PATH: unknown`), 2, ""},
+		{"another failure is not retried", exitError{1}, 1, "exit code 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first := reply{stdout: sample(t)}
+			if tt.first != nil {
+				first = reply{err: tt.first}
+			}
+			ex := &fakeExec{replies: []reply{first, {stdout: sample(t)}}}
+			st, err := Get(t.Context(), ex, "tpe")
+			if len(ex.calls) != tt.calls {
+				t.Errorf("%d execs %q, want %d", len(ex.calls), ex.calls, tt.calls)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || st.Verdict != InProgress {
+				t.Fatalf("Get = %+v, %v", st, err)
+			}
+			if tt.calls == 2 && strings.Join(ex.calls[1], " ") != "/nodejs/bin/node app.js display" {
+				t.Errorf("second command %q", ex.calls[1])
+			}
+		})
 	}
 }
