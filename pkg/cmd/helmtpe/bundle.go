@@ -242,7 +242,7 @@ func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVar(&o.Digest, "digest", "", "the digest `bundle create` printed (sha256:...)")
+	cmd.Flags().StringVar(&o.Digest, "digest", "", "the `DIGEST` that bundle create printed (sha256:...)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	return cmd
 }

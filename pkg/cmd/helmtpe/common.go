@@ -40,7 +40,7 @@ func (t *targetFlags) matrix(ctx context.Context, e *Env, errOut io.Writer) (*ma
 }
 
 func (t *targetFlags) add(cmd *cobra.Command, required bool) {
-	cmd.Flags().StringVar(&t.To, "to", t.To, "target TPE release (a tag of `helm tpe releases`, e.g. v7.3.1)")
+	cmd.Flags().StringVar(&t.To, "to", t.To, "target TPE `RELEASE` (a tag of helm tpe releases, e.g. v7.3.1)")
 	cmd.Flags().StringVar(&t.Manifest, "manifest", t.Manifest, "VERSIONS file of a release the embedded matrix does not know (--to names it)")
 	cmd.Flags().BoolVar(&t.Refresh, FlagRefresh, false, "read the vendor's configuration repository for releases this plugin does not know (cached; a failure only warns)")
 	if required {
@@ -91,14 +91,14 @@ type repoFlags struct {
 }
 
 func (r *repoFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "name of the chart repository added by `helm tpe repo add`")
-	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "use this chart repository URL directly instead of --repo (the installation ID is then read like `repo add` does)")
+	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "`NAME` of the chart repository added by helm tpe repo add")
+	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "chart repository `URL` to use directly instead of --repo (the installation ID is then read as repo add reads it)")
 	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
 }
 
 // addBundle adds --bundle.
 func (r *repoFlags) addBundle(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.Bundle, "bundle", "", "take the charts from this release bundle (`helm tpe bundle create`) instead of a repository: nothing is downloaded")
+	cmd.Flags().StringVar(&r.Bundle, "bundle", "", "release bundle `FILE` (made by helm tpe bundle create) to take the charts from instead of a repository: nothing is downloaded")
 }
 
 // validateBundle refuses the flags that would read the network with --bundle.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -119,4 +120,17 @@ func TestEnvReportsHelmSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFlagPlaceholders: pflag takes a back-quoted word of a flag's usage as the placeholder of its
+// value (`--bundle FILE`); a back-quoted command there printed "--to helm tpe releases".
+func TestFlagPlaceholders(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	walkTree(root, func(cmd *cobra.Command) {
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if name, _ := pflag.UnquoteUsage(f); strings.ContainsAny(name, " -") {
+				t.Errorf("%s --%s: placeholder %q (a back-quoted phrase in the usage)", cmd.CommandPath(), f.Name, name)
+			}
+		})
+	})
 }

@@ -87,7 +87,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 	cmd.Flags().BoolVar(&o.ShowSecrets, "show-secrets", false, "with --dry-run: show Secret data and the secret values of the values files in the diff (masked by default)")
 	cmd.Flags().BoolVar(&o.Resume, "resume", false, "continue the interrupted run recorded in ConfigMap "+upgrade.ConfigMap)
 	cmd.Flags().BoolVar(&o.SkipBackup, "skip-backup", false, "do not take the upgrade backup (there will be nothing to roll back to)")
-	cmd.Flags().BoolVar(&o.AckAdmin, "ack-admin-steps", false, "acknowledge the cluster-admin steps the plan cannot verify (manual or inferred steps; see `helm tpe plan`)")
+	cmd.Flags().BoolVar(&o.AckAdmin, "ack-admin-steps", false, "acknowledge the cluster-admin steps the plan cannot verify (manual or inferred steps; see helm tpe plan)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each chart and of each wait")
 	cmd.Flags().DurationVar(&o.PUMTimeout, "pum-timeout", o.PUMTimeout, "how long to wait for the post-upgrade procedure's verdict")
 	cmd.Flags().DurationVar(&o.PUMInterval, "pum-interval", o.PUMInterval, "how often to read the post-upgrade status")

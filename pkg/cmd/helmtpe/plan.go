@@ -106,7 +106,7 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	o.Repo.add(cmd)
 	o.Repo.addBundle(cmd)
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to check against the target charts (repeatable)")
-	cmd.Flags().StringVar(&o.From, "from", "", "plan from this release without a cluster (a tag of `helm tpe releases`): no kubeconfig is read")
+	cmd.Flags().StringVar(&o.From, "from", "", "plan from this `RELEASE` without a cluster (a tag of helm tpe releases): no kubeconfig is read")
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")

@@ -69,7 +69,7 @@ func NewCmdRollback(env *Env) *cobra.Command {
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().IntVar(&o.ToRevision, "to-revision", 0, "tpe revision to return to (see `helm history tpe`)")
+	cmd.Flags().IntVar(&o.ToRevision, "to-revision", 0, "`REVISION` of tpe to return to (see helm history tpe)")
 	cmd.Flags().StringVar(&o.Backup, "backup", "", "backup to restore (default: the upgrade backup)")
 	cmd.Flags().BoolVar(&o.AllCharts, "all-charts", false, "also roll back charts 1–3 (operators and CRDs: read the warning)")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "restore without asking (only with --backup)")

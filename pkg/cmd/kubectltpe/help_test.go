@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -174,4 +175,17 @@ func TestKubectlConventions(t *testing.T) {
 	if !root.SilenceUsage || !root.SilenceErrors {
 		t.Error("the root must silence usage and errors: main prints the error once")
 	}
+}
+
+// TestFlagPlaceholders: pflag takes a back-quoted word of a flag's usage as the placeholder of its
+// value (`--bundle FILE`), so a back-quoted phrase there would read as one.
+func TestFlagPlaceholders(t *testing.T) {
+	root := NewCmdRoot(genericiooptions.NewTestIOStreamsDiscard())
+	walkTree(root, func(cmd *cobra.Command) {
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if name, _ := pflag.UnquoteUsage(f); strings.ContainsAny(name, " -") {
+				t.Errorf("%s --%s: placeholder %q (a back-quoted phrase in the usage)", cmd.CommandPath(), f.Name, name)
+			}
+		})
+	})
 }

@@ -198,7 +198,7 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.BoolVar(&o.NetworkTest, "network-test", o.NetworkTest, "Run iperf3 probe pods, one per zone, to measure inter-zone latency and bandwidth (they are removed afterwards)")
 	fl.StringVar(&o.NetworkTestImage, "network-test-image", o.NetworkTestImage, "Image of the --network-test pods (iperf3 as entrypoint)")
 	fl.DurationVar(&o.NetworkTestTimeout, "network-test-timeout", o.NetworkTestTimeout, "Time limit of --network-test")
-	fl.StringVar(&o.Bundle, "bundle", o.Bundle, "Release bundle the site installs from (`helm tpe bundle create`): verify it instead of probing the vendor's repositories, and with --probe check that the cluster can pull its images; its target is the default --tpe-version")
+	fl.StringVar(&o.Bundle, "bundle", o.Bundle, "Release bundle `FILE` the site installs from (made by helm tpe bundle create): verify it instead of probing the vendor's repositories, and with --probe check that the cluster can pull its images; its target is the default --tpe-version")
 	fl.DurationVar(&o.PullTimeout, "pull-timeout", o.PullTimeout, "Time limit of the image pull test of --bundle --probe")
 	fl.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM file of the server certificate (then its chain) to verify, instead of the values' global.ingress.tls")
 	fl.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM file of the private key of --tls-cert")

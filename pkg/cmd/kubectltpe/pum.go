@@ -162,7 +162,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "with --wait, how long to wait")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --wait, how often to read the status")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
-	cmd.Flags().StringVar(&o.File, "file", o.File, "judge a saved `status` dump from this file (\"-\" reads stdin) instead of the cluster; no kubeconfig needed")
+	cmd.Flags().StringVar(&o.File, "file", o.File, "judge a saved status dump from this `FILE` (\"-\" reads stdin) instead of the cluster; no kubeconfig needed")
 	return cmd
 }
 
