@@ -35,8 +35,8 @@ func NewCmdBundle(env *Env) *cobra.Command {
 			the cluster-admin manifests the hops name (CRDs, RBAC, PriorityClasses, StorageClasses).
 
 			Build it where the vendor's chart repository and configuration repository can be reached
-			(` + "`bundle create`" + `), carry it in, check it (` + "`bundle verify`" + `), then run
-			` + "`helm tpe plan|install|upgrade --bundle FILE`" + `: the same plan, checks, backups, waits and
+			("bundle create"), carry it in, check it ("bundle verify"), then run
+			"helm tpe plan|install|upgrade --bundle FILE": the same plan, checks, backups, waits and
 			post-upgrade gate, with no repository access. The installation ID is never written into a
 			bundle.`),
 		Example: templates.Examples(`
@@ -75,14 +75,14 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 		Long: templates.LongDesc(`
 			Build a release bundle: the four charts of every release on the path from --from to --to
 			(only --to's for a fresh install), downloaded from the chart repository with the installation
-			ID as ` + "`helm tpe repo add`" + ` does; the release manifests; from the vendor's configuration
+			ID as "helm tpe repo add" does; the release manifests; from the vendor's configuration
 			repository, each release's container-manifest.txt and the manifests of the hops' cluster-admin
 			steps where the vendor publishes them; the images the charts render with your values (-f); and
 			a checksum of every file.
 
 			What the vendor does not publish for a release is listed in the bundle as missing. A file that
 			would contain the installation ID or another secret of your values is refused. The summary
-			ends with the bundle's digest: compare it on the other side with ` + "`bundle verify --digest`" + `.`),
+			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".`),
 		Example: templates.Examples(`
 			# A two-hop upgrade path, with the values the images are rendered with
 			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml -o tpe-v7.3.1.tar.gz
@@ -226,7 +226,7 @@ func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 			Check a release bundle to its last byte: a complete gzip and tar stream, every file listed in
 			its SHA256SUMS with the right checksum and nothing else, its bundle.json readable and naming
 			only files it holds. With --digest, the whole file must also have the digest that
-			` + "`bundle create`" + ` printed (this catches a bundle rebuilt by someone else).
+			"bundle create" printed (this catches a bundle rebuilt by someone else).
 
 			Exit codes: 0 the bundle verifies, 2 it does not (the message says what is wrong), 1 error.`),
 		Example: templates.Examples(`

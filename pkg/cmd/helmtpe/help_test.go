@@ -29,6 +29,9 @@ func TestEveryCommandHasLongAndExamples(t *testing.T) {
 			if strings.TrimSpace(cmd.Long) == "" {
 				t.Error("no Long description")
 			}
+			if strings.Contains(cmd.Long, "\n        ") {
+				t.Errorf("Long has a line indented as a code block (a back-quoted span in templates.LongDesc breaks the sentence):\n%s", cmd.Long)
+			}
 			if strings.TrimSpace(cmd.Example) == "" {
 				t.Fatal("no Examples")
 			}

@@ -57,15 +57,15 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			charts), and the Kubernetes range against the cluster's version (older: blocks; newer: warns).
 			It lists the downtime impacts of an upgrade, and checks the values files (-f) against the
 			target charts' values.yaml and values.schema.json: keys the new charts no longer know and
-			required keys that are missing (the charts are fetched from the repository of ` + "`helm tpe repo add`" + `).
+			required keys that are missing (the charts are fetched from the repository of "helm tpe repo add").
 
 			--from RELEASE plans without a cluster, e.g. on a laptop before a maintenance window: the
 			namespace is taken to run that release, no kubeconfig is read and no cluster is contacted.
 			The plan is the same, except that the cluster-admin steps cannot be checked (they are listed
 			as to do) and the Kubernetes range is judged against --kube-version when given. --chart-dir
-			DIR checks the values against the charts in DIR (packed .tgz or unpacked, as ` + "`helm pull`" + `
+			DIR checks the values against the charts in DIR (packed .tgz or unpacked, as "helm pull"
 			leaves them) instead of the repository's. --bundle FILE takes the target (unless --to names
-			one) and the charts from a release bundle (` + "`helm tpe bundle create`" + `): nothing is downloaded.
+			one) and the charts from a release bundle ("helm tpe bundle create"): nothing is downloaded.
 
 			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
 		Example: templates.Examples(`

@@ -16,17 +16,17 @@ var runLong = templates.LongDesc(`
 	%[1]s the four charts of a TPE release, in order and guarded, following the TPE upgrade
 	procedure: thingpark-data-controllers (tpe-data-controllers), thingpark-data (tpe-data),
 	thingpark-application-controllers (tpe-controllers; thingpark-enterprise-controllers up to 7.2.1)
-	and thingpark-enterprise (tpe), through every hop of the plan (see ` + "`helm tpe plan`" + `).
+	and thingpark-enterprise (tpe), through every hop of the plan (see "helm tpe plan").
 
 	Before anything changes: the values are validated (global.installationId set, the TLS certificate
-	and the backup storage checked with the same code as ` + "`kubectl tpe preflight`" + `), the plan and the
+	and the backup storage checked with the same code as "kubectl tpe preflight"), the plan and the
 	downtime impacts are shown and confirmed (--yes; without a terminal --yes is required), and for an
 	upgrade the backup tooling of deploy/thingpark-enterprise-controller must answer: before every hop
 	that upgrades the tpe release an on-demand backup is taken and its name recorded with its hop, so
 	that a failed hop is rolled back with the backup of the release it started from (--skip-backup
 	skips them, loudly; --resume never takes a second backup for a hop that has one).
 
-	Each chart is installed or upgraded with Helm's SDK from the repository of ` + "`helm tpe repo add`" + `
+	Each chart is installed or upgraded with Helm's SDK from the repository of "helm tpe repo add"
 	(or --repo-url), with your values files, then every Deployment and StatefulSet of the namespace is
 	waited for. After the last chart of a hop the post-upgrade procedure (deploy/pum) must reach its
 	verdict: ABORTED or a failed wait stops the run with the reason and the command to run next.

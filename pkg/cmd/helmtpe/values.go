@@ -54,10 +54,10 @@ func NewCmdValuesGet(env *Env) *cobra.Command {
 		Use:   "get [-d DIR]",
 		Short: "Save the user-supplied values of the four installed releases to files (mode 0600)",
 		Long: templates.LongDesc(`
-			Save the user-supplied values of the four installed TPE releases (what ` + "`helm get values`" + `
+			Save the user-supplied values of the four installed TPE releases (what "helm get values"
 			shows) to DIR/<release>.yaml, mode 0600: they hold the installation ID and passwords. They are
 			the starting point of "retrieve your previous values files and update them with the new
-			sample" of the TPE upgrade procedure; check them against a target with ` + "`helm tpe plan --to RELEASE -f ...`" + `.
+			sample" of the TPE upgrade procedure; check them against a target with "helm tpe plan --to RELEASE -f ...".
 			The values themselves are never printed.`),
 		Example: templates.Examples(`
 			# Save the values into ./tpe-values
