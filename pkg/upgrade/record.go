@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -217,12 +218,17 @@ func (p *Record) FailedHop() *Step {
 type Store struct {
 	Kube      kubernetes.Interface
 	Namespace string
+	// RetryFor bounds how long a write is retried while the API server is unreachable or
+	// restarting (default 90 s): a record lost there would leave a run that cannot be resumed.
+	RetryFor time.Duration
 
-	mu sync.Mutex // guards known, exists and rv
+	mu sync.Mutex // guards known, exists, rv and wrote
 	// known is true once the ConfigMap was read or written: exists says whether it exists, rv
 	// is its version.
 	known, exists bool
 	rv            string
+	// wrote is true once a write succeeded (the user may write the record).
+	wrote bool
 }
 
 // Load returns the recorded progress, nil when there is none.
@@ -256,19 +262,64 @@ func (s *Store) version() (known, exists bool, rv string) {
 }
 
 // Save writes the progress: an update at the known version, a create when there is no record.
+// A write that fails because the API server is away (connection refused or reset, 5xx, timeouts;
+// "forbidden" too once a write has succeeded, as a restarted API server answers before it has
+// loaded RBAC) is retried until RetryFor.
 func (s *Store) Save(ctx context.Context, p *Record) error {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return err
 	}
+	limit := s.RetryFor
+	if limit <= 0 {
+		limit = 90 * time.Second
+	}
+	deadline, wait := time.Now().Add(limit), 250*time.Millisecond
+	for {
+		err = s.write(ctx, p, string(data))
+		s.mu.Lock()
+		wrote := s.wrote
+		s.mu.Unlock()
+		if err == nil || !transient(err, wrote) || time.Now().Add(wait).After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
+	}
+	return nil
+}
+
+// transient reports whether a write failed because the API server is away for a moment.
+func transient(err error, wroteBefore bool) bool {
+	switch {
+	case utilnet.IsConnectionRefused(err), utilnet.IsConnectionReset(err), utilnet.IsProbableEOF(err),
+		apierrors.IsServiceUnavailable(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err),
+		apierrors.IsTooManyRequests(err), apierrors.IsInternalError(err):
+		return true
+	case wroteBefore && (apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)):
+		return true
+	}
+	return false
+}
+
+// write makes one attempt.
+func (s *Store) write(ctx context.Context, p *Record, data string) error {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: ConfigMap, Namespace: s.Namespace,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "helm-tpe"}},
-		Data: map[string]string{progressKey: string(data), "target": p.Target, "state": string(p.State), "backup": p.Backup},
+		Data: map[string]string{progressKey: data, "target": p.Target, "state": string(p.State), "backup": p.Backup},
 	}
 	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
 	known, exists, rv := s.version()
 	var out *corev1.ConfigMap
+	var err error
 	switch {
 	case known && !exists:
 		if out, err = cms.Create(ctx, cm, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
@@ -278,8 +329,8 @@ func (s *Store) Save(ctx context.Context, p *Record) error {
 		cm.ResourceVersion = rv
 		out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
-			// Changed by someone else since (a user editing it): the run's record wins, as it
-			// did before versions were remembered.
+			// Changed by someone else since (a user editing it, or a write whose answer was
+			// lost): the run's record wins, as it did before versions were remembered.
 			cm.ResourceVersion = ""
 			out, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		}
@@ -292,8 +343,11 @@ func (s *Store) Save(ctx context.Context, p *Record) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("recording the progress in ConfigMap %s/%s: %w", s.Namespace, ConfigMap, err)
+		return err
 	}
 	s.remember(true, out.ResourceVersion)
+	s.mu.Lock()
+	s.wrote = true
+	s.mu.Unlock()
 	return nil
 }

@@ -212,7 +212,9 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 		st.State, st.Message = StateRunning, ""
 		prog.UpdatedAt = r.clock().UTC()
 		if err := store.Save(ctx, prog); err != nil {
-			return nil, err
+			// Nothing of this step ran: the API server is away. The record (if any) still says
+			// where the run is; --resume continues from there.
+			return r.stop(prog, store, st, err, start)
 		}
 		t0 := r.clock()
 		r.logf("step %d/%d %s ...", st.N, total, st.Label())
@@ -243,7 +245,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 	prog.State = RunDone
 	prog.UpdatedAt = r.clock().UTC()
 	if err := store.Save(ctx, prog); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("every step is done, but %w; next: %s --resume (it records the run as done)", err, r.RetryCommand)
 	}
 	return r.result(p, prog, true, start, fmt.Sprintf("%s of %s done", prog.Action, prog.Target)), nil
 }
