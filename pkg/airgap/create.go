@@ -149,12 +149,12 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 		step++
 		if ref := rel.ConfigRef(); ref == "" {
-			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name,
+			m.Missing = append(m.Missing, bundle.Missing{What: catalog.ContainerManifest + " of " + rel.Name,
 				Reason: "the release is not a ref of the vendor's configuration repository"})
-		} else if data, u, err := fetch(ref, "container-manifest.txt"); err != nil {
-			m.Missing = append(m.Missing, bundle.Missing{What: "container-manifest.txt of " + rel.Name, Reason: missingReason(u, err)})
+		} else if data, u, err := fetch(ref, catalog.ContainerManifest); err != nil {
+			m.Missing = append(m.Missing, bundle.Missing{What: catalog.ContainerManifest + " of " + rel.Name, Reason: missingReason(u, err)})
 		} else {
-			br.VendorImages = bundle.ReleasePath(rel.Name, "container-manifest.txt")
+			br.VendorImages = bundle.ReleasePath(rel.Name, catalog.ContainerManifest)
 			files = append(files, bundle.File{Path: br.VendorImages, Data: data})
 		}
 		if d.Images != nil {

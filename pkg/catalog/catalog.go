@@ -320,6 +320,9 @@ func LoadCache(dir string) (*Catalog, error) {
 	return &c, nil
 }
 
+// ContainerManifest is the file of the configuration repository that lists a release's images.
+const ContainerManifest = "container-manifest.txt"
+
 // ErrNotPublished is returned by FetchFile when the configuration repository has no such file at
 // that ref (HTTP 404): the vendor did not publish it for that release.
 var ErrNotPublished = errors.New("not published at that ref")

@@ -101,8 +101,17 @@ func (r *repoFlags) addBundle(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.Bundle, "bundle", "", "release bundle `FILE` (made by helm tpe bundle create) to take the charts from instead of a repository: nothing is downloaded")
 }
 
-// validateBundle refuses the flags that would read the network with --bundle.
-func (r *repoFlags) validateBundle(t *targetFlags, chartDir string) error {
+// validateSource checks where the charts come from: --chart-dir must be a directory and excludes
+// --repo-url; --bundle excludes every flag that would read the network.
+func (r *repoFlags) validateSource(t *targetFlags, chartDir string) error {
+	if chartDir != "" {
+		if fi, err := os.Stat(chartDir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--chart-dir %s is not a directory", chartDir)
+		}
+		if r.RepoURL != "" {
+			return fmt.Errorf("--chart-dir cannot be used with --repo-url: the charts come from one or the other")
+		}
+	}
 	if r.Bundle == "" {
 		return nil
 	}

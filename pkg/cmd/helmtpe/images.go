@@ -22,9 +22,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-// ContainerManifest is the file of the vendor's configuration repository that lists a release's images.
-const ContainerManifest = "container-manifest.txt"
-
 // vendorFetchTimeout bounds the best-effort read of the vendor's list (an air-gapped host has no
 // route to it and must not wait long).
 const vendorFetchTimeout = 15 * time.Second
@@ -119,16 +116,8 @@ func NewCmdImages(env *Env) *cobra.Command {
 
 // Validate checks the flags.
 func (o *ImagesOptions) Validate() error {
-	if err := o.Repo.validateBundle(&o.Target, o.ChartDir); err != nil {
+	if err := o.Repo.validateSource(&o.Target, o.ChartDir); err != nil {
 		return err
-	}
-	if o.ChartDir != "" {
-		if fi, err := os.Stat(o.ChartDir); err != nil || !fi.IsDir() {
-			return fmt.Errorf("--chart-dir %s is not a directory", o.ChartDir)
-		}
-		if o.Repo.RepoURL != "" {
-			return fmt.Errorf("--chart-dir cannot be used with --repo-url: the charts come from one or the other")
-		}
 	}
 	if o.Registry != "" {
 		o.Registry = strings.TrimSuffix(strings.TrimSpace(o.Registry), "/")
@@ -191,23 +180,23 @@ func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([
 				return images.ParseContainerManifest(data), o.Repo.Bundle + ":" + br.VendorImages, nil
 			}
 		}
-		fmt.Fprintf(o.ErrOut, "note: the bundle holds no %s for %s: the images are not compared with the vendor's list\n", ContainerManifest, rel.Name)
+		fmt.Fprintf(o.ErrOut, "note: the bundle holds no %s for %s: the images are not compared with the vendor's list\n", catalog.ContainerManifest, rel.Name)
 		return nil, "", nil
 	}
 	ref := rel.ConfigRef()
 	if ref == "" {
-		fmt.Fprintf(o.ErrOut, "note: %s is not a release of the vendor's configuration repository: the images are not compared with a %s (pass --vendor-manifest FILE)\n", rel.Name, ContainerManifest)
+		fmt.Fprintf(o.ErrOut, "note: %s is not a release of the vendor's configuration repository: the images are not compared with a %s (pass --vendor-manifest FILE)\n", rel.Name, catalog.ContainerManifest)
 		return nil, "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, vendorFetchTimeout)
 	defer cancel()
-	data, url, err := catalog.FetchFile(ctx, catalog.ConfigFromEnv(), ref, ContainerManifest)
+	data, url, err := catalog.FetchFile(ctx, catalog.ConfigFromEnv(), ref, catalog.ContainerManifest)
 	switch {
 	case errors.Is(err, catalog.ErrNotPublished):
-		fmt.Fprintf(o.ErrOut, "note: the vendor publishes no %s for %s (%s): the images are not compared with the vendor's list\n", ContainerManifest, rel.Name, url)
+		fmt.Fprintf(o.ErrOut, "note: the vendor publishes no %s for %s (%s): the images are not compared with the vendor's list\n", catalog.ContainerManifest, rel.Name, url)
 		return nil, "", nil
 	case err != nil:
-		fmt.Fprintf(o.ErrOut, "note: the vendor's %s of %s cannot be read (%v): the images are not compared with it (pass --vendor-manifest FILE)\n", ContainerManifest, rel.Name, err)
+		fmt.Fprintf(o.ErrOut, "note: the vendor's %s of %s cannot be read (%v): the images are not compared with it (pass --vendor-manifest FILE)\n", catalog.ContainerManifest, rel.Name, err)
 		return nil, "", nil
 	}
 	return images.ParseContainerManifest(data), url, nil
@@ -258,10 +247,10 @@ func writeSummary(w io.Writer, rep *images.Report) {
 	}
 	if c := rep.Vendor; c != nil {
 		if c.Same {
-			fmt.Fprintf(w, "The images are those of the vendor's %s (%s)\n", ContainerManifest, c.Source)
+			fmt.Fprintf(w, "The images are those of the vendor's %s (%s)\n", catalog.ContainerManifest, c.Source)
 			return
 		}
-		fmt.Fprintf(w, "%d images differ from the vendor's %s (%s):\n", len(c.OnlyRendered)+len(c.OnlyVendor), ContainerManifest, c.Source)
+		fmt.Fprintf(w, "%d images differ from the vendor's %s (%s):\n", len(c.OnlyRendered)+len(c.OnlyVendor), catalog.ContainerManifest, c.Source)
 		for _, i := range c.OnlyRendered {
 			fmt.Fprintf(w, "  + %s (only rendered)\n", i)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
 )
 
@@ -36,7 +37,7 @@ var fixture731Images = []string{
 func vendorRepo(t *testing.T, list string) {
 	t.Helper()
 	srv := httptest.NewServer(configrepo.New([]configrepo.Ref{
-		{Name: "v7.3.1", Files: map[string]string{ContainerManifest: list}},
+		{Name: "v7.3.1", Files: map[string]string{catalog.ContainerManifest: list}},
 		{Name: "v7.2.2c"},
 	}, nil))
 	t.Cleanup(srv.Close)

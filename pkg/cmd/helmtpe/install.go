@@ -101,7 +101,7 @@ func (o *RunOptions) Validate() error {
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 		return err
 	}
-	if err := o.Repo.validateBundle(&o.Target, ""); err != nil {
+	if err := o.Repo.validateSource(&o.Target, ""); err != nil {
 		return err
 	}
 	if o.DryRun && o.Resume {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -123,16 +122,10 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 			return sv, fmt.Errorf("--kube-version %q is not a Kubernetes version (want e.g. v1.27.3)", o.KubeVersion)
 		}
 	}
-	if err := o.Repo.validateBundle(&o.Target, o.ChartDir); err != nil {
+	if err := o.Repo.validateSource(&o.Target, o.ChartDir); err != nil {
 		return sv, err
 	}
 	if o.ChartDir != "" {
-		if fi, err := os.Stat(o.ChartDir); err != nil || !fi.IsDir() {
-			return sv, fmt.Errorf("--chart-dir %s is not a directory", o.ChartDir)
-		}
-		if o.Repo.RepoURL != "" {
-			return sv, fmt.Errorf("--chart-dir cannot be used with --repo-url: the charts come from one or the other")
-		}
 	}
 	return sv, nil
 }
