@@ -5,16 +5,12 @@
 package airgap
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"time"
-
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
@@ -100,7 +96,14 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		m.From = cfg.From.Name
 	}
 	var files []bundle.File
-	src := &memSource{data: map[string][]byte{}, loaded: map[string]*chart.Chart{}}
+	downloaded := map[string][]byte{} // "chart version" → the packed chart
+	src := &charts.Packed{Where: "bundle create", Get: func(name, version string) ([]byte, error) {
+		data, ok := downloaded[name+" "+version]
+		if !ok {
+			return nil, fmt.Errorf("chart %s %s was not downloaded", name, version)
+		}
+		return data, nil
+	}}
 	step, steps := 0, 0
 	for _, h := range hops {
 		steps += len(h.To.Charts()) + 1
@@ -131,7 +134,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 			step++
 			key := c.Chart + " " + c.Version
 			p := bundle.ChartPath(c.Chart, c.Version)
-			data, seen := src.data[key]
+			data, seen := downloaded[key]
 			if !seen {
 				if err := ctx.Err(); err != nil {
 					return nil, err
@@ -139,7 +142,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 				if data, err = d.Charts.Download(c.Chart, c.Version); err != nil {
 					return nil, red.Error(fmt.Errorf("chart %s %s of %s: %w", c.Chart, c.Version, rel.Name, err))
 				}
-				src.data[key] = data
+				downloaded[key] = data
 				files = append(files, bundle.File{Path: p, Data: data})
 				say("[%d/%d] chart %s %s (%s): %s", step, steps, c.Chart, c.Version, rel.Name, bundle.Size(int64(len(data))))
 			} else {
@@ -227,27 +230,4 @@ func missingReason(u string, err error) string {
 		return "not published by the vendor at " + u
 	}
 	return err.Error()
-}
-
-// memSource loads the charts Create downloaded, for rendering.
-type memSource struct {
-	data   map[string][]byte
-	loaded map[string]*chart.Chart
-}
-
-func (s *memSource) LoadChart(name, version string) (*chart.Chart, error) {
-	k := name + " " + version
-	if c, ok := s.loaded[k]; ok {
-		return c, nil
-	}
-	data, ok := s.data[k]
-	if !ok {
-		return nil, fmt.Errorf("chart %s %s was not downloaded", name, version)
-	}
-	c, err := loader.LoadArchive(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("loading chart %s %s: %w", name, version, err)
-	}
-	s.loaded[k] = c
-	return c, nil
 }

@@ -418,9 +418,12 @@ func (b *Bundle) Chart(name, version string) ([]byte, error) {
 }
 
 // ReleaseNames names the bundle's releases in path order.
-func (b *Bundle) ReleaseNames() []string {
+func (b *Bundle) ReleaseNames() []string { return b.Manifest.ReleaseNames() }
+
+// ReleaseNames names the releases in path order.
+func (m *Manifest) ReleaseNames() []string {
 	var out []string
-	for _, r := range b.Manifest.Releases {
+	for _, r := range m.Releases {
 		out = append(out, r.Release.Name)
 	}
 	return out

@@ -22,32 +22,43 @@ type Repository interface {
 	InstallationID() string
 }
 
-// BundleSource takes the charts from a release bundle (`--bundle`): no repository is contacted.
-type BundleSource struct {
-	Bundle *bundle.Bundle
+// Packed loads packed charts (.tgz bytes) that Get returns, each once: the charts of a release
+// bundle, or those `bundle create` has downloaded. Where names them in errors.
+type Packed struct {
+	Get    func(name, version string) ([]byte, error)
+	Where  string
 	loaded map[string]*chart.Chart
 }
 
-// NewBundleSource returns the chart source of a verified bundle.
-func NewBundleSource(b *bundle.Bundle) *BundleSource {
-	return &BundleSource{Bundle: b, loaded: map[string]*chart.Chart{}}
-}
-
-// LoadChart loads a chart of the bundle.
-func (s *BundleSource) LoadChart(name, version string) (*chart.Chart, error) {
-	if c, ok := s.loaded[name+" "+version]; ok {
+// LoadChart loads a chart that Get returns.
+func (p *Packed) LoadChart(name, version string) (*chart.Chart, error) {
+	if c, ok := p.loaded[name+" "+version]; ok {
 		return c, nil
 	}
-	data, err := s.Bundle.Chart(name, version)
+	data, err := p.Get(name, version)
 	if err != nil {
 		return nil, err
 	}
 	c, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: loading chart %s %s: %w", s.Bundle.Path, name, version, err)
+		return nil, fmt.Errorf("%s: loading chart %s %s: %w", p.Where, name, version, err)
 	}
-	s.loaded[name+" "+version] = c
+	if p.loaded == nil {
+		p.loaded = map[string]*chart.Chart{}
+	}
+	p.loaded[name+" "+version] = c
 	return c, nil
+}
+
+// BundleSource takes the charts from a release bundle (`--bundle`): no repository is contacted.
+type BundleSource struct {
+	Bundle *bundle.Bundle
+	*Packed
+}
+
+// NewBundleSource returns the chart source of a verified bundle.
+func NewBundleSource(b *bundle.Bundle) *BundleSource {
+	return &BundleSource{Bundle: b, Packed: &Packed{Get: b.Chart, Where: "bundle " + b.Path}}
 }
 
 // CheckCharts verifies that the bundle holds every chart of the releases; the error names what is

@@ -174,15 +174,7 @@ func pathLine(m *bundle.Manifest) string {
 	if m.From != "" {
 		from = m.From
 	}
-	return from + " → " + strings.Join(releaseNames(m), " → ")
-}
-
-func releaseNames(m *bundle.Manifest) []string {
-	var out []string
-	for _, r := range m.Releases {
-		out = append(out, r.Release.Name)
-	}
-	return out
+	return from + " → " + strings.Join(m.ReleaseNames(), " → ")
 }
 
 func countCharts(m *bundle.Manifest) int {
