@@ -1,11 +1,10 @@
 package plan
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
-	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/internal/bundletest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -89,7 +88,7 @@ func TestPlanBundleHoldsThePath(t *testing.T) {
 		{[]string{"v7.2.2c", "v7.3.1"}, check.Pass, "holds every release of the path"},
 		{[]string{"v7.3.1"}, check.Fail, "lacks thingpark-data-controllers 1.1.1 (v7.2.2c)"},
 	} {
-		b := testBundle(t, m, tt.holds...)
+		b := bundletest.New(t, "site.tar.gz", nil, tt.holds...)
 		p := New(t.Context(), Input{Matrix: m, To: to, State: StateOf(m, from, "tpe"), Charts: charts.NewBundleSource(b)})
 		c, ok := p.Report.Find("charts.bundle")
 		if !ok || c.Status != tt.status || !strings.Contains(c.Message, tt.want) {
@@ -99,35 +98,4 @@ func TestPlanBundleHoldsThePath(t *testing.T) {
 			t.Errorf("a bundle that lacks a release must block the run and say how to build the right one: %+v", c)
 		}
 	}
-}
-
-// testBundle is a verified bundle holding the releases (placeholder chart files).
-func testBundle(t *testing.T, m *manifest.Matrix, tags ...string) *bundle.Bundle {
-	t.Helper()
-	var bm bundle.Manifest
-	var files []bundle.File
-	seen := map[string]bool{}
-	for _, tag := range tags {
-		rel, _ := m.Get(tag)
-		br := bundle.Release{Release: rel, Versions: bundle.ReleasePath(tag, "VERSIONS")}
-		files = append(files, bundle.File{Path: br.Versions, Data: []byte(manifest.FormatVersions(rel))})
-		for _, c := range rel.Charts() {
-			p := bundle.ChartPath(c.Chart, c.Version)
-			br.Charts = append(br.Charts, bundle.Chart{Name: c.Chart, Version: c.Version, File: p})
-			if !seen[p] {
-				seen[p] = true
-				files = append(files, bundle.File{Path: p, Data: []byte(p)})
-			}
-		}
-		bm.Releases = append(bm.Releases, br)
-	}
-	var buf bytes.Buffer
-	if _, err := bundle.Write(&buf, &bm, files, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundle.Read("site.tar.gz", &buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -1,40 +1,13 @@
 package preflight
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/bundletest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
-
-// testBundle is a verified bundle holding release tag (charts are placeholders: preflight does
-// not load them).
-func testBundle(t *testing.T, tag string) *bundle.Bundle {
-	t.Helper()
-	rel, ok := manifest.MustLoad().Get(tag)
-	if !ok {
-		t.Fatalf("no %s", tag)
-	}
-	br := bundle.Release{Release: rel, Versions: bundle.ReleasePath(tag, "VERSIONS"), Images: []string{"reg/a:1", "reg/b:2"}}
-	files := []bundle.File{{Path: br.Versions, Data: []byte(manifest.FormatVersions(rel))}}
-	for _, c := range rel.Charts() {
-		p := bundle.ChartPath(c.Chart, c.Version)
-		br.Charts = append(br.Charts, bundle.Chart{Name: c.Chart, Version: c.Version, File: p})
-		files = append(files, bundle.File{Path: p, Data: []byte(c.Chart)})
-	}
-	var buf bytes.Buffer
-	if _, err := bundle.Write(&buf, &bundle.Manifest{To: tag, Releases: []bundle.Release{br}}, files, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	b, err := bundle.Read("site.tar.gz", &buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestBundleReplacesRepositoryChecks(t *testing.T) {
 	tests := []struct {
@@ -57,7 +30,7 @@ func TestBundleReplacesRepositoryChecks(t *testing.T) {
 			cfg := baseConfig(t, tt.target)
 			cfg.Select = Selection{Only: []string{"Deployment machine", "images"}, Skip: []string{"machine.apiserver"}}
 			if tt.bundle != "" {
-				cfg.Bundle = testBundle(t, tt.bundle)
+				cfg.Bundle = bundletest.New(t, "site.tar.gz", []string{"reg/a:1", "reg/b:2"}, tt.bundle)
 			} else {
 				cfg.BundleErr = &bundle.Error{Path: "site.tar.gz", Msg: "charts/x.tgz does not match its checksum"}
 			}
@@ -85,7 +58,7 @@ func TestBundleReplacesRepositoryChecks(t *testing.T) {
 		})
 	}
 	cfg := baseConfig(t, "v7.3.1")
-	cfg.Bundle, cfg.Probe = testBundle(t, "v7.3.1"), true
+	cfg.Bundle, cfg.Probe = bundletest.New(t, "site.tar.gz", []string{"reg/a:1", "reg/b:2"}, "v7.3.1"), true
 	cfg.Select = Selection{Only: []string{"images.pull"}}
 	if !NeedsCluster(cfg) {
 		t.Error("--bundle --probe pulls the images from the cluster: it needs one")
