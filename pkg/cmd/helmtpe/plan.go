@@ -125,8 +125,6 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 	if err := o.Repo.validateSource(&o.Target, o.ChartDir); err != nil {
 		return sv, err
 	}
-	if o.ChartDir != "" {
-	}
 	return sv, nil
 }
 
