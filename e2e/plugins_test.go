@@ -3,7 +3,7 @@
 package e2e
 
 // Packaging tests of issue 7, with the real tools: goreleaser builds this machine's archives,
-// helm v3.22 (the cluster's) and helm v4.3 (hack/tools) install plugin.yaml, krew's install of the
+// helm v3.21 (the cluster's) and helm v4.3 (hack/tools) install plugin.yaml, krew's install of the
 // kubectl-tpe archive is simulated (internal/packaging) and kubectl finds and completes the plugin,
 // bash completes kubectl-tpe through the script `kubectl-tpe completion bash` prints.
 

@@ -35,7 +35,7 @@ type Env struct {
 	Root                                string // repo root
 	RunDir                              string // cluster run dir (pki, kubeconfigs, logs)
 	BinDir                              string // cluster binaries: kubectl, helm, kube-apiserver, ...
-	Kubectl, Helm                       string // paths of the real kubectl v1.37.2 and helm v3.22.0
+	Kubectl, Helm                       string // paths of the real kubectl v1.37.2 and helm v3.21.4
 	KubectlTPEBin, HelmTPEBin           string // plugins built from this checkout for the run
 	AdminKubeconfig, OperatorKubeconfig string
 	Namespace                           string // "thingpark-enterprise" (operator RBAC is bound here)
@@ -402,7 +402,7 @@ func (e *Env) HelmTPE(t testing.TB, kubeconfig string, extraEnv []string, args .
 	return e.Run(t, append(e.baseEnv(kubeconfig), extraEnv...), nil, e.HelmTPEBin, args...)
 }
 
-// HelmCLI runs the real helm v3.22.0 with KUBECONFIG=kubeconfig and the run's isolated Helm home.
+// HelmCLI runs the real helm v3.21.4 with KUBECONFIG=kubeconfig and the run's isolated Helm home.
 func (e *Env) HelmCLI(t testing.TB, kubeconfig string, args ...string) Result {
 	t.Helper()
 	return e.Run(t, e.baseEnv(kubeconfig), nil, e.Helm, args...)

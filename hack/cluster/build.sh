@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh [OUT_BIN_DIR] -- builds the local control plane from the Go module proxy:
 # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s v1.37.2), etcd v3.6.8,
-# kwok v0.8.0 and helm v3.22.0. Skips the build when the stamped directory already exists.
+# kwok v0.8.0 and helm v3.21.4. Skips the build when the stamped directory already exists.
 # Default OUT: ${XDG_CACHE_HOME:-~/.cache}/kubectl-tpe/cluster-<versions>/bin (outside the repo).
 set -euo pipefail
 H=$(cd "$(dirname "$0")" && pwd)
