@@ -101,6 +101,17 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	return cmd
 }
 
+// checkFile refuses, before anything is downloaded, a bundle file that exists (without --force)
+// or whose directory does not.
+func (o *BundleCreateOptions) checkFile() error {
+	err := bundle.CheckTarget(o.File, o.Force)
+	var ee *bundle.ExistsError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("%s: pass --force to overwrite it", err)
+	}
+	return err
+}
+
 // Run builds the bundle.
 func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	start := time.Now()
@@ -116,46 +127,36 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		}
 		from = &f
 	}
-	vals := values.Values{}
-	if len(o.ValueFiles) > 0 {
-		if vals, err = values.Load(o.ValueFiles); err != nil {
-			return err
-		}
+	vals, err := values.Load(o.ValueFiles)
+	if err != nil {
+		return err
 	}
 	if o.File == "" {
 		o.File = "tpe-bundle-" + to.Name + ".tar.gz"
 	}
-	if _, err := os.Stat(o.File); err == nil && !o.Force {
-		return fmt.Errorf("-o %s exists: pass --force to overwrite it", o.File)
+	if err := o.checkFile(); err != nil {
+		return err
 	}
 	repo, err := o.Repo.open(o.env, vals, o.In, o.ErrOut)
 	if err != nil {
 		return err
 	}
-	secrets := append(redact.Strings(redact.FromValues(vals)), repo.InstallationID())
-	red := redact.New(secrets...)
-	tmp, err := os.CreateTemp(filepath.Dir(o.File), ".tpe-bundle-*")
-	if err != nil {
-		return fmt.Errorf("-o %s: %w", o.File, err)
-	}
-	defer os.Remove(tmp.Name())
+	// One redactor for the command: the installation ID and the values' secrets are masked in
+	// every message and refused in the bundle's files.
+	red := redact.NewTagged(append([]redact.Secret{{Path: "installation ID", Value: repo.InstallationID()}}, redact.FromValues(vals)...))
 	host, _ := os.Hostname()
 	fmt.Fprintf(o.ErrOut, "Building the bundle of %s from %s\n", to.Name, repo.URL)
-	res, err := airgap.Create(ctx, airgap.Deps{Charts: repo, ChartRepository: repo.URL, Config: catalog.ConfigFromEnv(),
-		Images: renderImages, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
-		airgap.Config{Matrix: m, From: from, To: to, Values: vals, Secrets: secrets, Host: host,
-			CreatedBy: "helm-tpe " + cli.Version().Version}, tmp)
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
+	var res *airgap.Result
+	err = bundle.WriteFile(o.File, func(w io.Writer) error {
+		var err error
+		res, err = airgap.Create(ctx, airgap.Deps{Charts: repo, ChartRepository: repo.URL, Config: catalog.ConfigFromEnv(),
+			Images: renderImages, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
+			airgap.Config{Matrix: m, From: from, To: to, Values: vals, Redactor: red, Host: host,
+				CreatedBy: "helm-tpe " + cli.Version().Version}, w)
+		return err
+	})
 	if err != nil {
 		return red.Error(err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), o.File); err != nil {
-		return fmt.Errorf("-o %s: %w", o.File, err)
 	}
 	bm := res.Manifest
 	fmt.Fprintf(o.Out, "Bundle:    %s (%s, built in %s)\n", o.File, bundle.Size(res.Size), time.Since(start).Round(time.Second))
