@@ -110,12 +110,9 @@ func (e *BlockedError) Error() string { return e.Msg }
 // resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
 func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	d = d.withDefaults()
-	vals := values.Values{}
-	if len(cfg.ValueFiles) > 0 {
-		var err error
-		if vals, err = values.Load(cfg.ValueFiles); err != nil {
-			return nil, err
-		}
+	vals, err := values.Load(cfg.ValueFiles)
+	if err != nil {
+		return nil, err
 	}
 	store := &Store{Kube: d.Kube, Namespace: cfg.Namespace}
 	rec, err := store.Load(ctx)

@@ -137,11 +137,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	if err != nil {
 		return nil, err
 	}
-	vals := values.Values{}
-	if len(o.ValueFiles) > 0 {
-		if vals, err = values.Load(o.ValueFiles); err != nil {
-			return nil, err
-		}
+	vals, err := values.Load(o.ValueFiles)
+	if err != nil {
+		return nil, err
 	}
 	cfg := images.Config{Release: rel, Values: vals, Namespace: namespace, Registry: o.Registry}
 	if o.ChartDir != "" {

@@ -286,12 +286,10 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Select:      o.selection(),
 		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
-	if len(o.ValuesFiles) > 0 {
-		if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
-			return err
-		}
-		cfg.HasValues = true
+	if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
+		return err
 	}
+	cfg.HasValues = len(o.ValuesFiles) > 0
 	if o.TLSCert != "" {
 		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
 			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
