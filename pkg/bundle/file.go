@@ -22,7 +22,9 @@ type FileError struct {
 }
 
 // Error implements error.
-func (e *FileError) Error() string { return "cannot write the bundle file " + e.Path + ": " + e.Err.Error() }
+func (e *FileError) Error() string {
+	return "cannot write the bundle file " + e.Path + ": " + e.Err.Error()
+}
 
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }

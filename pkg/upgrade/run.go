@@ -20,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
@@ -148,7 +149,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	out := &Outcome{Plan: p}
 	if resuming {
 		out.Resumed = rec
-		d.Note(fmt.Sprintf("resuming the %s to %s started %s (backup %s)", rec.Action, rec.Target, rec.StartedAt.Format(time.RFC3339), orNone(rec.Backup)))
+		d.Note(fmt.Sprintf("resuming the %s to %s started %s (backup %s)", rec.Action, rec.Target, rec.StartedAt.Format(time.RFC3339), text.OrNone(rec.Backup)))
 	} else {
 		if err := checkVerb(cfg.Verb, p); err != nil {
 			return out, err
@@ -306,13 +307,6 @@ func (r *runner) waitPUM(ctx context.Context, ns string, timeout, interval time.
 			r.logf("  post-upgrade procedure: %s (%d request(s))", v, len(s.Entries))
 		}
 	})
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 // Failed reports whether err means "ran, but a check or a step failed" (exit code 2) rather than
