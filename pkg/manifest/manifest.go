@@ -51,8 +51,11 @@ type Release struct {
 	Tagged  bool     `json:"tagged"`
 	// Ref and Commit say where the VERSIONS file was read when it is not at a tag: a branch of
 	// the vendor's configuration repository and its commit (8.0.0 is on main, untagged).
-	Ref                    string    `json:"ref,omitempty"`
-	Commit                 string    `json:"commit,omitempty"`
+	Ref    string `json:"ref,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// After orders a release whose name does not (v1.1.0, named by its chart version, comes after
+	// v7.1.0): it sorts right after that release, in its line.
+	After                  string    `json:"after,omitempty"`
 	DataControllers        string    `json:"dataControllers"`
 	Data                   string    `json:"data"`
 	ApplicationControllers string    `json:"applicationControllers,omitempty"`
@@ -86,13 +89,44 @@ func (r Release) Charts() []ChartRef {
 	}
 }
 
-// Line returns the release line, e.g. "7.3" for v7.3.4a.
+// Line returns the release line, e.g. "7.3" for v7.3.4a (and "7.1" for v1.1.0, ordered after v7.1.0).
 func (r Release) Line() string {
-	v, err := ParseTag(r.Name)
+	v, err := r.Key()
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	return v.Line()
+}
+
+// Key is the tag r sorts as: its name's, or for a release ordered After another, that one's (Before
+// puts r right after it).
+func (r Release) Key() (Tag, error) {
+	if r.After == "" {
+		return ParseTag(r.Name)
+	}
+	t, err := ParseTag(r.After)
+	if err != nil {
+		return Tag{}, fmt.Errorf("release %s: after: %w", r.Name, err)
+	}
+	return t, nil
+}
+
+// MustKey is Key for a release known to be valid.
+func (r Release) MustKey() Tag {
+	t, err := r.Key()
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Before orders releases by Key, a release ordered After another coming right after it.
+func (r Release) Before(o Release) bool {
+	a, b := r.MustKey(), o.MustKey()
+	if a != b {
+		return a.Less(b)
+	}
+	return r.After == "" && o.After != ""
 }
 
 //go:embed releases.yaml
@@ -111,10 +145,11 @@ func Load() (*Matrix, error) {
 	}
 	for i := range m.Releases {
 		m.Releases[i].Source = "matrix"
+		if _, err := m.Releases[i].Key(); err != nil {
+			return nil, fmt.Errorf("embedded release matrix: %w", err)
+		}
 	}
-	sort.SliceStable(m.Releases, func(i, j int) bool {
-		return MustParseTag(m.Releases[i].Name).Less(MustParseTag(m.Releases[j].Name))
-	})
+	sort.SliceStable(m.Releases, func(i, j int) bool { return m.Releases[i].Before(m.Releases[j]) })
 	return &m, nil
 }
 
@@ -186,10 +221,10 @@ func (m *Matrix) LatestFix(line string) (Release, bool) {
 		if r.Line() != line {
 			continue
 		}
-		if !foundAny || MustParseTag(bestAny.Name).Less(MustParseTag(r.Name)) {
+		if !foundAny || bestAny.Before(r) {
 			bestAny, foundAny = r, true
 		}
-		if r.Tagged && (!found || MustParseTag(best.Name).Less(MustParseTag(r.Name))) {
+		if r.Tagged && (!found || best.Before(r)) {
 			best, found = r, true
 		}
 	}
@@ -230,7 +265,7 @@ func (m *Matrix) Match(installed map[string]ChartRef) []Release {
 			out = append(out, r)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return MustParseTag(out[j].Name).Less(MustParseTag(out[i].Name)) })
+	sort.SliceStable(out, func(i, j int) bool { return out[j].Before(out[i]) })
 	return out
 }
 
@@ -326,17 +361,36 @@ func (t Tag) String() string { return fmt.Sprintf("v%d.%d.%d%s", t.Major, t.Mino
 // Line is "major.minor".
 func (t Tag) Line() string { return fmt.Sprintf("%d.%d", t.Major, t.Minor) }
 
-// ConfigRef is the ref of the vendor's configuration repository that holds r's files: its commit
-// when it was read from a branch (8.0.0 on main), else its tag. Empty for a release known only
-// from a VERSIONS file.
+// Where says where r's files are in the vendor's configuration repository, for messages: "tag
+// v7.3.1", or for an untagged release "commit f6efc6fb2b90 (v7.3.0 has no tag)".
+func (r Release) Where() string {
+	switch ref := r.ConfigRef(); {
+	case r.Tagged:
+		return "tag " + r.Name
+	case r.Commit != "":
+		return fmt.Sprintf("commit %s (%s has no tag)", shortCommit(r.Commit), r.Name)
+	case ref != "":
+		return fmt.Sprintf("branch %s (%s has no tag)", ref, r.Name)
+	}
+	return "the VERSIONS file of " + r.Name
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+// ConfigRef is the ref of the vendor's configuration repository that holds r's files: its tag,
+// else its commit (the untagged 7.x releases, 8.0.0 on main), else its branch. Empty for a release
+// known only from a VERSIONS file.
 func (r Release) ConfigRef() string {
 	switch {
-	case r.Ref != "" && r.Commit != "":
-		return r.Commit
-	case r.Ref != "":
-		return r.Ref
 	case r.Tagged:
 		return r.Name
+	case r.Commit != "":
+		return r.Commit
 	}
-	return ""
+	return r.Ref
 }
