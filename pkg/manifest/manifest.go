@@ -62,6 +62,10 @@ type Release struct {
 	EnterpriseControllers  string    `json:"enterpriseControllers,omitempty"`
 	Enterprise             string    `json:"enterprise"`
 	Kubernetes             KubeRange `json:"kubernetes"`
+	// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClass examples
+	// (examples/storage/storage-class-amazon.yaml), stated on the release that changed it: later
+	// releases keep it (Matrix.EKSVolumeType).
+	EKSVolumeType string `json:"eksVolumeType,omitempty"`
 	// Source says where the release came from: "matrix" (embedded), the VERSIONS file path, or the
 	// URL a refresh read it from.
 	Source string `json:"source,omitempty"`
@@ -162,9 +166,9 @@ func MustLoad() *Matrix {
 	return m
 }
 
-// Get finds a release by name or alias; the leading "v" is optional.
+// Get finds a release by name or alias; the leading "v" is optional and the case does not matter.
 func (m *Matrix) Get(name string) (Release, bool) {
-	n := normalizeName(name)
+	n := normalizeName(strings.ToLower(name))
 	for _, r := range m.Releases {
 		if r.Name == n {
 			return r, true
@@ -188,28 +192,15 @@ func (m *Matrix) Names() []string {
 	return out
 }
 
-// Resolve returns the release with the given name, with a clear error that lists the known ones.
-// The error names no flag: the caller says which flag or argument gave the name, and how to
-// pass a release the matrix does not know where it can.
+// Resolve returns the release with the given name, with a clear error that lists the known ones
+// (an *UnknownReleaseError, or a *NameError for a name that is not a tag). The error names no
+// flag: the caller says which flag or argument gave the name. ResolveRelease says more (a note).
 func (m *Matrix) Resolve(name string) (Release, error) {
-	if r, ok := m.Get(name); ok {
-		return r, nil
+	if strings.TrimSpace(name) == "" {
+		return Release{}, &NameError{Err: fmt.Errorf("empty TPE release name: want v<major>.<minor>.<patch>[a-z], e.g. v7.3.1")}
 	}
-	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s", name, strings.Join(m.tagged(), ", "))
-}
-
-// tagged lists the tagged releases, plus the newest release of a line that has no tag at all
-// (8.0.0, published from a branch).
-func (m *Matrix) tagged() []string {
-	var out []string
-	for _, r := range m.Releases {
-		if r.Tagged {
-			out = append(out, r.Name)
-		} else if l, ok := m.LatestFix(r.Line()); ok && l.Name == r.Name {
-			out = append(out, r.Name)
-		}
-	}
-	return out
+	res, err := m.ResolveRelease(Request{Name: name})
+	return res.Release, err
 }
 
 // LatestFix returns the newest tagged release of a line ("7.2" → v7.2.2c). A line with no tagged
@@ -232,6 +223,44 @@ func (m *Matrix) LatestFix(line string) (Release, bool) {
 		return best, true
 	}
 	return bestAny, foundAny
+}
+
+// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClasses for a release: the one
+// stated by the newest release of the matrix at or before it (gp2 when none is: the examples of
+// 7.x), so a release learned later keeps its predecessors' choice.
+func (m *Matrix) EKSVolumeType(name string) string {
+	target, ok := m.Get(name)
+	if !ok {
+		t, err := ParseTag(strings.ToLower(name))
+		if err != nil {
+			return "gp2"
+		}
+		target = Release{Name: t.String()}
+	}
+	v := "gp2"
+	for _, r := range m.Releases {
+		if target.Before(r) {
+			break
+		}
+		if r.EKSVolumeType != "" {
+			v = r.EKSVolumeType
+		}
+	}
+	return v
+}
+
+// ByEnterpriseChart returns the newest release whose thingpark-enterprise chart has the same
+// major version as v (chart 2.x is TPE 8): the release line of a VERSIONS file nothing names.
+func (m *Matrix) ByEnterpriseChart(v string) (Release, bool) {
+	major := func(s string) string { return strings.SplitN(s, ".", 2)[0] }
+	var out Release
+	found := false
+	for _, r := range m.Releases {
+		if major(r.Enterprise) == major(v) {
+			out, found = r, true
+		}
+	}
+	return out, found
 }
 
 // Lines returns the release lines in order ("1.0", "7.1", "7.2", "7.3").
