@@ -12,6 +12,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
@@ -29,7 +30,11 @@ func ReleaseMatrix(ctx context.Context, refresh bool, cacheDir string, errOut io
 	if err != nil {
 		return catalog.Result{}, err
 	}
-	res := catalog.Resolve(ctx, emb, catalog.Options{Refresh: refresh, CacheDir: cacheDir, Config: catalog.ConfigFromEnv()})
+	cfg := catalog.ConfigFromEnv()
+	// A release published on the branch without a tag is named by its chart's appVersion, when
+	// the vendor's chart repository's index is cached.
+	cfg.AppVersion = charts.CachedAppVersion(cacheDir, charts.DefaultRepoName)
+	res := catalog.Resolve(ctx, emb, catalog.Options{Refresh: refresh, CacheDir: cacheDir, Config: cfg})
 	for _, w := range res.Warnings {
 		fmt.Fprintf(errOut, "warning: %s\n", w)
 	}
@@ -167,6 +172,9 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 	}
 	if err := t.Render(); err != nil {
 		return err
+	}
+	for _, n := range res.Named {
+		fmt.Fprintf(o.ErrOut, "note: %s is published on the configuration repository's branch without a tag: %s\n", n.Name, n.How)
 	}
 	for _, u := range res.Unreleased {
 		fmt.Fprintf(o.ErrOut, "note: the %s branch of the configuration repository (commit %.12s) has charts of no known release: %s %s, %s %s, %s %s, %s %s\n",
