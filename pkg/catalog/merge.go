@@ -51,8 +51,8 @@ type Merged struct {
 	Unreleased []Unreleased `json:"unreleased,omitempty"`
 	// Named are the releases learned from the branch without a tag (also in Learned).
 	Named     []Named   `json:"named,omitempty"`
-	FetchedAt  time.Time    `json:"fetchedAt,omitzero"`
-	Source     string       `json:"source,omitempty"`
+	FetchedAt time.Time `json:"fetchedAt,omitzero"`
+	Source    string    `json:"source,omitempty"`
 }
 
 // Merge adds to a copy of embedded every tagged release of c it does not know. A tag that names
