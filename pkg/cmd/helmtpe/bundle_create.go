@@ -77,7 +77,7 @@ func (o *BundleCreateOptions) checkFile() error {
 	err := bundle.CheckTarget(o.File, o.Force)
 	var ee *bundle.ExistsError
 	if errors.As(err, &ee) {
-		return fmt.Errorf("%s: pass --force to overwrite it", err)
+		return fmt.Errorf("%w: pass --force to overwrite it", err)
 	}
 	return err
 }
