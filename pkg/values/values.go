@@ -23,7 +23,8 @@ import (
 type Values map[string]any
 
 // Load reads and deep-merges the files in order (later files win, as with helm -f). A file that
-// cannot be read or parsed is an error naming the file.
+// cannot be read or parsed is an error naming the file. No files: empty values (callers need no
+// "if -f was given" branch).
 func Load(files []string) (Values, error) {
 	out := Values{}
 	for _, f := range files {
