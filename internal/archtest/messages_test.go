@@ -121,12 +121,6 @@ var notConvertedYet = map[string][]string{
 		"name a known release (see `helm tpe releases`), or upgrade the plugins",
 		"; --strict makes this a failure",
 	},
-	"pkg/prereq/prereq.go": {
-		"--hosting other needs --storage-provisioner (the CSI driver or provisioner of your dynamic storage, e.g. rancher.io/local-path)",
-		"--storage-provisioner only applies to --hosting other (%s uses %s)",
-		"--hosting must be one of %s, got %q",
-		"--priority-class-names must be docs or vendor, got %q",
-	},
 	"pkg/pum/ships.go": {
 		"no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `kubectl tpe status` shows what is installed)",
 	},
@@ -201,9 +195,6 @@ var notConvertedYet = map[string][]string{
 	"pkg/values/values.go": {
 		"reading values file %q (-f): %w",
 		"parsing values file %q (-f): %w",
-	},
-	"pkg/wait/wait.go": {
-		"unknown --for value %q: use %q or %q",
 	},
 }
 

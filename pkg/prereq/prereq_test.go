@@ -19,10 +19,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"aks", Config{Hosting: "aks"}, ""},
 		{"other with provisioner", Config{Hosting: "other", Provisioner: "rancher.io/local-path"}, ""},
-		{"bad hosting", Config{Hosting: "ovh"}, "--hosting must be one of"},
-		{"other without provisioner", Config{Hosting: "other"}, "--storage-provisioner"},
-		{"provisioner on eks", Config{Hosting: "eks", Provisioner: "x"}, "only applies to --hosting other"},
-		{"bad spelling", Config{Hosting: "eks", PriorityClassNames: "mine"}, "--priority-class-names"},
+		{"bad hosting", Config{Hosting: "ovh"}, "Hosting must be one of"},
+		{"other without provisioner", Config{Hosting: "other"}, "Provisioner is required with hosting other"},
+		{"provisioner on eks", Config{Hosting: "eks", Provisioner: "x"}, "Provisioner only applies to hosting other"},
+		{"bad spelling", Config{Hosting: "eks", PriorityClassNames: "mine"}, "PriorityClassNames must be docs or vendor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package kubectltpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -178,6 +179,12 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 		return fmt.Errorf("--hosting is required: one of %s", strings.Join(prereq.Hostings, ", "))
 	}
 	if err := o.Config.Validate(); err != nil {
+		var ce *prereq.ConfigError
+		if errors.As(err, &ce) {
+			flag := map[string]string{prereq.FieldHosting: "--hosting", prereq.FieldPriorityClassNames: "--priority-class-names",
+				prereq.FieldProvisioner: "--storage-provisioner"}[ce.Field]
+			return fmt.Errorf("%s %w", flag, ce.Err)
+		}
 		return err
 	}
 	// An unknown release is bad input: its objects would be guessed.
