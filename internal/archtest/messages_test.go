@@ -186,16 +186,6 @@ var notConvertedYet = map[string][]string{
 		"post-upgrade procedure: %w (see `kubectl tpe pum status`)",
 		"post-upgrade procedure ABORTED (%s): read `kubectl logs -n %s jobs.batch/%s`, fix the cause, run `kubectl tpe pum restart`",
 	},
-	"pkg/values/tls.go": {
-		"give the key that was generated with this certificate (global.ingress.tls.key / --tls-key); ",
-		"and the root CA that issued it in global.ingress.tls.caCertificate (--tls-ca)",
-		": no host name given (--hostname or global.dnsHostname), SANs not checked",
-		", or fix --hostname / global.dnsHostname",
-	},
-	"pkg/values/values.go": {
-		"reading values file %q (-f): %w",
-		"parsing values file %q (-f): %w",
-	},
 }
 
 // ourCommands matches a command of either plugin named in a string.

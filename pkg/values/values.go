@@ -30,11 +30,11 @@ func Load(files []string) (Values, error) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("reading values file %q (-f): %w", f, err)
+			return nil, fmt.Errorf("reading values file %q: %w", f, err)
 		}
 		v, err := Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("parsing values file %q (-f): %w", f, err)
+			return nil, fmt.Errorf("parsing values file %q: %w", f, err)
 		}
 		out = Merge(out, v)
 	}

@@ -21,7 +21,8 @@ func (o *PreflightOptions) completeTLS(cfg *preflight.Config) error {
 	var err error
 	if o.TLSCert != "" {
 		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
-			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
+			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname,
+			Names: values.TLSNames{Cert: "--tls-cert", Key: "--tls-key", CA: "--tls-ca", Hostname: "--hostname"}}
 		if in.CertPEM, err = os.ReadFile(o.TLSCert); err != nil {
 			return fmt.Errorf("reading --tls-cert: %w", err)
 		}
