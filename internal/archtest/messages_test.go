@@ -45,11 +45,6 @@ var notConvertedYet = map[string][]string{
 	"pkg/cli/prompt.go": {
 		"cannot ask for confirmation: stdin is not a terminal (pass --yes)",
 	},
-	"pkg/kube/clients.go": {
-		"no Kubernetes cluster is configured (%s): pass --kubeconfig FILE, set KUBECONFIG to the kubeconfig of the TPE cluster, or use --context to pick a context",
-		"no Kubernetes cluster is configured: set --kubeconfig or the KUBECONFIG environment variable to a kubeconfig file, or use --context to pick a context (%w)",
-		"cannot load the kubeconfig (check --kubeconfig, KUBECONFIG and --context): %w",
-	},
 	"pkg/manifest/adminsteps.go": {
 		"as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
 		"as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",

@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -211,20 +213,12 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	return id, "prompt", nil
 }
 
-// helmFlagNames names Helm's flags in an error of pkg/kube, which names kubectl's: Helm's
-// global flag for the context is --kube-context, kubectl's is --context.
+// helmFlagNames words an error of pkg/kube with Helm's global flags (--kube-context, not
+// kubectl's --context).
 func helmFlagNames(err error) error {
-	if err == nil || !strings.Contains(err.Error(), "--context") {
-		return err
+	var ke *kube.KubeconfigError
+	if errors.As(err, &ke) {
+		return ke.WithFlags("--kubeconfig", "--kube-context")
 	}
-	return &renamedError{err: err, msg: strings.ReplaceAll(err.Error(), "--context", "--kube-context")}
+	return err
 }
-
-// renamedError is an error with another message and the same chain.
-type renamedError struct {
-	err error
-	msg string
-}
-
-func (e *renamedError) Error() string { return e.msg }
-func (e *renamedError) Unwrap() error { return e.err }

@@ -296,7 +296,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return nil
 	}
 
-	if o.clients, err = kube.NewClients(f); err != nil {
+	if o.clients, err = newClients(f); err != nil {
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()

@@ -15,7 +15,6 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
@@ -164,7 +163,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 }
 
 func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
-	c, err := kube.NewClients(f)
+	c, err := newClients(f)
 	if err != nil {
 		return nil, "", err
 	}

@@ -12,7 +12,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
@@ -65,7 +64,7 @@ func (o *PUMLogsOptions) Complete(f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := newClients(f)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@
 package kubectltpe
 
 import (
+	"errors"
 	"flag"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -69,4 +71,14 @@ func addKlogFlags(cmd *cobra.Command) {
 	if v := fs.Lookup("v"); v != nil {
 		cmd.PersistentFlags().AddGoFlag(v)
 	}
+}
+
+// newClients builds the clients of a command, wording a kubeconfig error with kubectl's flags.
+func newClients(getter genericclioptions.RESTClientGetter) (*kube.Clients, error) {
+	c, err := kube.NewClients(getter)
+	var ke *kube.KubeconfigError
+	if errors.As(err, &ke) {
+		return nil, ke.WithFlags("--kubeconfig", "--context")
+	}
+	return c, err
 }

@@ -111,7 +111,7 @@ func (o *StatusOptions) Complete(f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := newClients(f)
 	if err != nil {
 		return err
 	}

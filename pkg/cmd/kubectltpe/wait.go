@@ -17,7 +17,6 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
@@ -101,7 +100,7 @@ func (o *WaitOptions) Complete(f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := newClients(f)
 	if err != nil {
 		return err
 	}
