@@ -42,9 +42,6 @@ var notConvertedYet = map[string][]string{
 		"the chart repository %q is not configured in %s: run `helm tpe repo add --name %s` first, or pass --repo-url",
 		"the chart repository %q has no credentials: run `helm tpe repo add --name %s` (user = password = installation ID)",
 	},
-	"pkg/cli/prompt.go": {
-		"cannot ask for confirmation: stdin is not a terminal (pass --yes)",
-	},
 	"pkg/manifest/adminsteps.go": {
 		"as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
 		"as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",

@@ -222,3 +222,9 @@ func helmFlagNames(err error) error {
 	}
 	return err
 }
+
+// confirm asks on the terminal; without one, the error says to pass --yes.
+func confirm(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
+	ok, err := cli.Confirm(in, errOut, prompt, strict)
+	return ok, cli.NoTerminal(err, "--yes")
+}

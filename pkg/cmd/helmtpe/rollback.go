@@ -115,11 +115,11 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 			if o.Yes {
 				return true, nil
 			}
-			return cli.Confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
+			return confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
 		},
 	}
 	if !o.Yes {
-		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
+		deps.Confirm = func(prompt string) (bool, error) { return confirm(o.In, o.ErrOut, prompt, false) }
 	}
 	out, err := rollback.Run(ctx, deps, rollback.Config{Namespace: cl.Namespace, Matrix: m, ToRevision: o.ToRevision,
 		Backup: o.Backup, AllCharts: o.AllCharts, DryRun: o.DryRun, Timeout: o.Timeout})
