@@ -116,9 +116,6 @@ var notConvertedYet = map[string][]string{
 	"pkg/pum/ships.go": {
 		"no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `kubectl tpe status` shows what is installed)",
 	},
-	"pkg/rbac/review.go": {
-		"--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)",
-	},
 	"pkg/rollback/rollback.go": {
 		"--to-revision %d is the current revision: nothing to roll back",
 		"the history of %s holds no revision with another chart version than %s: pass --to-revision (see `helm history -n %s %s`)",

@@ -2,6 +2,7 @@ package kubectltpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -64,5 +65,10 @@ func (o *PreflightOptions) reviewer(ctx context.Context, namespace string) (rbac
 			}
 			return c.Kube, nil
 		}}
-	return rbac.NewReviewer(ctx, rc)
+	r, user, err := rbac.NewReviewer(ctx, rc)
+	var ie *rbac.ImpersonationError
+	if errors.As(err, &ie) {
+		return nil, "", fmt.Errorf("--as %w", err)
+	}
+	return r, user, err
 }
