@@ -103,10 +103,6 @@ var notConvertedYet = map[string][]string{
 		"--only",
 		"--skip",
 	},
-	"pkg/prereq/apply.go": {
-		"differs from the cluster's; --dry-run=server tells whether another field manager owns the fields",
-		"%v; another field manager owns these fields: change them with that tool, or re-run with --force-conflicts to take them over",
-	},
 	"pkg/prereq/checks.go": {
 		"kubectl tpe prereqs apply --hosting %s --priority-class-names=%s",
 		"add the vendor's examples/priority-class/values-default-priority-class.yaml to your -f files",

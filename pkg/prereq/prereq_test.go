@@ -159,7 +159,7 @@ func TestApplyConflict(t *testing.T) {
 	for _, r := range res {
 		got[r.Name] = r
 	}
-	if r := got["thingpark-data"]; r.Action != ActionConflict || !strings.Contains(r.Message, "--force-conflicts") || !r.Failed() {
+	if r := got["thingpark-data"]; r.Action != ActionConflict || !strings.Contains(r.Message, "another field manager owns these fields") || !r.Failed() {
 		t.Errorf("thingpark-data: %+v, want a conflict", r)
 	}
 	if got["thingpark-datapath"].Action != ActionCreated {

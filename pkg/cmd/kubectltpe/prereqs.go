@@ -246,6 +246,7 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 	if err != nil {
 		return err
 	}
+	o.addHints(res)
 	failed := 0
 	for _, r := range res {
 		if r.Failed() {
@@ -275,4 +276,17 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 		return cli.Silent
 	}
 	return nil
+}
+
+// addHints words with this command's flags what to do about a result: take over a conflict, or
+// learn from the server what a client-side dry run cannot tell.
+func (o *PrereqsOptions) addHints(res []prereq.Result) {
+	for i := range res {
+		switch {
+		case res[i].Action == prereq.ActionConflict:
+			res[i].Message += ", or re-run with --force-conflicts to take them over"
+		case res[i].Action == prereq.ActionWouldConfigure && o.DryRun == prereq.DryRunClient:
+			res[i].Message += "; --dry-run=server tells whether another field manager owns the fields"
+		}
+	}
 }
