@@ -35,13 +35,6 @@ var notConvertedYet = map[string][]string{
 	"pkg/charts/bundle.go": {
 		"bundle %s lacks %s (it holds %s): build a bundle for this path on a connected machine (`helm tpe bundle create --from FROM --to TO`)",
 	},
-	"pkg/charts/repo.go": {
-		"reading --installation-id-file: %w",
-		"reading --installation-id-file %s: %w",
-		"--installation-id-file %s is empty",
-		"the chart repository %q is not configured in %s: run `helm tpe repo add --name %s` first, or pass --repo-url",
-		"the chart repository %q has no credentials: run `helm tpe repo add --name %s` (user = password = installation ID)",
-	},
 	"pkg/manifest/adminsteps.go": {
 		"as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
 		"as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",

@@ -170,7 +170,15 @@ func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.W
 func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*charts.Repo, error) {
 	getters := getter.All(e.Settings)
 	if r.RepoURL == "" {
-		return charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		rp, err := charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		var nr *charts.RepoNotReadyError
+		switch {
+		case errors.As(err, &nr) && nr.NoCredentials:
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` (user = password = installation ID)", err, nr.Name)
+		case errors.As(err, &nr):
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` first, or pass --repo-url", err, nr.Name)
+		}
+		return rp, err
 	}
 	id, _, err := installationID(r.IDFile, vals, in, errOut)
 	if err != nil {
@@ -186,7 +194,10 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (string, string, error) {
 	if file != "" {
 		id, err := charts.ReadIDFile(file)
-		return id, "--installation-id-file", err
+		if err != nil {
+			return "", "", fmt.Errorf("--installation-id-file: %w", err)
+		}
+		return id, "--installation-id-file", nil
 	}
 	if id := strings.TrimSpace(os.Getenv(EnvInstallationID)); id != "" {
 		return id, "$" + EnvInstallationID, nil

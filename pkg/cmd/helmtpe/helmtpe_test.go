@@ -190,7 +190,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"upgrade", "--bundle", "/nonexistent/b.tar.gz", "-f", "x.yaml"}, "--bundle: reading the bundle"},
 		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "abc"}, "--digest \"abc\""},
 		{[]string{"repo", "add", "--to", "v7.3.1"}, "no installation ID"},
-		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file"},
+		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file: reading the installation ID file"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
