@@ -310,9 +310,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 				AdminSteps     []struct{ ID, Status string }
 			} `json:"hops"`
 			Downtime []string `json:"downtime"`
-			Report   struct {
-				Checks []struct{ ID, Status, Message string }
-			} `json:"report"`
+			Checks   []struct{ ID, Status, Message string } `json:"checks"`
 		}
 		if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
 			t.Fatalf("plan -o json: %v\n%s", err, r.Stdout)

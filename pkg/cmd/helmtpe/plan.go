@@ -219,6 +219,8 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		fmt.Fprintf(w, "Kubernetes: %s\n", p.ServerVersion)
 	}
 	switch {
+	case p.Action == plan.ActionDowngrade:
+		fmt.Fprintf(w, "Action:     downgrade, which no upgrade does: roll back (helm tpe rollback) or restore from a backup\n")
 	case !p.Reachable:
 		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
 	case p.Action == plan.ActionNone:
