@@ -309,7 +309,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 				Charts         []struct{ ReleaseName, FromVersion, Version, Action string }
 				AdminSteps     []struct{ ID, Status string }
 			} `json:"hops"`
-			Downtime []string `json:"downtime"`
+			Downtime []string                               `json:"downtime"`
 			Checks   []struct{ ID, Status, Message string } `json:"checks"`
 		}
 		if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
