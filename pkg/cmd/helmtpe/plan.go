@@ -109,7 +109,7 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
-	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	cli.ColorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 

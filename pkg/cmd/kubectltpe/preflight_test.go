@@ -49,9 +49,12 @@ func TestPrereqsShow(t *testing.T) {
 			[]string{"name: thingpark-data-path", "value: 1000000", "name: thingpark-csi-gp2-xfs", "provisioner: ebs.csi.aws.com", "name: nginx-tpe"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "eks"}, // the newest release: 8.0
 			[]string{"name: thingpark-csi-gp3-xfs", "name: thingpark-csi-gp3-ext4", "type: gp3"}, ""},
-		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "8.0.0"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--to", "8.0.0"},
 			[]string{"name: thingpark-csi-gp3-xfs", "type: gp3"}, ""},
-		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--tpe-version"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--to", "seven"}, nil, "--to"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--to"}, // the older name is an alias
+		{[]string{"preflight", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag: must be auto, always or never`},
+		{[]string{"status", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag`},
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
 			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
 		{[]string{"prereqs", "show"}, nil, "--hosting is required"},

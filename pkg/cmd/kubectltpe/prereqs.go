@@ -27,7 +27,7 @@ var (
 		  manifest's spelling thingpark-data-path, thingpark-data, thingpark-other);
 		* the StorageClasses of the hosting (aks: disk.csi.azure.com, eks: ebs.csi.aws.com,
 		  gke: pd.csi.storage.gke.io, all WaitForFirstConsumer; other: one WaitForFirstConsumer
-		  class with the provisioner you name). They follow the target release (--tpe-version,
+		  class with the provisioner you name). They follow the target release (--to,
 		  default the newest): on eks TPE 8.0 uses gp3 volumes (thingpark-csi-gp3-xfs, -ext4),
 		  7.x gp2 (thingpark-csi-gp2-xfs, -ext4);
 		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
@@ -51,7 +51,7 @@ var (
 		%[1]s prereqs show --hosting eks --priority-class-names=vendor
 
 		# The EKS StorageClasses of TPE 7.3 (gp2) rather than 8.0 (gp3)
-		%[1]s prereqs show --hosting eks --tpe-version v7.3.6
+		%[1]s prereqs show --hosting eks --to v7.3.6
 
 		# For another hosting, with the provisioner of your storage
 		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
@@ -105,7 +105,8 @@ func (o *PrereqsOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Config.StorageClassName, "storage-class-name", o.Config.StorageClassName, "Name of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.Provisioner, "storage-provisioner", o.Config.Provisioner, "Provisioner (CSI driver) of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.IngressClassName, "ingress-class-name", o.Config.IngressClassName, "Name of the IngressClass")
-	fl.StringVar(&o.Config.TPEVersion, "tpe-version", o.Config.TPEVersion, "Target TPE release, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	fl.StringVar(&o.Config.TPEVersion, "to", o.Config.TPEVersion, "Target TPE `RELEASE`, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	cli.AliasFlag(fl, "to", "tpe-version")
 }
 
 // NewCmdPrereqs builds `kubectl tpe prereqs`.
@@ -184,7 +185,7 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 	} else {
 		t, err := manifest.ParseTag(o.Config.TPEVersion)
 		if err != nil {
-			return fmt.Errorf("--tpe-version: %w", err)
+			return fmt.Errorf("--to: %w", err)
 		}
 		o.Config.TPEVersion = t.String()
 	}

@@ -102,7 +102,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
-	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	cli.ColorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 
@@ -126,10 +126,8 @@ func (o *StatusOptions) Validate() error {
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 		return err
 	}
-	switch o.Color {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("invalid value %q for --color: must be auto, always or never", o.Color)
+	if err := cli.ValidColor(o.Color); err != nil {
+		return err
 	}
 	if o.Watch && o.Interval <= 0 {
 		return fmt.Errorf("--interval must be positive with --watch")
