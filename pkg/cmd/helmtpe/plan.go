@@ -153,7 +153,15 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 			return nil, err
 		}
 		if o.ChartDir != "" {
-			in.Charts = &charts.Dir{Path: o.ChartDir}
+			// Charts the user named and plan cannot use are bad input, as for images: an
+			// error, not a skipped check.
+			dir := &charts.Dir{Path: o.ChartDir}
+			for _, c := range to.Charts() {
+				if _, err := dir.LoadChart(c.Chart, c.Version); err != nil {
+					return nil, fmt.Errorf("--chart-dir: %w: give the directory of %s's four charts (helm pull them, or unpack a release bundle)", err, to.Name)
+				}
+			}
+			in.Charts = dir
 		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
 		} else {
