@@ -32,7 +32,7 @@ import (
 )
 
 var (
-	preflightLong = templates.LongDesc(`
+	preflightLong = `
 		Check a Kubernetes cluster against every requirement of the TPE cluster prerequisites
 		page, as named checks with a status (pass, warn, fail, skip, manual), a message that names
 		the object, and a remediation:
@@ -81,7 +81,7 @@ var (
 		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
 		before anything is sent to the cluster.
 
-		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`)
+		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`
 
 	preflightExample = templates.Examples(`
 		# Check everything the current user can be checked for, against the newest TPE release

@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	prereqsLong = templates.LongDesc(`
+	prereqsLong = `
 		Show or create the cluster-wide objects a cluster administrator provides before TPE is
 		installed (the prerequisites page, "Cluster wide resources" step):
 
@@ -33,7 +33,7 @@ var (
 		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
 
 		CRDs and the third-party controllers' ClusterRoles come with the charts and the vendor's
-		manifests and are not created here.`)
+		manifests and are not created here.`
 
 	prereqsExample = templates.Examples(`
 		# Review the manifests for AKS
@@ -42,9 +42,9 @@ var (
 		# Create them with server-side apply
 		%[1]s prereqs apply --hosting aks`)
 
-	prereqsShowLong = templates.LongDesc(`
+	prereqsShowLong = `
 		Print the cluster-wide manifests of the hosting as YAML (or JSON), for review or for your
-		own GitOps repository. Nothing is sent to the cluster.`)
+		own GitOps repository. Nothing is sent to the cluster.`
 
 	prereqsShowExample = templates.Examples(`
 		# The objects for EKS, in the vendor manifest's PriorityClass spelling
@@ -56,7 +56,7 @@ var (
 		# For another hosting, with the provisioner of your storage
 		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
 
-	prereqsApplyLong = templates.LongDesc(`
+	prereqsApplyLong = `
 		Apply the cluster-wide objects with server-side apply under field manager kubectl-tpe,
 		and report per object: created, configured, unchanged or conflict. A field owned by
 		another field manager (kubectl, helm, a GitOps tool) is never overwritten unless you pass
@@ -66,7 +66,7 @@ var (
 		--dry-run=client only reads (three lists, no mutating request); --dry-run=server asks the
 		API server to validate the apply without persisting it.
 
-		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`)
+		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`
 
 	prereqsApplyExample = templates.Examples(`
 		# Create the prerequisites on GKE

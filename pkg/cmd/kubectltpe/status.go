@@ -23,7 +23,7 @@ import (
 )
 
 var (
-	statusLong = templates.LongDesc(`
+	statusLong = `
 		Answer "is my TPE healthy, and which release is it?" on one screen:
 
 		* the four Helm releases of the namespace (chart, version, revision, status), read from
@@ -46,7 +46,7 @@ var (
 		while the procedure is in progress.
 		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
 
-		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`)
+		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`
 
 	statusExample = templates.Examples(`
 		# Show the dashboard of the TPE installation in thingpark-enterprise

@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	supportBundleLong = templates.LongDesc(`
+	supportBundleLong = `
 		Collect what the vendor's support asks for when an upgrade goes wrong into one .tar.gz to
 		attach to a ticket:
 
@@ -39,7 +39,7 @@ var (
 
 		Secrets are never read, and anything in logs and events that looks like a credential
 		(passwords, keys, tokens, user:password@ in URLs, private keys) is replaced by
-		***REDACTED***. Parts you may not read are skipped with a note instead of failing.`)
+		***REDACTED***. Parts you may not read are skipped with a note instead of failing.`
 
 	supportBundleExample = templates.Examples(`
 		# Write tpe-support-bundle-<namespace>-<time>.tar.gz in the current directory
