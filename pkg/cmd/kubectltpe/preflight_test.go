@@ -55,6 +55,10 @@ func TestPrereqsShow(t *testing.T) {
 		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--to"}, // the older name is an alias
 		{[]string{"preflight", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag: must be auto, always or never`},
 		{[]string{"status", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag`},
+		// An unknown release is bad input (its objects would be guessed), naming the known ones.
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "v9.9.9"}, nil, `--to: unknown TPE release "v9.9.9": known releases are`},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "V7.3.4C"},
+			[]string{"Note: v7.3.4c is an alias of v7.3.6 (the vendor renamed it)", "type: gp2"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
 			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
 		{[]string{"prereqs", "show"}, nil, "--hosting is required"},
@@ -82,5 +86,17 @@ func TestPrereqsShow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An unknown --tpe-version stops preflight before the cluster is contacted (exit 1).
+func TestPreflightUnknownRelease(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	root := NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
+	root.SetArgs([]string{"preflight", "--tpe-version", "v9.9.9", "--kubeconfig", "/nonexistent"})
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), `--to: unknown TPE release "v9.9.9": known releases are`) || !strings.Contains(err.Error(), "v7.3.0") {
+		t.Fatalf("err = %v", err)
 	}
 }
