@@ -33,6 +33,7 @@ const (
 	ActionUpgrade   Action = "upgrade"
 	ActionNone      Action = "none"
 	ActionUnchanged Action = "unchanged" // a chart already at the hop's version
+	ActionDowngrade Action = "downgrade" // a target older than the installed release: rollback or restore, not reachable
 )
 
 // Report categories of a plan.
@@ -115,14 +116,16 @@ type Plan struct {
 	Offline       bool                 `json:"offline,omitempty"`
 	InstalledRefs map[string]Installed `json:"installedReleases,omitempty"`
 	// Target is the name of the release the plan reaches.
-	Target        string        `json:"target"`
-	Action        Action        `json:"action"`
-	Reachable     bool          `json:"reachable"`
-	Reason        string        `json:"reason,omitempty"`
-	ServerVersion string        `json:"serverVersion,omitempty"`
-	Hops          []Hop         `json:"hops"`
-	Downtime      []string      `json:"downtime,omitempty"`
-	Report        *check.Report `json:"report"`
+	Target        string   `json:"target"`
+	Action        Action   `json:"action"`
+	Reachable     bool     `json:"reachable"`
+	Reason        string   `json:"reason,omitempty"`
+	ServerVersion string   `json:"serverVersion,omitempty"`
+	Hops          []Hop    `json:"hops"`
+	Downtime      []string `json:"downtime,omitempty"`
+	// Report is the plan's checks; its fields (kind, checks, summary) are the plan's top-level
+	// fields, as in every check report (docs/output-schema.md).
+	*check.Report
 
 	to   manifest.Release
 	path []manifest.Hop
@@ -252,6 +255,14 @@ func build(ctx context.Context, in Input) *Plan {
 		}
 	}
 	hops, err := in.Matrix.Path(from, in.To)
+	var pe *manifest.PathError
+	if errors.As(err, &pe) && pe.Downgrade {
+		p.Action = ActionDowngrade
+		p.Reason = fmt.Sprintf("%s is older than the installed %s: this is a downgrade, which no upgrade does", in.To.Name, from.Name)
+		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
+			Remediation: fmt.Sprintf("as the TPE rollback procedure says: roll back to the revision that ran %s (`helm tpe rollback`, which restores the backup taken before the upgrade), or reinstall %s and restore a backup taken on it", in.To.Name, in.To.Name)})
+		return p
+	}
 	if err != nil {
 		p.Reason = err.Error()
 		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
@@ -295,6 +306,9 @@ func build(ctx context.Context, in Input) *Plan {
 			}
 		}
 		ph.AdminSteps = adminSteps(ctx, in, h)
+		if ph.AdminSteps == nil {
+			ph.AdminSteps = []AdminStep{} // an empty list in JSON, not null (docs/output-schema.md)
+		}
 		for _, s := range ph.AdminSteps {
 			rep.Add(s.check(ph.N, h.To.Name))
 		}

@@ -257,7 +257,7 @@ func (d Deps) withDefaults() Deps {
 // checkVerb refuses install on an installed namespace and upgrade on an empty one.
 func checkVerb(verb plan.Action, p *plan.Plan) error {
 	switch {
-	case verb == plan.ActionInstall && p.Action == plan.ActionUpgrade:
+	case verb == plan.ActionInstall && (p.Action == plan.ActionUpgrade || p.Action == plan.ActionDowngrade):
 		return fmt.Errorf("namespace %s already holds %s: use `helm tpe upgrade --to %s`", p.Namespace, p.Installed, p.Target)
 	case verb == plan.ActionUpgrade && p.Action == plan.ActionInstall:
 		return fmt.Errorf("namespace %s holds no TPE release: use `helm tpe install --to %s`", p.Namespace, p.Target)

@@ -185,6 +185,9 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"install", "--to", "v7.3.1"}, "-f is required"},
 		{[]string{"rollback", "--yes"}, "needs --backup NAME"},
 		{[]string{"plan"}, "--to is required"},
+		{[]string{"plan", "--to", "v7.3.1", "--color", "banana"}, `invalid argument "banana" for "--color" flag: must be auto, always or never`},
+		{[]string{"repo", "add", "--repo-url", "", "--installation-id-file", "/nonexistent/id"}, "--repo and --repo-url must not be empty"},
+		{[]string{"repo", "add", "--url", "", "--installation-id-file", "/nonexistent/id"}, "--repo and --repo-url must not be empty"}, // the older name is an alias
 		{[]string{"plan", "--bundle", "b.tar.gz", "--refresh"}, "--bundle cannot be used with --refresh"},
 		{[]string{"upgrade", "--bundle", "b.tar.gz", "--repo-url", "http://x", "-f", "x.yaml"}, "--bundle cannot be used with --repo-url"},
 		{[]string{"upgrade", "--bundle", "/nonexistent/b.tar.gz", "-f", "x.yaml"}, "--bundle: reading the bundle"},

@@ -190,6 +190,19 @@ func TestImagesFromBundle(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tpe.tar.gz")
 	if _, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", file); err != nil {
 		t.Fatalf("bundle create: %v\n%s", err, stderr)
+	} else if !strings.Contains(stderr, "name the file with --output-file") {
+		t.Errorf("-o FILE (the older spelling) gives no warning:\n%s", stderr)
+	}
+	// -o is only a format: -o json prints the summary as JSON, the file is --output-file.
+	dir := t.TempDir()
+	file2 := filepath.Join(dir, "again.tar.gz")
+	sum, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", "json", "--output-file", file2)
+	var res BundleCreateResult
+	if err != nil || json.Unmarshal([]byte(sum), &res) != nil || res.File != file2 || res.Digest == "" {
+		t.Fatalf("bundle create -o json: %v %+v\n%s\n%s", err, res, sum, stderr)
+	}
+	if _, err := os.Stat("json"); err == nil {
+		t.Error("-o json wrote a file named json")
 	}
 	// a file in a directory that does not exist: the error names it (not a temporary file), and
 	// nothing is downloaded

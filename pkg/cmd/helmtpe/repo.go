@@ -97,7 +97,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 
 			# A mirror, ID from the environment (a mirror that lacks the newest release is added with a
 			# warning listing the releases it serves)
-			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --name tpe-mirror --url https://mirror.example.com/charts`),
+			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --repo tpe-mirror --repo-url https://mirror.example.com/charts`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
@@ -106,8 +106,11 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVar(&o.Name, "name", o.Name, "repository name in Helm's repositories.yaml")
-	cmd.Flags().StringVar(&o.URL, "url", o.URL, "repository URL")
+	// --repo and --repo-url, as every command that reads the repository names them.
+	cmd.Flags().StringVar(&o.Name, "repo", o.Name, "repository `NAME` in Helm's repositories.yaml (what --repo of the other commands names)")
+	cmd.Flags().StringVar(&o.URL, "repo-url", o.URL, "repository `URL`")
+	cli.AliasFlag(cmd.Flags(), "repo", "name")
+	cli.AliasFlag(cmd.Flags(), "repo-url", "url")
 	cmd.Flags().StringVar(&o.IDFile, "installation-id-file", "", "file holding the installation ID")
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
 	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
@@ -122,7 +125,7 @@ func (o *RepoAddOptions) Complete() error {
 		return err
 	}
 	if o.Name == "" || o.URL == "" {
-		return fmt.Errorf("--name and --url must not be empty")
+		return fmt.Errorf("--repo and --repo-url must not be empty")
 	}
 	if o.matrix, err = manifest.Load(); err != nil {
 		return err
@@ -151,7 +154,7 @@ func (o *RepoAddOptions) Run() error {
 	}
 	red := redact.New(id)
 	r := &charts.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
-		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings), URLFrom: "--url"}
+		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings), URLFrom: "--repo-url"}
 	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, redact.Mask(id), src)
 	if _, err := r.FetchIndex(); err != nil {
 		return red.Error(err)

@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	prereqsLong = templates.LongDesc(`
+	prereqsLong = `
 		Show or create the cluster-wide objects a cluster administrator provides before TPE is
 		installed (the prerequisites page, "Cluster wide resources" step):
 
@@ -27,13 +27,13 @@ var (
 		  manifest's spelling thingpark-data-path, thingpark-data, thingpark-other);
 		* the StorageClasses of the hosting (aks: disk.csi.azure.com, eks: ebs.csi.aws.com,
 		  gke: pd.csi.storage.gke.io, all WaitForFirstConsumer; other: one WaitForFirstConsumer
-		  class with the provisioner you name). They follow the target release (--tpe-version,
+		  class with the provisioner you name). They follow the target release (--to,
 		  default the newest): on eks TPE 8.0 uses gp3 volumes (thingpark-csi-gp3-xfs, -ext4),
 		  7.x gp2 (thingpark-csi-gp2-xfs, -ext4);
 		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
 
 		CRDs and the third-party controllers' ClusterRoles come with the charts and the vendor's
-		manifests and are not created here.`)
+		manifests and are not created here.`
 
 	prereqsExample = templates.Examples(`
 		# Review the manifests for AKS
@@ -42,21 +42,21 @@ var (
 		# Create them with server-side apply
 		%[1]s prereqs apply --hosting aks`)
 
-	prereqsShowLong = templates.LongDesc(`
+	prereqsShowLong = `
 		Print the cluster-wide manifests of the hosting as YAML (or JSON), for review or for your
-		own GitOps repository. Nothing is sent to the cluster.`)
+		own GitOps repository. Nothing is sent to the cluster.`
 
 	prereqsShowExample = templates.Examples(`
 		# The objects for EKS, in the vendor manifest's PriorityClass spelling
 		%[1]s prereqs show --hosting eks --priority-class-names=vendor
 
 		# The EKS StorageClasses of TPE 7.3 (gp2) rather than 8.0 (gp3)
-		%[1]s prereqs show --hosting eks --tpe-version v7.3.6
+		%[1]s prereqs show --hosting eks --to v7.3.6
 
 		# For another hosting, with the provisioner of your storage
 		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
 
-	prereqsApplyLong = templates.LongDesc(`
+	prereqsApplyLong = `
 		Apply the cluster-wide objects with server-side apply under field manager kubectl-tpe,
 		and report per object: created, configured, unchanged or conflict. A field owned by
 		another field manager (kubectl, helm, a GitOps tool) is never overwritten unless you pass
@@ -66,7 +66,7 @@ var (
 		--dry-run=client only reads (three lists, no mutating request); --dry-run=server asks the
 		API server to validate the apply without persisting it.
 
-		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`)
+		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`
 
 	prereqsApplyExample = templates.Examples(`
 		# Create the prerequisites on GKE
@@ -87,7 +87,7 @@ type PrereqsOptions struct {
 	ForceConflicts bool
 
 	format cli.Format
-	// note says what --tpe-version resolved to, when that is not plain.
+	// note says what --to resolved to, when that is not plain.
 	note string
 	genericiooptions.IOStreams
 }
@@ -107,7 +107,8 @@ func (o *PrereqsOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Config.StorageClassName, "storage-class-name", o.Config.StorageClassName, "Name of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.Provisioner, "storage-provisioner", o.Config.Provisioner, "Provisioner (CSI driver) of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.IngressClassName, "ingress-class-name", o.Config.IngressClassName, "Name of the IngressClass")
-	fl.StringVar(&o.Config.TPEVersion, "tpe-version", o.Config.TPEVersion, "Target TPE release, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	fl.StringVar(&o.Config.TPEVersion, "to", o.Config.TPEVersion, "Target TPE `RELEASE`, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	cli.AliasFlag(fl, "to", "tpe-version")
 }
 
 // NewCmdPrereqs builds `kubectl tpe prereqs`.
@@ -183,7 +184,7 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 	// An unknown release is bad input: its objects would be guessed.
 	res, err := manifest.MustLoad().ResolveRelease(manifest.Request{Name: o.Config.TPEVersion})
 	if err != nil {
-		return manifest.InputError(err, "--tpe-version", "")
+		return manifest.InputError(err, "--to", "")
 	}
 	o.Config.TPEVersion, o.note = res.Release.Name, res.Note
 	if apply {

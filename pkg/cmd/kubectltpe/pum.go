@@ -22,10 +22,10 @@ import (
 )
 
 var (
-	pumLong = templates.LongDesc(`
+	pumLong = `
 		Read and drive the TPE post-upgrade manager (PUM), which runs data migrations after an
 		upgrade of the thingpark-enterprise chart. These commands replace
-		"kubectl exec deploy/pum -- status|restart" and "kubectl logs jobs.batch/pum-process".`)
+		"kubectl exec deploy/pum -- status|restart" and "kubectl logs jobs.batch/pum-process".`
 
 	pumExample = templates.Examples(`
 		# Show the post-upgrade requests and the verdict
@@ -40,7 +40,7 @@ var (
 		# Follow the logs of the post-upgrade procedure
 		%[1]s pum logs -f`)
 
-	pumStatusLong = templates.LongDesc(`
+	pumStatusLong = `
 		Run "status" in a ready pod of deploy/pum (through the exec subresource, as
 		"kubectl exec deploy/pum -- status" does) and show one row per post-upgrade request: its
 		state, how long it has been in that state, and its error and iteration counters. Then give
@@ -59,7 +59,7 @@ var (
 		codes, and no cluster is contacted, so no kubeconfig is needed. Copied text may have CRLF
 		line ends, no final newline, or shell prompt lines before or after the dump.
 
-		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`)
+		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`
 
 	pumStatusExample = templates.Examples(`
 		# Show the status of the post-upgrade procedure
@@ -74,10 +74,10 @@ var (
 		# Wait for it (reading the status every 10s) and print the result as JSON
 		%[1]s pum status --wait --timeout 30m --interval 10s -o json`)
 
-	pumRestartLong = templates.LongDesc(`
+	pumRestartLong = `
 		Run "restart" in deploy/pum, which starts the post-upgrade procedure again (for example
 		after it failed), then show the status. It asks for confirmation on a terminal; without
-		a terminal it refuses unless --yes is given.`)
+		a terminal it refuses unless --yes is given.`
 
 	pumRestartExample = templates.Examples(`
 		# Restart after confirming
@@ -86,9 +86,9 @@ var (
 		# Restart from a script
 		%[1]s pum restart --yes`)
 
-	pumLogsLong = templates.LongDesc(`
+	pumLogsLong = `
 		Print the logs of the pods of Job pum-process (the post-upgrade procedure), all
-		containers, oldest pod first, as "kubectl logs jobs.batch/pum-process" does for one pod.`)
+		containers, oldest pod first, as "kubectl logs jobs.batch/pum-process" does for one pod.`
 
 	pumLogsExample = templates.Examples(`
 		# Print the logs of the post-upgrade procedure

@@ -17,7 +17,7 @@ import (
 // DisplayName is how the command is shown in help and examples.
 const DisplayName = "kubectl tpe"
 
-var rootLong = templates.LongDesc(`
+var rootLong = `
 	kubectl tpe checks and prepares a Kubernetes cluster for ThingPark Enterprise (TPE), and
 	watches a TPE installation during and after an upgrade.
 
@@ -25,7 +25,7 @@ var rootLong = templates.LongDesc(`
 	prerequisites (PriorityClasses, StorageClasses, IngressClass, CRDs, RBAC). TPE operators use
 	"wait", "pum" and "status" during a maintenance window, and "support-bundle" to open a ticket.
 
-	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`)
+	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`
 
 // NewCmdRoot builds the `kubectl tpe` command tree.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
@@ -59,7 +59,38 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	complete.Flag(cmd, "namespace", complete.Namespaces(f))
 	complete.Flag(cmd, "context", complete.Contexts(f))
 	complete.Tree(cmd)
+	// The Long texts are formatted (templates.LongDesc, a markdown pass of ~30 ms for the tree)
+	// only when help is shown, not on every run: `kubectl tpe version` pays nothing for them.
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		formatLong(c)
+		help(c, args)
+	})
 	return cmd
+}
+
+// formattedAnnotation marks a command whose Long text has been formatted.
+const formattedAnnotation = "kubectl-tpe/long-formatted"
+
+// formatLong formats the Long text of c once.
+func formatLong(c *cobra.Command) {
+	if c.Annotations[formattedAnnotation] != "" {
+		return
+	}
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Long = templates.LongDesc(c.Long)
+	c.Annotations[formattedAnnotation] = "true"
+}
+
+// FormatHelp formats the Long text of every command of the tree, as help shows it (for the
+// generated reference pages).
+func FormatHelp(root *cobra.Command) {
+	formatLong(root)
+	for _, c := range root.Commands() {
+		FormatHelp(c)
+	}
 }
 
 // addKlogFlags exposes only -v of klog, as kubectl plugins usually do.

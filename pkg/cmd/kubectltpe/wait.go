@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	waitLong = templates.LongDesc(`
+	waitLong = `
 		Wait until every StatefulSet and Deployment of the TPE namespace has rolled out (or is
 		ready), as the upgrade procedure asks before checking the post-upgrade manager.
 
@@ -37,7 +37,7 @@ var (
 		scheduled, an unbound PVC, an image pull error, a crash loop.
 
 		Exit codes: 0 all ready, 2 timed out (every workload that is not ready is listed with its
-		reason) or an included Job failed, 1 error.`)
+		reason) or an included Job failed, 1 error.`
 
 	waitExample = templates.Examples(`
 		# Wait up to 20 minutes for every StatefulSet and Deployment of thingpark-enterprise
