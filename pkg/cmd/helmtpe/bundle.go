@@ -81,7 +81,8 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 			a checksum of every file.
 
 			What the vendor does not publish for a release is listed in the bundle as missing. A file that
-			would contain the installation ID or another secret of your values is refused. The summary
+			would contain the installation ID or another secret of your values is refused, and so are
+			images whose references would hold one (the rule of "helm tpe images"). The summary
 			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".`),
 		Example: templates.Examples(`
 			# A two-hop upgrade path, with the values the images are rendered with
@@ -121,6 +122,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		if vals, err = values.Load(o.ValueFiles); err != nil {
 			return err
 		}
+		hideValues(o.ErrOut, vals)
 	}
 	if o.File == "" {
 		o.File = "tpe-bundle-" + to.Name + ".tar.gz"

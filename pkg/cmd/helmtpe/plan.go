@@ -152,6 +152,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		if vals, err = values.Load(o.ValueFiles); err != nil {
 			return nil, err
 		}
+		hideValues(o.ErrOut, vals)
 		if o.ChartDir != "" {
 			in.Charts = &charts.Dir{Path: o.ChartDir}
 		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {

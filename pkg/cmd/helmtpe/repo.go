@@ -22,6 +22,8 @@ type RepoAddOptions struct {
 	URL        string
 	IDFile     string
 	ValueFiles []string
+	// AllowInsecureHTTP is --allow-insecure-http.
+	AllowInsecureHTTP bool
 	To         string
 	Output     string
 
@@ -87,7 +89,12 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			The installation ID is read from --installation-id-file, the HELM_TPE_INSTALLATION_ID variable,
 			global.installationId of the values files (-f), or a prompt that does not echo. It is never a
 			plain flag value (shell history), and it is never printed: at most its last 4 characters.
-			repositories.yaml is written with mode 0600.`),
+			repositories.yaml is written with mode 0600.
+
+			The installation ID is the repository's user and password, sent with every request: a plain
+			http URL would carry it in clear, so it is refused unless --allow-insecure-http is given (then
+			with a warning, on every command that uses the repository). http to this machine (localhost,
+			127.0.0.1, ::1: a local mirror or a tunnel) is accepted.`),
 		Example: templates.Examples(`
 			# Add the vendor repository, reading the ID from a file
 			helm tpe repo add --installation-id-file ~/.tpe/installation-id
@@ -112,6 +119,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
 	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	addAllowInsecureHTTP(cmd, &o.AllowInsecureHTTP)
 	return cmd
 }
 
@@ -145,6 +153,10 @@ func (o *RepoAddOptions) Run() error {
 		if vals, err = values.Load(o.ValueFiles); err != nil {
 			return err
 		}
+		hideValues(o.ErrOut, vals)
+	}
+	if err := checkPlainHTTP(o.URL, "--url", o.AllowInsecureHTTP, o.ErrOut); err != nil {
+		return err
 	}
 	id, src, err := installationID(o.IDFile, vals, o.In, o.ErrOut)
 	if err != nil {

@@ -9,8 +9,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -54,7 +56,12 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 
 // NewCmdRootWith builds the tree on an Env: tests hand in one whose cluster is already built
 // (WithCluster) on Helm's memory storage and fake clients.
+//
+// Everything the tree prints, and its errors, go through one Redactor (URL credentials always; the
+// values' secrets and the installation ID once a command read them: hideValues).
 func NewCmdRootWith(env *Env) *cobra.Command {
+	red := redact.New()
+	env.Streams.Out, env.Streams.ErrOut = red.Writer(env.Streams.Out), red.Writer(env.Streams.ErrOut)
 	settings, streams := env.Settings, env.Streams
 	cmd := &cobra.Command{
 		Use:   "helm-tpe",
@@ -105,6 +112,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	complete.Flag(cmd, "namespace", complete.Namespaces(getter))
 	complete.Flag(cmd, "kube-context", complete.Contexts(getter))
 	complete.Tree(cmd)
+	cli.RedactErrors(cmd, red.String)
 	return cmd
 }
 
