@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Entry is one post-upgrade request.
@@ -135,7 +137,9 @@ var requiredKeys = []string{"uid", "requestID", "errorCounter", "iterationCounte
 // entry count that does not match the header.
 func Parse(raw string) (*Status, error) {
 	st := &Status{Raw: raw, Entries: []Entry{}}
-	text := strings.ReplaceAll(raw, "\r\n", "\n")
+	// A terminal's `kubectl exec -it` may colour the output: the escape sequences are not part of
+	// the states (a coloured ABORTED must not read as an unknown state).
+	text := strings.ReplaceAll(text.StripANSI(raw), "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
 	lines := strings.Split(text, "\n")
 	fail := func(line int, format string, args ...any) (*Status, error) {
