@@ -24,8 +24,8 @@ type RepoAddOptions struct {
 	ValueFiles []string
 	// AllowInsecureHTTP is --allow-insecure-http.
 	AllowInsecureHTTP bool
-	To         string
-	Output     string
+	To                string
+	Output            string
 
 	env    *Env
 	format cli.Format

@@ -22,6 +22,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 var (
@@ -215,7 +216,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		st, err = pum.Wait(wctx, o.Exec, o.Namespace, o.Interval, func(s *pum.Status) {
 			if line := progressLine(s); line != last {
 				last = line
-				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), line)
+				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), text.Safe(line))
 			}
 		})
 		var te *pum.WaitTimeoutError
@@ -277,7 +278,7 @@ func progressLine(s *pum.Status) string {
 
 func (o *PUMStatusOptions) print(st *pum.Status) error {
 	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
 	if o.format != cli.FormatTable {
 		return cli.WriteData(o.Out, o.format, st)
@@ -335,7 +336,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 		return explainPUM(ctx, o.Exec, err)
 	}
 	if out != "" {
-		fmt.Fprintln(o.ErrOut, out)
+		fmt.Fprintln(o.ErrOut, text.Safe(out))
 	}
 	fmt.Fprintf(o.ErrOut, "post-upgrade procedure restarted in namespace %s\n", o.Namespace)
 	st, err := pum.Get(ctx, o.Exec, o.Namespace)
@@ -343,7 +344,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("restarted, but reading the status afterwards failed: %w", err)
 	}
 	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
 	return writePUMTable(o.Out, st, time.Now())
 }
