@@ -88,7 +88,7 @@ func (o *EnvOptions) Info() EnvInfo {
 		driver = "secret"
 	}
 	return EnvInfo{
-		Namespace:   s.Namespace(),
+		Namespace:   o.env.namespace(),
 		KubeContext: s.KubeContext,
 		KubeConfig:  kubeconfig,
 		Debug:       s.Debug,

@@ -268,7 +268,7 @@ func writeSummary(w io.Writer, rep *images.Report) {
 // offlineNamespace is the namespace of a command that reads no cluster: -n (or HELM_NAMESPACE,
 // which Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
 func offlineNamespace(e *Env, cmd *cobra.Command) string {
-	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
+	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || (os.Getenv("HELM_NAMESPACE") != "" && !e.helmDefaultIgnored) {
 		return e.Settings.Namespace()
 	}
 	return manifest.DefaultNamespace
