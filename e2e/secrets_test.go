@@ -77,10 +77,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"  backup:\n    s3Compat: {url: \"http://"+urlCreds[0]+":"+urlCreds[1]+"@minio.example.com:9000\", bucket: tpe-backups, accessKey: \""+s.AWSAccessKey+"\", secretAccessKey: \""+s.AWSSecretKey+"\"}\n")
 	idInRegistry := writeFile(t, "values-id-registry.yaml", "global:\n  repositories:\n    containerImagesRegistry:\n      fqdn: "+strings.ToLower(s.InstallationID)+".registry.example.com\n")
 	admin := env.AdminKubeconfig
+	// why is what the error of a command that must fail says (it fails for that reason).
+	why := map[string]string{
+		"helm tpe images (installation ID in a registry host)":          "registry host name",
+		"helm tpe bundle create (installation ID in a registry host)":   "registry host name",
+		"helm tpe bundle create (configuration repository unreachable)": "configuration repository",
+		"helm tpe repo add --url http:// (refused)":                     "--allow-insecure-http",
+	}
 	phase := func(t *testing.T, cmds []cmd) {
 		for _, c := range cmds {
 			r := c.run()
 			outputs = append(outputs, r.Stdout, r.Stderr)
+			if w := why[c.name]; w != "" && !strings.Contains(r.Stderr, w) {
+				t.Errorf("%s: stderr does not say %q:\n%s", c.name, w, redact(r.Stderr))
+			}
 			ok := r.Code == 0
 			for _, code := range c.codes {
 				ok = ok || r.Code == code
