@@ -177,9 +177,13 @@ const DefaultTPENamespace = "thingpark-enterprise"
 
 // TPENamespace is the namespace TPE commands work in: -n when given, else the context's
 // namespace unless that is just client-go's fallback "default", else thingpark-enterprise.
-func (c *Clients) TPENamespace() string {
-	if c.ExplicitNamespace || (c.Namespace != "" && c.Namespace != "default") {
-		return c.Namespace
+func (c *Clients) TPENamespace() string { return TPENamespace(c.Namespace, c.ExplicitNamespace) }
+
+// TPENamespace is the rule of Clients.TPENamespace for a namespace read from a kubeconfig loader
+// (ns, and whether -n gave it), for commands that build no clients.
+func TPENamespace(ns string, explicit bool) string {
+	if explicit || (ns != "" && ns != "default") {
+		return ns
 	}
 	return DefaultTPENamespace
 }

@@ -51,8 +51,11 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 			steps where the vendor publishes them; the images the charts render with your values (-f); and
 			a checksum of every file.
 
-			What the vendor does not publish for a release is listed in the bundle as missing. A file that
-			would contain the installation ID or another secret of your values is refused. The summary
+			What the vendor does not publish for a release is listed in the bundle as missing; a
+			configuration repository that cannot be read at all (down, unreachable, blocked) is an error
+			and no bundle is written. A file that would contain the installation ID or another secret of
+			your values is refused, and so are images whose references would hold one (the rule of
+			"helm tpe images"). The summary
 			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".`),
 		Example: templates.Examples(`
 			# A two-hop upgrade path, with the values the images are rendered with
@@ -111,6 +114,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hideValues(o.ErrOut, vals)
 	if o.File == "" {
 		o.File = "tpe-bundle-" + to.Name + ".tar.gz"
 	}
@@ -136,6 +140,10 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		var ce *airgap.ConfigError
+		if errors.As(err, &ce) {
+			err = fmt.Errorf("%w; check this machine's access to it (HTTPS_PROXY), or set %s to a mirror of it", err, catalog.EnvRawBase)
+		}
 		return red.Error(err)
 	}
 	bm := res.Manifest

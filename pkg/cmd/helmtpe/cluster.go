@@ -84,6 +84,20 @@ func (e *Env) Cluster() (*Cluster, error) {
 	return e.cluster, nil
 }
 
+// namespace is the TPE namespace commands work in (Cluster's), read from the kubeconfig without
+// building clients.
+func (e *Env) namespace() string {
+	if e.cluster != nil {
+		return e.cluster.Namespace
+	}
+	ns, explicit, err := e.Settings.RESTClientGetter().ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		// No readable kubeconfig: -n (or HELM_NAMESPACE) alone.
+		return kube.TPENamespace(e.Settings.Namespace(), false)
+	}
+	return kube.TPENamespace(ns, explicit)
+}
+
 // runExec is the Executor of an install/upgrade run: it finds each Deployment's pod once
 // (podexec.PodCache; the runner forgets them after each chart, which may replace them).
 func (c *Cluster) runExec() podexec.Executor {

@@ -15,6 +15,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -54,6 +55,9 @@ type repoFlags struct {
 	RepoName string
 	RepoURL  string
 	IDFile   string
+	// AllowInsecureHTTP is --allow-insecure-http: send the installation ID to a plain http
+	// repository (charts.PlainHTTP) anyway.
+	AllowInsecureHTTP bool
 	// Bundle is --bundle: the charts come from this release bundle, no repository is contacted.
 	Bundle string
 
@@ -64,6 +68,29 @@ func (r *repoFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "`NAME` of the chart repository added by helm tpe repo add")
 	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "chart repository `URL` to use directly instead of --repo (the installation ID is then read as repo add reads it)")
 	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
+	addAllowInsecureHTTP(cmd, &r.AllowInsecureHTTP)
+}
+
+// FlagAllowInsecureHTTP accepts a plain http chart repository, which receives the installation ID
+// in clear.
+const FlagAllowInsecureHTTP = "allow-insecure-http"
+
+func addAllowInsecureHTTP(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, FlagAllowInsecureHTTP, false, "accept a plain http chart repository (not on this machine), to which the installation ID is sent in clear; refused without it")
+}
+
+// checkPlainHTTP refuses a chart repository URL that would receive the installation ID in clear
+// (charts.PlainHTTP), unless allowed; allowed, it warns.
+func checkPlainHTTP(u, from string, allowed bool, errOut io.Writer) error {
+	if !charts.PlainHTTP(u) {
+		return nil
+	}
+	e := &charts.InsecureURLError{URL: u}
+	if !allowed {
+		return fmt.Errorf("%s: %w: use its https URL, or pass --%s to send it anyway on a network you trust", from, e, FlagAllowInsecureHTTP)
+	}
+	fmt.Fprintf(errOut, "warning: %s (--%s)\n", e, FlagAllowInsecureHTTP)
+	return nil
 }
 
 // addBundle adds --bundle.
@@ -168,7 +195,18 @@ func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.W
 func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*charts.Repo, error) {
 	getters := getter.All(e.Settings)
 	if r.RepoURL == "" {
-		return charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		repo, err := charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		if err != nil {
+			return nil, err
+		}
+		redact.Of(errOut).Add(repo.ID)
+		if err := checkPlainHTTP(repo.URL, "--repo "+r.RepoName, r.AllowInsecureHTTP, errOut); err != nil {
+			return nil, err
+		}
+		return repo, nil
+	}
+	if err := checkPlainHTTP(r.RepoURL, "--repo-url", r.AllowInsecureHTTP, errOut); err != nil {
+		return nil, err
 	}
 	id, _, err := installationID(r.IDFile, vals, in, errOut)
 	if err != nil {
@@ -181,7 +219,8 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 // installationID reads the installation ID from, in order: the file, $HELM_TPE_INSTALLATION_ID,
 // the values' global.installationId, a prompt without echo. It is never a flag value (shell
 // history). It returns the ID and where it came from.
-func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (string, string, error) {
+func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (id, from string, err error) {
+	defer func() { redact.Of(errOut).Add(id) }()
 	if file != "" {
 		id, err := charts.ReadIDFile(file)
 		return id, "--installation-id-file", err
@@ -204,11 +243,17 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	if err != nil {
 		return "", "", fmt.Errorf("reading the installation ID: %w", err)
 	}
-	id := strings.TrimSpace(string(b))
+	id = strings.TrimSpace(string(b))
 	if id == "" {
 		return "", "", fmt.Errorf("no installation ID entered")
 	}
 	return id, "prompt", nil
+}
+
+// hideValues makes the output streams of the command (w is one of them) hide the secrets of
+// vals from now on, wherever they appear: the values' secrets in a message, a table, an error.
+func hideValues(w io.Writer, vals values.Values) {
+	redact.Of(w).Add(redact.Strings(redact.FromValues(vals))...)
 }
 
 // helmFlagNames names Helm's flags in an error of pkg/kube, which names kubectl's: Helm's

@@ -192,6 +192,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"upgrade", "--bundle", "b.tar.gz", "--repo-url", "http://x", "-f", "x.yaml"}, "--bundle cannot be used with --repo-url"},
 		{[]string{"upgrade", "--bundle", "/nonexistent/b.tar.gz", "-f", "x.yaml"}, "--bundle: reading the bundle"},
 		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "abc"}, "--digest \"abc\""},
+		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "sha256:abc"}, "--digest \"sha256:abc\""},
 		{[]string{"repo", "add", "--to", "v7.3.1"}, "no installation ID"},
 		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file"},
 	}
@@ -200,6 +201,9 @@ func TestFlagValidation(t *testing.T) {
 			_, _, err := run(t, nil, tt.args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+			if cli.ExitCode(err) != cli.ExitErr {
+				t.Errorf("exit code %d, want %d (bad input)", cli.ExitCode(err), cli.ExitErr)
 			}
 		})
 	}

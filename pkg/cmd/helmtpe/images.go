@@ -71,6 +71,10 @@ func NewCmdImages(env *Env) *cobra.Command {
 			The mirror holds each image under its path without the original registry host, e.g.
 			quay.io/strimzi/operator:0.33.2 as HOST/PATH/strimzi/operator:0.33.2.
 
+			An image list is meant to be copied (mirroring scripts, release bundles, tickets): when an image
+			reference would hold a secret of your values (the installation ID in a registry host name), it
+			is not printed and the command fails, as "bundle create" does.
+
 			Exit codes: 0 the images are listed (warnings go to stderr), 1 error.`),
 		Example: templates.Examples(`
 			# The images of 7.3.1 with your values, one per line
@@ -142,6 +146,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	if err != nil {
 		return nil, err
 	}
+	hideValues(o.ErrOut, vals)
 	cfg := images.Config{Release: rel, Values: vals, Namespace: namespace, Registry: o.Registry}
 	if o.ChartDir != "" {
 		cfg.Charts = &charts.Dir{Path: o.ChartDir}

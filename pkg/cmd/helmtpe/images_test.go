@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,7 +12,11 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 // fixture731Images are the images the fixture charts of v7.3.1 render with the default values.
@@ -100,6 +105,31 @@ func TestImagesCommand(t *testing.T) {
 		}
 		if strings.Contains(stderr, "thingpark-kubernetes/twa") || strings.Contains(stderr, "strimzi/operator") {
 			t.Errorf("a redirected image is listed as not redirected:\n%s", stderr)
+		}
+	})
+
+	t.Run("the installation ID in a registry host name is refused, as bundle create refuses it", func(t *testing.T) {
+		const id = "f00dfeed1234abcd5678"
+		vals := writeTemp(t, "global:\n  installationId: "+id+"\n  repositories:\n    containerImagesRegistry:\n      fqdn: "+id+".registry.example.com\n")
+		for _, o := range []string{"table", "json"} {
+			out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "-f", vals, "-o", o)
+			var se *images.SecretInImageError
+			if !errors.As(err, &se) || cli.ExitCode(err) != cli.ExitErr {
+				t.Fatalf("-o %s: err = %v, want a SecretInImageError (exit 1)", o, err)
+			}
+			if all := out + stderr + err.Error(); strings.Contains(all, id) || !strings.Contains(err.Error(), "registry host name") {
+				t.Errorf("-o %s: the ID is shown, or the error does not say why:\n%s", o, all)
+			}
+		}
+		// bundle create renders its images through the same rule (renderImages).
+		rel, err := manifest.MustLoad().Resolve("v7.3.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := values.Load([]string{vals})
+		var se *images.SecretInImageError
+		if _, err := renderImages(t.Context(), rel, &charts.Dir{Path: dir}, v); !errors.As(err, &se) {
+			t.Errorf("bundle create's images: %v", err)
 		}
 	})
 

@@ -161,6 +161,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	}
 	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
 	if len(o.ValueFiles) > 0 {
+		hideValues(o.ErrOut, vals)
 		if o.ChartDir != "" {
 			// Charts the user named and plan cannot use are bad input, as for images: an
 			// error, not a skipped check.
@@ -178,6 +179,12 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		}
 	} else if o.ChartDir != "" {
 		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
+	} else if o.Repo.Bundle != "" {
+		// Without values the charts are not read, but the bundle must still hold every release of
+		// the path (the plan's bundle check), as with values.
+		if in.Charts, err = o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
+			return nil, err
+		}
 	}
 	in.Values = vals
 	if o.From != "" {

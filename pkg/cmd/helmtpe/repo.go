@@ -22,8 +22,10 @@ type RepoAddOptions struct {
 	URL        string
 	IDFile     string
 	ValueFiles []string
-	To         string
-	Output     string
+	// AllowInsecureHTTP is --allow-insecure-http.
+	AllowInsecureHTTP bool
+	To                string
+	Output            string
 
 	env    *Env
 	format cli.Format
@@ -87,7 +89,12 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			The installation ID is read from --installation-id-file, the HELM_TPE_INSTALLATION_ID variable,
 			global.installationId of the values files (-f), or a prompt that does not echo. It is never a
 			plain flag value (shell history), and it is never printed: at most its last 4 characters.
-			repositories.yaml is written with mode 0600.`),
+			repositories.yaml is written with mode 0600.
+
+			The installation ID is the repository's user and password, sent with every request: a plain
+			http URL would carry it in clear, so it is refused unless --allow-insecure-http is given (then
+			with a warning, on every command that uses the repository). http to this machine (localhost,
+			127.0.0.1, ::1: a local mirror or a tunnel) is accepted.`),
 		Example: templates.Examples(`
 			# Add the vendor repository, reading the ID from a file
 			helm tpe repo add --installation-id-file ~/.tpe/installation-id
@@ -115,6 +122,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
 	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	addAllowInsecureHTTP(cmd, &o.AllowInsecureHTTP)
 	return cmd
 }
 
@@ -146,6 +154,10 @@ func (o *RepoAddOptions) Complete() error {
 func (o *RepoAddOptions) Run() error {
 	vals, err := values.Load(o.ValueFiles)
 	if err != nil {
+		return err
+	}
+	hideValues(o.ErrOut, vals)
+	if err := checkPlainHTTP(o.URL, "--repo-url", o.AllowInsecureHTTP, o.ErrOut); err != nil {
 		return err
 	}
 	id, src, err := installationID(o.IDFile, vals, o.In, o.ErrOut)

@@ -25,6 +25,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -299,6 +300,8 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
 		return err
 	}
+	// From now on the output streams hide the values' secrets wherever they appear.
+	redact.Of(o.Out).Add(redact.Strings(redact.FromValues(cfg.Values))...)
 	cfg.HasValues = len(o.ValuesFiles) > 0
 	if err := o.completeTLS(&cfg); err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 var (
@@ -212,7 +213,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		st, err = pum.Wait(wctx, o.Exec, o.Namespace, o.Interval, func(s *pum.Status) {
 			if line := progressLine(s); line != last {
 				last = line
-				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), line)
+				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), text.Safe(line))
 			}
 		})
 		var te *pum.WaitTimeoutError
@@ -257,7 +258,7 @@ func (o *PUMStatusOptions) readFile() (*pum.Status, error) {
 
 func (o *PUMStatusOptions) print(st *pum.Status) error {
 	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
 	if o.format != cli.FormatTable {
 		return cli.WriteData(o.Out, o.format, st)

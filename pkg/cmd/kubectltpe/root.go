@@ -11,7 +11,9 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -27,8 +29,11 @@ var rootLong = `
 
 	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`
 
-// NewCmdRoot builds the `kubectl tpe` command tree.
+// NewCmdRoot builds the `kubectl tpe` command tree. Everything it prints, and its errors, go
+// through one Redactor (URL credentials always; the values' secrets once a command read them).
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	red := redact.New()
+	streams.Out, streams.ErrOut = red.Writer(streams.Out), red.Writer(streams.ErrOut)
 	cmd := &cobra.Command{
 		Use:           "kubectl-tpe",
 		Short:         "Check, prepare and watch a ThingPark Enterprise cluster",
@@ -66,6 +71,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		formatLong(c)
 		help(c, args)
 	})
+	cli.RedactErrors(cmd, red.String)
 	return cmd
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
@@ -171,7 +171,7 @@ type waitPrinter struct {
 }
 
 func terminalWidth(w io.Writer) int {
-	if f, ok := w.(*os.File); ok {
+	if f, ok := w.(interface{ Fd() uintptr }); ok && f.Fd() != ^uintptr(0) {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			return width
 		}
@@ -204,7 +204,7 @@ func (p *waitPrinter) print(s wait.Snapshot) {
 			}
 			line := fmt.Sprintf("%s %-40s %d/%d", mark, w.Kind+"/"+w.Name, w.Ready, w.Desired)
 			if !w.Done {
-				line += "  " + w.Reason
+				line += "  " + text.Safe(w.Reason)
 			}
 			b.WriteString(p.cut(line) + "\n")
 			p.lines++
@@ -224,7 +224,7 @@ func (p *waitPrinter) print(s wait.Snapshot) {
 		if w.Done {
 			fmt.Fprintf(p.w, "%s %s %d/%d ready\n", now, key, w.Ready, w.Desired)
 		} else {
-			fmt.Fprintf(p.w, "%s %s %d/%d waiting: %s\n", now, key, w.Ready, w.Desired, w.Reason)
+			fmt.Fprintf(p.w, "%s %s %d/%d waiting: %s\n", now, key, w.Ready, w.Desired, text.Safe(w.Reason))
 		}
 	}
 }
