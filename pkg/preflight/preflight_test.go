@@ -80,7 +80,7 @@ func threeNodes() []runtime.Object {
 
 func baseConfig(t *testing.T, release string) Config {
 	t.Helper()
-	tg, err := ResolveTarget(manifest.MustLoad(), release, "")
+	tg, err := ResolveTarget(t.Context(), manifest.MustLoad(), release, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestResolveTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg, err := ResolveTarget(m, tt.version, tt.file)
+			tg, err := ResolveTarget(t.Context(), m, tt.version, tt.file)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", err, tt.err)

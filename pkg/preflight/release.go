@@ -2,9 +2,10 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
 )
@@ -21,10 +22,14 @@ type Target struct {
 // ResolveTarget picks the release: --manifest (a VERSIONS file, matched against the matrix),
 // else --tpe-version, else the newest tagged release. A malformed --tpe-version or an unreadable
 // manifest is an error; a well-formed release the matrix does not know is Known=false (a warning).
-func ResolveTarget(m *manifest.Matrix, version, manifestFile string) (Target, error) {
+func ResolveTarget(ctx context.Context, m *manifest.Matrix, version, manifestFile string) (Target, error) {
 	switch {
 	case manifestFile != "":
-		data, err := os.ReadFile(manifestFile)
+		data, err := input.ReadFile(ctx, input.Versions, manifestFile)
+		var tooLarge *input.TooLargeError
+		if errors.As(err, &tooLarge) {
+			return Target{}, err
+		}
 		if err != nil {
 			return Target{}, fmt.Errorf("reading --manifest %q: %w", manifestFile, err)
 		}

@@ -118,7 +118,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	}
 	vals := values.Values{}
 	if len(o.ValueFiles) > 0 {
-		if vals, err = values.Load(o.ValueFiles); err != nil {
+		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -50,11 +51,11 @@ func (t *targetFlags) add(cmd *cobra.Command, required bool) {
 
 // resolve returns the target release: --manifest's VERSIONS file (named by --to, else as
 // manifest.ReadRelease names it), else the matrix entry --to names. Errors name the flag at fault.
-func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
+func (t *targetFlags) resolve(ctx context.Context, m *manifest.Matrix) (manifest.Release, error) {
 	if t.Manifest != "" {
-		data, err := os.ReadFile(t.Manifest)
+		data, err := readFlagFile(ctx, "--manifest", input.Versions, t.Manifest)
 		if err != nil {
-			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
+			return manifest.Release{}, err
 		}
 		r, err := m.ReadRelease(t.Manifest, data, t.To)
 		if err != nil {
@@ -164,7 +165,7 @@ func (r *repoFlags) target(ctx context.Context, e *Env, t *targetFlags, errOut i
 	if m, err = r.withBundle(t, m); err != nil {
 		return nil, manifest.Release{}, err
 	}
-	to, err := t.resolve(m)
+	to, err := t.resolve(ctx, m)
 	if err != nil {
 		return nil, manifest.Release{}, err
 	}
@@ -248,3 +249,12 @@ type renamedError struct {
 
 func (e *renamedError) Error() string { return e.msg }
 func (e *renamedError) Unwrap() error { return e.err }
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -139,7 +140,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	}
 	vals := values.Values{}
 	if len(o.ValueFiles) > 0 {
-		if vals, err = values.Load(o.ValueFiles); err != nil {
+		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
 			return nil, err
 		}
 	}
@@ -164,9 +165,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 // ref (best effort: a note, and nil).
 func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
 	if o.VendorManifest != "" {
-		data, err := os.ReadFile(o.VendorManifest)
+		data, err := readFlagFile(ctx, "--vendor-manifest", input.ImageList, o.VendorManifest)
 		if err != nil {
-			return nil, "", fmt.Errorf("reading --vendor-manifest: %w", err)
+			return nil, "", err
 		}
 		return images.ParseContainerManifest(data), o.VendorManifest, nil
 	}

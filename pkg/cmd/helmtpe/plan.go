@@ -149,7 +149,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	vals := values.Values{}
 	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
 	if len(o.ValueFiles) > 0 {
-		if vals, err = values.Load(o.ValueFiles); err != nil {
+		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
 			return nil, err
 		}
 		if o.ChartDir != "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
@@ -243,7 +243,7 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 					return fmt.Errorf("%w (or versions)", err)
 				}
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Manifest, "manifest", "", "VERSIONS file to read instead of the embedded matrix")
@@ -252,12 +252,12 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 }
 
 // Run prints the manifest.
-func (o *ManifestOptions) Run() error {
+func (o *ManifestOptions) Run(ctx context.Context) error {
 	m, err := manifest.Load()
 	if err != nil {
 		return err
 	}
-	r, err := o.release(m)
+	r, err := o.release(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -267,11 +267,11 @@ func (o *ManifestOptions) Run() error {
 // release is the release to show: --manifest's file (named by RELEASE, its directory or its
 // charts, else a custom release), else RELEASE or the newest known release. Errors name RELEASE
 // or --manifest, the two inputs of this command.
-func (o *ManifestOptions) release(m *manifest.Matrix) (manifest.Release, error) {
+func (o *ManifestOptions) release(ctx context.Context, m *manifest.Matrix) (manifest.Release, error) {
 	if o.Manifest != "" {
-		data, err := os.ReadFile(o.Manifest)
+		data, err := readFlagFile(ctx, "--manifest", input.Versions, o.Manifest)
 		if err != nil {
-			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
+			return manifest.Release{}, err
 		}
 		r, err := m.ReadRelease(o.Manifest, data, o.Release)
 		if err != nil {

@@ -1,6 +1,7 @@
 package helmtpe
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -103,7 +104,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			if err := o.Complete(); err != nil {
 				return err
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Name, "name", o.Name, "repository name in Helm's repositories.yaml")
@@ -138,11 +139,11 @@ func (o *RepoAddOptions) Complete() error {
 }
 
 // Run adds and checks the repository.
-func (o *RepoAddOptions) Run() error {
+func (o *RepoAddOptions) Run(ctx context.Context) error {
 	var vals values.Values
 	if len(o.ValueFiles) > 0 {
 		var err error
-		if vals, err = values.Load(o.ValueFiles); err != nil {
+		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
 			return err
 		}
 	}

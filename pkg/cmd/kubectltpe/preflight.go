@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
@@ -273,7 +273,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 			}
 		}
 	}
-	target, err := preflight.ResolveTarget(matrix, o.TPEVersion, o.Manifest)
+	target, err := preflight.ResolveTarget(ctx, matrix, o.TPEVersion, o.Manifest)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
 	if len(o.ValuesFiles) > 0 {
-		if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
+		if cfg.Values, err = values.LoadContext(ctx, o.ValuesFiles); err != nil {
 			return err
 		}
 		cfg.HasValues = true
@@ -295,17 +295,17 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	if o.TLSCert != "" {
 		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
 			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
-		if in.CertPEM, err = os.ReadFile(o.TLSCert); err != nil {
-			return fmt.Errorf("reading --tls-cert: %w", err)
+		if in.CertPEM, err = readFlagFile(ctx, "--tls-cert", input.PEM, o.TLSCert); err != nil {
+			return err
 		}
 		if o.TLSKey != "" {
-			if in.KeyPEM, err = os.ReadFile(o.TLSKey); err != nil {
-				return fmt.Errorf("reading --tls-key: %w", err)
+			if in.KeyPEM, err = readFlagFile(ctx, "--tls-key", input.PEM, o.TLSKey); err != nil {
+				return err
 			}
 		}
 		if o.TLSCA != "" {
-			if in.CAPEM, err = os.ReadFile(o.TLSCA); err != nil {
-				return fmt.Errorf("reading --tls-ca: %w", err)
+			if in.CAPEM, err = readFlagFile(ctx, "--tls-ca", input.PEM, o.TLSCA); err != nil {
+				return err
 			}
 		}
 		// Parse now, so that a bad PEM fails before the cluster is contacted.
@@ -385,4 +385,13 @@ func runID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
 }

@@ -1,10 +1,10 @@
 package kubectltpe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +18,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
@@ -207,7 +208,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 	var st *pum.Status
 	var err error
 	if o.File != "" {
-		st, err = o.readFile()
+		st, err = o.readFile(ctx)
 	} else if o.Wait {
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
@@ -243,19 +244,22 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 }
 
 // readFile parses the saved dump of --file (stdin for "-").
-func (o *PUMStatusOptions) readFile() (*pum.Status, error) {
+func (o *PUMStatusOptions) readFile(ctx context.Context) (*pum.Status, error) {
 	if o.File == "-" {
 		if o.In == nil {
 			return nil, fmt.Errorf("--file -: no standard input")
 		}
-		return pum.ReadDump(o.In, "standard input")
+		data, err := input.Read(ctx, input.StatusDump, o.In, "standard input")
+		if err != nil {
+			return nil, fmt.Errorf("--file -: %w", err)
+		}
+		return pum.ReadDump(bytes.NewReader(data), "standard input")
 	}
-	f, err := os.Open(o.File)
+	data, err := readFlagFile(ctx, "--file", input.StatusDump, o.File)
 	if err != nil {
-		return nil, fmt.Errorf("--file: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	return pum.ReadDump(f, o.File)
+	return pum.ReadDump(bytes.NewReader(data), o.File)
 }
 
 func progressLine(s *pum.Status) string {
