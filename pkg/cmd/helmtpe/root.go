@@ -3,6 +3,7 @@ package helmtpe
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	helmcli "helm.sh/helm/v3/pkg/cli"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 )
 
@@ -37,6 +39,8 @@ var rootLong = templates.LongDesc(`
 type Env struct {
 	Settings *helmcli.EnvSettings
 	Streams  genericiooptions.IOStreams
+	// RequestTimeout is --request-timeout.
+	RequestTimeout time.Duration
 
 	cluster *Cluster
 }
@@ -76,12 +80,15 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	// Helm strips its global flags before it runs a plugin and exports them as HELM_* variables,
 	// which helmcli.New() has read. Declaring the same flags here lets helm-tpe run on its own too.
 	settings.AddFlags(cmd.PersistentFlags())
+	// Helm has no request timeout: this is kubectl's flag, with a default (kube.DefaultRequestTimeout).
+	cmd.PersistentFlags().DurationVar(&env.RequestTimeout, "request-timeout", kube.DefaultRequestTimeout,
+		"how long each API request waits for the Kubernetes API server to answer (0: for ever)")
 	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
 		// helm-diff does the same: a KUBECONFIG path list is for client-go's loader, not a single file.
 		if settings.KubeConfig != "" && containsPathListSep(settings.KubeConfig) {
 			settings.KubeConfig = ""
 		}
-		setUserAgent(settings)
+		setUserAgent(settings, env.RequestTimeout)
 		return nil
 	}
 	cmd.AddCommand(

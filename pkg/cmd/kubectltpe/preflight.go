@@ -329,7 +329,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return nil
 	}
 
-	if o.clients, err = kube.NewClients(f); err != nil {
+	if o.clients, err = clientsFor(ctx, f); err != nil {
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
@@ -337,6 +337,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Direct: func() (kubernetes.Interface, error) {
 			direct := rest.CopyConfig(o.clients.Config)
 			direct.Impersonate, direct.WrapTransport = rest.ImpersonationConfig{}, nil
+			direct.Timeout = o.clients.RequestTimeout
 			c, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace)
 			if err != nil {
 				return nil, err

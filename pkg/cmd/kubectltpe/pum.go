@@ -19,7 +19,6 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
@@ -150,7 +149,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 		Example: fmt.Sprintf(pumStatusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -167,8 +166,8 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
-	c, err := kube.NewClients(f)
+func pumExecutor(ctx context.Context, f cmdutil.Factory) (podexec.Executor, string, error) {
+	c, err := clientsFor(ctx, f)
 	if err != nil {
 		return nil, "", err
 	}
@@ -176,11 +175,11 @@ func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
 }
 
 // Complete builds the executor (nothing with --file: a saved dump needs no cluster).
-func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
+func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Exec != nil || o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(f)
+	ex, ns, err := pumExecutor(ctx, f)
 	o.Exec, o.Namespace = ex, ns
 	return err
 }
@@ -300,7 +299,7 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Exec == nil {
-				ex, ns, err := pumExecutor(f)
+				ex, ns, err := pumExecutor(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -376,7 +375,7 @@ func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -396,11 +395,11 @@ func (o *PUMLogsOptions) Validate() error {
 }
 
 // Complete builds the client.
-func (o *PUMLogsOptions) Complete(f cmdutil.Factory) error {
+func (o *PUMLogsOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := clientsFor(ctx, f)
 	if err != nil {
 		return err
 	}

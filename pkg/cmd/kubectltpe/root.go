@@ -2,7 +2,10 @@
 package kubectltpe
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -12,6 +15,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -40,6 +44,9 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 	flags := cmd.PersistentFlags()
 	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag().WithDiscoveryBurst(300).WithDiscoveryQPS(50)
+	// kubectl waits for ever by default; a maintenance-window tool says within seconds that the
+	// API server does not answer (kube.DefaultRequestTimeout, see docs/reliability.md).
+	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
@@ -69,4 +76,15 @@ func addKlogFlags(cmd *cobra.Command) {
 	if v := fs.Lookup("v"); v != nil {
 		cmd.PersistentFlags().AddGoFlag(v)
 	}
+}
+
+// clientsFor builds the clients of a command (kube.NewClients, which probes the API server once)
+// and, when the server does not answer, says what to check with kubectl's flag names.
+func clientsFor(ctx context.Context, f cmdutil.Factory) (*kube.Clients, error) {
+	c, err := kube.NewClients(ctx, f)
+	var ue *kube.UnreachableError
+	if errors.As(err, &ue) {
+		return nil, fmt.Errorf("%w: check that KUBECONFIG (or --kubeconfig) and --context name the TPE cluster and that it is up; --request-timeout sets how long to wait", err)
+	}
+	return c, err
 }
