@@ -39,6 +39,8 @@ type Clients struct {
 	// RequestTimeout is how long each request may wait for the server to start answering (0: no
 	// limit).
 	RequestTimeout time.Duration
+	// Health says when the API server stops answering and when it is back.
+	Health *Health
 }
 
 // QPS and Burst are raised over client-go's defaults (5/10): a preflight or status run makes a few
@@ -79,13 +81,13 @@ func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = QPS, Burst
 	timeout := bound(cfg)
-	counter := &RequestCounter{}
+	counter, health, host := &RequestCounter{}, &Health{}, cfg.Host
 	prev := cfg.WrapTransport
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		if prev != nil {
 			rt = prev(rt)
 		}
-		return counter.Wrap(rt)
+		return health.wrap(counter.Wrap(rt), host)
 	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -99,7 +101,7 @@ func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
 		ns = "default"
 	}
 	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, Discovery: kc.Discovery(), Namespace: ns,
-		ExplicitNamespace: explicit, Counter: counter, RequestTimeout: timeout}, nil
+		ExplicitNamespace: explicit, Counter: counter, RequestTimeout: timeout, Health: health}, nil
 }
 
 // ConfigError turns a kubeconfig loading error into one clear message.

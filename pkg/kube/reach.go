@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -98,8 +99,10 @@ func reason(err error, timeout time.Duration) string {
 		return "the TLS handshake did not complete"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the connection was closed without an answer"
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+	case (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) && timeout > 0:
 		return fmt.Sprintf("no answer within %s", timeout)
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return "no answer in time"
 	}
 	// The innermost message, without client-go's "Get \"https://…\":" prefix.
 	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
@@ -205,4 +208,56 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
+}
+
+// Health follows whether the API server answers, from the requests of one set of clients: the
+// first request that gets no answer after one that did (or at the start) calls Notify with
+// up=false, the first answer after that with up=true. Waits that retry through an outage thus
+// say so once, and once when it is over. Its zero value notifies nobody.
+type Health struct {
+	mu     sync.Mutex // guards down and notify
+	down   bool
+	notify func(up bool, host string, err error)
+}
+
+// OnChange sets the function called when the server stops or starts answering again.
+func (h *Health) OnChange(f func(up bool, host string, err error)) {
+	h.mu.Lock()
+	h.notify = f
+	h.mu.Unlock()
+}
+
+func (h *Health) wrap(rt http.RoundTripper, host string) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		switch {
+		case err == nil:
+			h.set(false, host, nil)
+		case req.Context().Err() == nil && IsUnreachable(err):
+			h.set(true, host, err)
+		}
+		return resp, err
+	})
+}
+
+func (h *Health) set(down bool, host string, err error) {
+	h.mu.Lock()
+	changed, notify := h.down != down, h.notify
+	h.down = down
+	h.mu.Unlock()
+	if changed && notify != nil {
+		notify(!down, host, err)
+	}
+}
+
+// HealthLines is a Health.OnChange function that writes one line to w for each change (w is the
+// command's error stream).
+func HealthLines(w io.Writer) func(up bool, host string, err error) {
+	return func(up bool, host string, err error) {
+		if up {
+			fmt.Fprintf(w, "the Kubernetes API server %s answers again\n", host)
+			return
+		}
+		fmt.Fprintf(w, "warning: the Kubernetes API server %s stopped answering (%s); retrying until the timeout\n", host, reason(err, 0))
+	}
 }

@@ -72,6 +72,7 @@ func (e *Env) Cluster(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, helmFlagNames(err)
 	}
+	clients.Health.OnChange(kube.HealthLines(e.Streams.ErrOut))
 	ns := clients.TPENamespace()
 	// Helm's getter must agree: resources without a namespace land in the TPE namespace.
 	e.Settings.SetNamespace(ns)

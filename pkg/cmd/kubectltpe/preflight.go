@@ -329,7 +329,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return nil
 	}
 
-	if o.clients, err = clientsFor(ctx, f); err != nil {
+	if o.clients, err = clientsFor(ctx, f, o.ErrOut); err != nil {
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()

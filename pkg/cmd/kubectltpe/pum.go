@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -166,8 +167,8 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(ctx context.Context, f cmdutil.Factory) (podexec.Executor, string, error) {
-	c, err := clientsFor(ctx, f)
+func pumExecutor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (podexec.Executor, string, error) {
+	c, err := clientsFor(ctx, f, errOut)
 	if err != nil {
 		return nil, "", err
 	}
@@ -179,7 +180,7 @@ func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	if o.Exec != nil || o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(ctx, f)
+	ex, ns, err := pumExecutor(ctx, f, o.ErrOut)
 	o.Exec, o.Namespace = ex, ns
 	return err
 }
@@ -299,7 +300,7 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Exec == nil {
-				ex, ns, err := pumExecutor(cmd.Context(), f)
+				ex, ns, err := pumExecutor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}
@@ -399,7 +400,7 @@ func (o *PUMLogsOptions) Complete(ctx context.Context, f cmdutil.Factory) error 
 	if o.Client != nil {
 		return nil
 	}
-	c, err := clientsFor(ctx, f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -79,12 +80,17 @@ func addKlogFlags(cmd *cobra.Command) {
 }
 
 // clientsFor builds the clients of a command (kube.NewClients, which probes the API server once)
-// and, when the server does not answer, says what to check with kubectl's flag names.
-func clientsFor(ctx context.Context, f cmdutil.Factory) (*kube.Clients, error) {
+// and, when the server does not answer, says what to check with kubectl's flag names. Later, a
+// line on errOut says when the server stops answering and when it is back (kube.Health).
+func clientsFor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (*kube.Clients, error) {
 	c, err := kube.NewClients(ctx, f)
 	var ue *kube.UnreachableError
 	if errors.As(err, &ue) {
 		return nil, fmt.Errorf("%w: check that KUBECONFIG (or --kubeconfig) and --context name the TPE cluster and that it is up; --request-timeout sets how long to wait", err)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	c.Health.OnChange(kube.HealthLines(errOut))
+	return c, nil
 }

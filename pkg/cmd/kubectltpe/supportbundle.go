@@ -74,7 +74,7 @@ func NewCmdSupportBundle(f cmdutil.Factory, streams genericiooptions.IOStreams) 
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Client == nil {
-				c, err := clientsFor(cmd.Context(), f)
+				c, err := clientsFor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}

@@ -100,7 +100,7 @@ func (o *WaitOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := clientsFor(ctx, f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}
