@@ -40,8 +40,14 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
+	if e.Name == Stdin {
+		return fmt.Sprintf("the %s on %s is larger than %s", e.Kind.Name, Stdin, Size(e.Kind.Max))
+	}
 	return fmt.Sprintf("%s %s is larger than %s", e.Kind.Name, e.Name, Size(e.Kind.Max))
 }
+
+// Stdin is how messages name standard input (Read's name).
+const Stdin = "standard input"
 
 // Size formats a cap: "16 MiB", "512 KiB", "100 bytes".
 func Size(n int64) string {

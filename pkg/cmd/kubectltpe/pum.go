@@ -249,7 +249,7 @@ func (o *PUMStatusOptions) readFile(ctx context.Context) (*pum.Status, error) {
 		if o.In == nil {
 			return nil, fmt.Errorf("--file -: no standard input")
 		}
-		data, err := input.Read(ctx, input.StatusDump, o.In, "standard input")
+		data, err := input.Read(ctx, input.StatusDump, o.In, input.Stdin)
 		if err != nil {
 			return nil, fmt.Errorf("--file -: %w", err)
 		}
