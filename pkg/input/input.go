@@ -6,6 +6,7 @@
 package input
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -22,14 +23,15 @@ type Kind struct {
 }
 
 // The kinds of input, with their caps. Each cap is far above any real file of its kind (a TPE
-// values file is a few KiB, a VERSIONS file a few hundred bytes) and far below what would strain
-// the machine.
+// values file is a few KiB, a VERSIONS file a few hundred bytes, the vendor's image list about
+// ten KiB, a status dump of a thousand requests about a MiB) and low enough that reading up to it
+// keeps the process well under 100 MiB (docs/reliability.md).
 var (
-	Values     = Kind{Name: "values file", Max: 16 << 20}
-	Versions   = Kind{Name: "VERSIONS file", Max: 1 << 20}
+	Values     = Kind{Name: "values file", Max: 8 << 20}
+	Versions   = Kind{Name: "VERSIONS file", Max: 64 << 10}
 	PEM        = Kind{Name: "PEM file", Max: 1 << 20}
-	ImageList  = Kind{Name: "image list", Max: 16 << 20}
-	StatusDump = Kind{Name: "post-upgrade status dump", Max: 16 << 20}
+	ImageList  = Kind{Name: "image list", Max: 4 << 20}
+	StatusDump = Kind{Name: "post-upgrade status dump", Max: 8 << 20}
 )
 
 // TooLargeError is an input over the cap of its kind.
@@ -137,29 +139,53 @@ type result struct {
 	err  error
 }
 
-// readCapped reads at most k.Max+1 bytes; hint is the expected size (0 when unknown), so that a
-// regular file is read into one buffer of its size.
+// readCapped reads at most k.Max+1 bytes. A regular file (hint: its size) is read into one
+// buffer of its size; anything else in chunks, so that an input over the cap costs no more than
+// the cap, without the garbage of a doubling buffer.
 func readCapped(r io.Reader, k Kind, name string, hint int64) ([]byte, error) {
-	size := int64(512)
-	if hint > 0 && hint <= k.Max {
-		size = hint + 1
-	}
-	buf := make([]byte, 0, size)
 	lr := io.LimitReader(r, k.Max+1)
-	for {
-		if len(buf) == cap(buf) {
-			next := min(int64(cap(buf))*2, k.Max+1)
-			nb := make([]byte, len(buf), next)
-			copy(nb, buf)
-			buf = nb
+	if hint > 0 && hint <= k.Max {
+		buf := make([]byte, 0, hint+1)
+		for {
+			n, err := lr.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			switch {
+			case int64(len(buf)) > k.Max:
+				return nil, &TooLargeError{Kind: k, Name: name}
+			case err == io.EOF:
+				return buf, nil
+			case err != nil:
+				return nil, fmt.Errorf("reading %s %s: %w", k.Name, name, err)
+			case len(buf) == cap(buf):
+				// The file grew since it was measured: go on in chunks.
+				rest, err := readChunks(lr, k, name, int64(len(buf)))
+				if err != nil {
+					return nil, err
+				}
+				return append(buf, rest...), nil
+			}
 		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > k.Max {
+	}
+	return readChunks(lr, k, name, 0)
+}
+
+const chunkSize = 256 << 10
+
+func readChunks(r io.Reader, k Kind, name string, already int64) ([]byte, error) {
+	var chunks [][]byte
+	total := already
+	for {
+		chunk := make([]byte, chunkSize)
+		n, err := io.ReadFull(r, chunk)
+		if n > 0 {
+			chunks = append(chunks, chunk[:n])
+			total += int64(n)
+		}
+		if total > k.Max {
 			return nil, &TooLargeError{Kind: k, Name: name}
 		}
-		if err == io.EOF {
-			return buf, nil
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return bytes.Join(chunks, nil), nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %s %s: %w", k.Name, name, err)

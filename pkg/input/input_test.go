@@ -34,8 +34,8 @@ func TestReadFile(t *testing.T) {
 	}{
 		{"small file", small, Values, "", 5},
 		{"at the cap", exact, Versions, "", int(Versions.Max)},
-		{"over the cap, refused unread", big, Versions, "VERSIONS file " + big + " is larger than 1 MiB", 0},
-		{"a device over the cap", "/dev/zero", Values, "values file /dev/zero is larger than 16 MiB", 0},
+		{"over the cap, refused unread", big, Versions, "VERSIONS file " + big + " is larger than 64 KiB", 0},
+		{"a device over the cap", "/dev/zero", Values, "values file /dev/zero is larger than 8 MiB", 0},
 		{"an empty device", "/dev/null", PEM, "", 0},
 		{"a directory", dir, Values, "is a directory", 0},
 		{"missing", filepath.Join(dir, "nope"), Values, "no such file", 0},
