@@ -178,7 +178,7 @@ func deadServers(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex // guards conns
+	var mu sync.Mutex    // guards conns
 	var conns []net.Conn // kept open, and referenced: a collected conn would be closed
 	go func() {
 		for {

@@ -22,6 +22,9 @@ import (
 // does not bound a watch or a log stream once the server answers, nor an exec session.
 const DefaultRequestTimeout = 30 * time.Second
 
+// RequestTimeoutUsage is the help of --request-timeout on both plugins.
+const RequestTimeoutUsage = "How long each API request waits for the Kubernetes API server to start answering (connection, TLS handshake, headers), e.g. 10s or 2m; watches, logs and exec sessions are not cut once answered. 0 waits for ever"
+
 // UnreachableError says that the API server did not answer: nothing was listening, the name did
 // not resolve, the TLS handshake or the answer did not come within the timeout. One such error
 // replaces the list of failures every later request would give.

@@ -31,7 +31,8 @@ var rootLong = templates.LongDesc(`
 	the HELM_NAMESPACE, HELM_KUBECONTEXT and KUBECONFIG variables Helm exports; run on its own,
 	it takes the same flags.
 
-	Exit codes: 0 success, 1 error, 2 the target cannot be reached or a step failed.`)
+	Exit codes: 0 success, 1 error (bad input, an API server that does not answer), 2 the target
+	cannot be reached or a step failed, 130 interrupted (Ctrl-C; 143 for SIGTERM).`)
 
 // Env is what every helm tpe command shares: Helm's settings and the IO streams. Clients and the
 // Helm action configuration are built on first use (Cluster), so that commands which need no
@@ -82,7 +83,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	settings.AddFlags(cmd.PersistentFlags())
 	// Helm has no request timeout: this is kubectl's flag, with a default (kube.DefaultRequestTimeout).
 	cmd.PersistentFlags().DurationVar(&env.RequestTimeout, "request-timeout", kube.DefaultRequestTimeout,
-		"how long each API request waits for the Kubernetes API server to answer (0: for ever)")
+		kube.RequestTimeoutUsage)
 	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
 		// helm-diff does the same: a KUBECONFIG path list is for client-go's loader, not a single file.
 		if settings.KubeConfig != "" && containsPathListSep(settings.KubeConfig) {

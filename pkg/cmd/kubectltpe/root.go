@@ -30,7 +30,8 @@ var rootLong = templates.LongDesc(`
 	prerequisites (PriorityClasses, StorageClasses, IngressClass, CRDs, RBAC). TPE operators use
 	"wait", "pum" and "status" during a maintenance window, and "support-bundle" to open a ticket.
 
-	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`)
+	Exit codes: 0 success, 1 error (bad input, API error, an API server that does not answer), 2 a
+	check failed or a wait timed out, 130 interrupted (Ctrl-C; 143 for SIGTERM).`)
 
 // NewCmdRoot builds the `kubectl tpe` command tree.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
@@ -49,6 +50,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	// API server does not answer (kube.DefaultRequestTimeout, see docs/reliability.md).
 	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
+	flags.Lookup("request-timeout").Usage = kube.RequestTimeoutUsage
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
