@@ -8,6 +8,7 @@ package input
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -69,6 +70,10 @@ func Size(n int64) string {
 func ReadFile(ctx context.Context, k Kind, path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // what the user asked for: "open x: no such file or directory"
+		}
 		return nil, err
 	}
 	switch {
