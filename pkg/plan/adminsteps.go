@@ -25,9 +25,12 @@ const NotChecked = "cannot be checked without the cluster"
 func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 	var out []AdminStep
 	for _, spec := range manifest.AdminSteps(h) {
-		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, h.To.Name), Inferred: spec.Inferred,
+		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixAt(in.State.Namespace, h.To), Inferred: spec.Inferred,
 			NeedsAck: spec.Kind == manifest.AdminManual || spec.Inferred}
 		switch {
+		case spec.Kind == manifest.AdminBlocking:
+			// A procedure the tools do not run: the hop stays blocked, cluster or not.
+			s.Status, s.Detail, s.NeedsAck = AdminTodo, "a helm upgrade cannot cross this hop: "+spec.Doc, false
 		case in.State.Assumed:
 			// No cluster was read: the step is to do as far as the plan knows.
 			s.Status, s.Detail = AdminUnknown, NotChecked
