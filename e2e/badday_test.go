@@ -125,7 +125,7 @@ func TestBoundedInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"manifest --manifest /dev/zero", env.HelmTPEBin, []string{"manifest", "--manifest", "/dev/zero"}, "--manifest: VERSIONS file /dev/zero is larger than 64 KiB"},
+		{"manifest --manifest /dev/zero", env.HelmTPEBin, []string{"manifest", "--manifest", "/dev/zero"}, "--manifest: reading /dev/zero: VERSIONS file /dev/zero is larger than 64 KiB"},
 		{"plan -f /dev/zero", env.HelmTPEBin, []string{"plan", "--to", "v7.3.1", "--from", "v7.2.2c", "-f", "/dev/zero"}, "values file /dev/zero is larger than 8 MiB"},
 		{"plan -f 200MB", env.HelmTPEBin, []string{"plan", "--to", "v7.3.1", "--from", "v7.2.2c", "-f", big}, "values file " + big + " is larger than 8 MiB"},
 		{"images --vendor-manifest /dev/zero", env.HelmTPEBin, []string{"images", "--to", "v7.3.1", "--chart-dir", chartDir, "--vendor-manifest", "/dev/zero"}, "--vendor-manifest: image list /dev/zero is larger than 4 MiB"},
