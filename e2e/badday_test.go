@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -79,10 +80,13 @@ func runPlugin(t *testing.T, environ []string, stdin io.Reader, sig syscall.Sign
 		start = time.Now()
 	}
 	select {
-	case <-done:
+	case err := <-done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%s %v: %v", filepath.Base(bin), args, err)
+		}
 	case <-time.After(limit):
 		_ = cmd.Process.Kill()
-		<-done
 		t.Fatalf("%s %v still running after %s; killed\n--- stderr\n%s", filepath.Base(bin), args, limit, stderr.String())
 	}
 	return proc{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), maxRSSKiB: hwm.Load()}
