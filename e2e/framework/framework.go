@@ -226,7 +226,9 @@ func (e *Env) buildPlugins(ctx context.Context) error {
 		return err
 	}
 	e.pluginDir = dir
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/kubectl-tpe", "./cmd/helm-tpe")
+	// The e2e tag adds the plugins' test hooks (pkg/cmd/helmtpe/e2ehook.go), which the released
+	// binaries do not have.
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "e2e", "-o", dir+string(os.PathSeparator), "./cmd/kubectl-tpe", "./cmd/helm-tpe")
 	cmd.Dir = e.Root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

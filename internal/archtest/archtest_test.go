@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 const module = "github.com/thingpark-tools/kubectl-tpe/"
@@ -115,5 +117,53 @@ func TestArchitectureDocMatchesImports(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("docs/architecture.md lists %s, which does not exist (or has no Go file)", name)
 		}
+	}
+}
+
+// The packages that may import Helm are listed twice: [helm] in docs/architecture.md (checked
+// against the imports above) and the exemptions of golangci-lint's depguard rule. They must agree,
+// or the linter lets through what the document forbids (or the reverse).
+func TestGolangciHelmRuleMatchesArchitectureDoc(t *testing.T) {
+	root := filepath.Join("..", "..")
+	data, err := os.ReadFile(filepath.Join(root, ".golangci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Linters struct {
+			Settings struct {
+				Depguard struct {
+					Rules map[string]struct {
+						Files []string `json:"files"`
+					} `json:"rules"`
+				} `json:"depguard"`
+			} `json:"settings"`
+		} `json:"linters"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := cfg.Linters.Settings.Depguard.Rules["helm-only-in-helm-tpe"]
+	if !ok {
+		t.Fatal(".golangci.yml has no depguard rule helm-only-in-helm-tpe")
+	}
+	var lint []string
+	for _, f := range r.Files {
+		// "!**/pkg/plan/**" exempts pkg/plan; the exemptions outside pkg/ (cmd/helm-tpe, test
+		// and dev code) are not packages of the document.
+		if p, ok := strings.CutPrefix(f, "!**/"); ok && strings.HasPrefix(p, "pkg/") {
+			lint = append(lint, strings.TrimSuffix(p, "/**"))
+		}
+	}
+	var doc []string
+	for name, r := range readRules(t, root) {
+		if r.helm {
+			doc = append(doc, name)
+		}
+	}
+	sort.Strings(lint)
+	sort.Strings(doc)
+	if strings.Join(lint, " ") != strings.Join(doc, " ") {
+		t.Errorf("the packages that may import Helm differ:\n  .golangci.yml (depguard helm-only-in-helm-tpe): %v\n  docs/architecture.md ([helm]):                  %v", lint, doc)
 	}
 }

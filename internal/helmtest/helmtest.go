@@ -20,12 +20,15 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	authv1 "k8s.io/api/authorization/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynfake "k8s.io/client-go/dynamic/fake"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
@@ -49,6 +52,12 @@ type FakeCharts struct {
 	FailRender map[string]bool
 	NoPUM      bool
 }
+
+// CheckCharts implements charts.Repository: every chart loads.
+func (FakeCharts) CheckCharts(...manifest.Release) error { return nil }
+
+// InstallationID implements charts.Repository: the fake repository has none of its own.
+func (FakeCharts) InstallationID() string { return "" }
 
 // pumTemplate is the post-upgrade manager of the fake thingpark-enterprise chart.
 const pumTemplate = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: pum\nspec:\n  replicas: 1\n"
@@ -241,4 +250,17 @@ func lastRelease(cfg *action.Configuration, name string) (*helmrelease.Release, 
 		}
 	}
 	return last, nil
+}
+
+// AllowAll answers every access review of kube with "allowed" (the fake clientset's reviews
+// answer "denied"), so that the plan's permission check passes.
+func AllowAll(kube *k8sfake.Clientset) {
+	kube.PrependReactor("create", "selfsubjectrulesreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authv1.SelfSubjectRulesReview{Status: authv1.SubjectRulesReviewStatus{Incomplete: true}}, nil
+	})
+	kube.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		r := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview)
+		r.Status.Allowed = true
+		return true, r, nil
+	})
 }

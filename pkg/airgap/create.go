@@ -55,10 +55,11 @@ type Config struct {
 	// From is the release the site runs (nil: a fresh install of To).
 	From *manifest.Release
 	To   manifest.Release
-	// Values are the operator's values (images are rendered with them); Secrets are the values
-	// that must never be written (the installation ID, the values' credentials).
-	Values  map[string]any
-	Secrets []string
+	// Values are the operator's values (images are rendered with them); Redactor is the command's
+	// one redactor: its secrets (the installation ID, the values' credentials) are masked in every
+	// message and must never be written into the bundle.
+	Values   map[string]any
+	Redactor *redact.Redactor
 	// CreatedBy and Host go into bundle.json; Now defaults to time.Now.
 	CreatedBy string
 	Host      string
@@ -89,7 +90,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 	if len(hops) == 0 {
 		return nil, fmt.Errorf("nothing to bundle: %s already runs the charts of %s", cfg.From.Name, cfg.To.Name)
 	}
-	red := redact.New(cfg.Secrets...)
+	red := cfg.Redactor
 	m := &bundle.Manifest{Created: cfg.Now().UTC().Truncate(time.Second), CreatedBy: cfg.CreatedBy, Host: cfg.Host,
 		ChartRepository: d.ChartRepository, ConfigRepository: d.Config.RawBase, To: cfg.To.Name}
 	if cfg.From != nil {
@@ -202,7 +203,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	written, err := bundle.Write(w, m, files, cfg.Secrets, nil)
+	written, err := bundle.Write(w, m, files, red.Secrets(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 const testID = "00000000000000000000000042"
@@ -77,7 +78,7 @@ func TestCreateTwoHops(t *testing.T) {
 	var buf bytes.Buffer
 	res, err := Create(t.Context(), Deps{Charts: repo, ChartRepository: repo.URL, Config: cfg, Images: images,
 		Progress: func(f string, a ...any) { progress = append(progress, f) }},
-		Config{Matrix: m, From: &from, To: to, Values: map[string]any{"global": map[string]any{"installationId": testID}}, Secrets: []string{testID}}, &buf)
+		Config{Matrix: m, From: &from, To: to, Values: map[string]any{"global": map[string]any{"installationId": testID}}, Redactor: redact.New(testID)}, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestCreateFreshInstallAndErrors(t *testing.T) {
 	v736, _ := m.Get("v7.3.6")
 	v736.Enterprise = "9.9.9"
 	v736.Name = "v7.3.6"
-	_, err = Create(t.Context(), Deps{Charts: repo, Config: cfg}, Config{Matrix: m, To: v736, Secrets: []string{testID}}, &bytes.Buffer{})
+	_, err = Create(t.Context(), Deps{Charts: repo, Config: cfg}, Config{Matrix: m, To: v736, Redactor: redact.New(testID)}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "thingpark-enterprise 9.9.9") || strings.Contains(err.Error(), testID) {
 		t.Errorf("err = %v, want one naming the missing chart", err)
 	}
@@ -170,7 +171,7 @@ func TestCreateFreshInstallAndErrors(t *testing.T) {
 	// A wrong installation ID: rejected, and the ID is not in the error.
 	bad := *repo
 	bad.ID = "11111111111111111111111111"
-	_, err = Create(t.Context(), Deps{Charts: &bad, Config: cfg}, Config{Matrix: m, To: to, Secrets: []string{bad.ID}}, &bytes.Buffer{})
+	_, err = Create(t.Context(), Deps{Charts: &bad, Config: cfg}, Config{Matrix: m, To: to, Redactor: redact.New(bad.ID)}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "rejected") || strings.Contains(err.Error(), bad.ID) {
 		t.Errorf("err = %v, want the installation ID rejected, without it", err)
 	}

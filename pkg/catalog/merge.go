@@ -75,7 +75,7 @@ func Merge(embedded *manifest.Matrix, c *Catalog) Merged {
 		}
 		learned := r.Release
 		if e, ok := embedded.Get(learned.Name); ok {
-			if !sameCharts(e, learned) {
+			if !e.SameCharts(learned) {
 				out.Conflicts = append(out.Conflicts, Conflict{Name: learned.Name, Embedded: e, Learned: learned})
 			}
 			continue
@@ -94,7 +94,7 @@ func Merge(embedded *manifest.Matrix, c *Catalog) Merged {
 	for _, b := range branches {
 		known := false
 		for _, r := range m.Releases {
-			if sameCharts(r, b.Release) {
+			if r.SameCharts(b.Release) {
 				known = true
 				break
 			}
@@ -163,16 +163,6 @@ func lineOf(name string) string {
 		return ""
 	}
 	return t.Line()
-}
-
-func sameCharts(a, b manifest.Release) bool {
-	ac, bc := a.Charts(), b.Charts()
-	for i := range ac {
-		if ac[i] != bc[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func charts(r manifest.Release) string {

@@ -45,7 +45,7 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !from.Before(to) && !to.Before(*from) || sameCharts(*from, to) {
+	if !from.Before(to) && !to.Before(*from) || from.SameCharts(to) {
 		return nil, nil
 	}
 	if to.Before(*from) {
@@ -99,8 +99,9 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 	return hops, nil
 }
 
-func sameCharts(a, b Release) bool {
-	ac, bc := a.Charts(), b.Charts()
+// SameCharts reports whether r and b install the same four charts (two names of one release).
+func (r Release) SameCharts(b Release) bool {
+	ac, bc := r.Charts(), b.Charts()
 	for i := range ac {
 		if ac[i] != bc[i] {
 			return false

@@ -144,7 +144,7 @@ func (m *Matrix) ResolveRelease(req Request) (Resolution, error) {
 			return res, &UnnamedError{File: req.File}
 		}
 		known, ok := mm.Get(r.Name)
-		res.Known = ok && sameCharts(known, r)
+		res.Known = ok && known.SameCharts(r)
 		if req.Name == "" && r.Name != "" {
 			notes = append(notes, fmt.Sprintf("%s holds the charts of %s", req.File, r.Name))
 		} else if ok && !res.Known {

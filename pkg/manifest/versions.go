@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // VERSIONS variable names.
@@ -47,8 +49,8 @@ func ParseVersions(name string, data []byte) (Release, error) {
 	}
 	values := map[string]string{}
 	lines := map[string]int{}
-	text := strings.TrimPrefix(string(data), "\ufeff")
-	rawLines := strings.Split(text, "\n")
+	content := strings.TrimPrefix(string(data), "\ufeff")
+	rawLines := strings.Split(content, "\n")
 	last := len(rawLines)
 	if last > 1 && rawLines[last-1] == "" {
 		last-- // the final newline does not start a line
@@ -61,7 +63,7 @@ func ParseVersions(name string, data []byte) (Release, error) {
 		}
 		m := assignRe.FindStringSubmatch(line)
 		if m == nil {
-			return Release{}, perr(n, "expected VARIABLE=version, got %q", truncate(line))
+			return Release{}, perr(n, "expected VARIABLE=version, got %q", text.Truncate(line, 60))
 		}
 		key, val := m[1], strings.TrimSpace(m[2])
 		val, err := unquote(val)
@@ -131,7 +133,7 @@ func unquote(v string) (string, error) {
 			v = strings.TrimSpace(v[:i])
 		}
 		if strings.ContainsAny(v, " \t\"'$`") {
-			return "", fmt.Errorf("value %q has spaces, quotes or shell expansions", truncate(v))
+			return "", fmt.Errorf("value %q has spaces, quotes or shell expansions", text.Truncate(v, 60))
 		}
 		return v, nil
 	}
@@ -141,18 +143,11 @@ func unquote(v string) (string, error) {
 	q := v[0]
 	end := strings.IndexByte(v[1:], q)
 	if end < 0 {
-		return "", fmt.Errorf("unterminated quote in %q", truncate(v))
+		return "", fmt.Errorf("unterminated quote in %q", text.Truncate(v, 60))
 	}
 	rest := strings.TrimSpace(v[end+2:])
 	if rest != "" && !strings.HasPrefix(rest, "#") {
-		return "", fmt.Errorf("unexpected text %q after the quoted value", truncate(rest))
+		return "", fmt.Errorf("unexpected text %q after the quoted value", text.Truncate(rest, 60))
 	}
 	return v[1 : end+1], nil
-}
-
-func truncate(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "…"
-	}
-	return s
 }

@@ -184,9 +184,9 @@ type Input struct {
 	// SkipBackup: the run takes no upgrade backup (--skip-backup), so the backup configuration
 	// only warns (BackupRequired).
 	SkipBackup bool
-	// SkipPermissions leaves out the check of the user's operator profile (unit tests on fake
-	// clientsets, whose access reviews always answer "denied").
-	SkipPermissions bool
+	// Redactor masks the secrets of the values in the plan's messages (nil: one is made from
+	// Values). upgrade.Run hands down the run's one redactor.
+	Redactor *redact.Redactor
 }
 
 // New computes the plan: the path, each hop's charts, cluster-admin steps and Kubernetes
@@ -194,7 +194,10 @@ type Input struct {
 // the values are masked in its messages (a schema error can quote a value).
 func New(ctx context.Context, in Input) *Plan {
 	p := build(ctx, in)
-	red := redact.NewTagged(redact.FromValues(in.Values))
+	red := in.Redactor
+	if red == nil {
+		red = redact.NewTagged(redact.FromValues(in.Values))
+	}
 	p.Reason = red.String(p.Reason)
 	for i := range p.Report.Checks {
 		c := &p.Report.Checks[i]
@@ -314,7 +317,7 @@ func build(ctx context.Context, in Input) *Plan {
 		rep.Add(c)
 	}
 	valuesChecks(in, p.Action, rep)
-	if in.Kube != nil && p.Action != ActionNone && !in.SkipPermissions {
+	if in.Kube != nil && p.Action != ActionNone {
 		rep.Add(permissionsCheck(ctx, in.Kube, p.Namespace))
 	}
 	return p

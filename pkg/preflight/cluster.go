@@ -16,6 +16,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -128,7 +129,7 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 		Message: fmt.Sprintf("schedulable nodes span %d zone(s): %s", len(zones), names(r.zones))}
 	if len(zones) < 3 {
 		zc.Status = check.Fail
-		zc.Message = fmt.Sprintf("schedulable nodes span %d zone(s) (%s); TPE needs 3 (label %s)", len(zones), names(orNone(r.zones)), corev1.LabelTopologyZone)
+		zc.Message = fmt.Sprintf("schedulable nodes span %d zone(s) (%s); TPE needs 3 (label %s)", len(zones), text.OrNone(names(r.zones)), corev1.LabelTopologyZone)
 		zc.Remediation = "spread the node group over three availability zones"
 	}
 	out = append(out, zc)
@@ -209,13 +210,6 @@ func nodeReady(n corev1.Node) bool {
 	}
 	// A node without conditions yet (just registered) is not judged unready.
 	return len(n.Status.Conditions) == 0
-}
-
-func orNone(s []string) []string {
-	if len(s) == 0 {
-		return []string{"none"}
-	}
-	return s
 }
 
 // checkStorage is check 3.

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Entry is one post-upgrade request.
@@ -135,13 +137,13 @@ var requiredKeys = []string{"uid", "requestID", "errorCounter", "iterationCounte
 // entry count that does not match the header.
 func Parse(raw string) (*Status, error) {
 	st := &Status{Raw: raw, Entries: []Entry{}}
-	text := strings.ReplaceAll(raw, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	lines := strings.Split(text, "\n")
+	content := strings.ReplaceAll(raw, "\r\n", "\n")
+	content = strings.ReplaceAll(content, "\r", "\n")
+	lines := strings.Split(content, "\n")
 	fail := func(line int, format string, args ...any) (*Status, error) {
 		return nil, &ParseError{Line: line, Msg: fmt.Sprintf(format, args...), Raw: raw}
 	}
-	if strings.TrimSpace(text) == "" {
+	if strings.TrimSpace(content) == "" {
 		return fail(0, "the output is empty")
 	}
 
@@ -176,17 +178,17 @@ func Parse(raw string) (*Status, error) {
 		m := keyRe.FindStringSubmatch(line)
 		if m == nil {
 			if cur == nil && len(blocks) == 0 {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d before the first entry: %q", ln, truncate(line)))
+				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d before the first entry: %q", ln, text.Truncate(line, 120)))
 				continue
 			}
 			// A dump copied from a terminal often ends with the shell prompt. Lines after the
 			// last field are ignored when no field follows them; an entry they cut short still
 			// fails below (its counters are missing, or the entry count does not match).
 			if trailingNoise(lines[i:]) {
-				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d after the last entry: %q", ln, truncate(line)))
+				st.Warnings = append(st.Warnings, fmt.Sprintf("ignored line %d after the last entry: %q", ln, text.Truncate(line, 120)))
 				break
 			}
-			return fail(ln, "line %q is not a \"key: value\" field", truncate(line))
+			return fail(ln, "line %q is not a \"key: value\" field", text.Truncate(line, 120))
 		}
 		key, val := m[1], strings.TrimSpace(m[2])
 		// A quoted value may continue on the next lines; a quote that never closes means the
@@ -299,7 +301,7 @@ func (b block) entry() (Entry, []string, error) {
 		case "errorCounter", "iterationCounter":
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				warns = append(warns, fmt.Sprintf("entry %s: %s is not a number: %q", e.UID, k, truncate(v)))
+				warns = append(warns, fmt.Sprintf("entry %s: %s is not a number: %q", e.UID, k, text.Truncate(v, 120)))
 				if e.Extra == nil {
 					e.Extra = map[string]string{}
 				}
@@ -406,22 +408,15 @@ func unquote(v string) (string, error) {
 	case '\'':
 		body := v[1 : len(v)-1]
 		if strings.Contains(strings.ReplaceAll(body, "''", ""), "'") {
-			return "", fmt.Errorf("stray quote in %q", truncate(v))
+			return "", fmt.Errorf("stray quote in %q", text.Truncate(v, 120))
 		}
 		return strings.ReplaceAll(body, "''", "'"), nil
 	case '"':
 		s, err := strconv.Unquote(strings.ReplaceAll(v, "\n", `\n`))
 		if err != nil {
-			return "", fmt.Errorf("bad double-quoted string %q", truncate(v))
+			return "", fmt.Errorf("bad double-quoted string %q", text.Truncate(v, 120))
 		}
 		return s, nil
 	}
 	return v, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 120 {
-		return s[:117] + "..."
-	}
-	return s
 }

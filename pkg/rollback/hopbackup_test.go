@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"k8s.io/client-go/kubernetes/fake"
@@ -14,6 +13,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 // failedInHop2 runs v7.1.3a → v7.3.1 with a failure in hop 2: after tpe (the post-upgrade
@@ -22,21 +22,25 @@ func failedInHop2(t *testing.T, afterTpe bool) (*action.Configuration, *fake.Cli
 	t.Helper()
 	cfg := helmtest.NewActionConfig(t)
 	helmtest.InstallAll(t, cfg, "v7.1.3a")
-	kube := fake.NewClientset()
+	kube := newKube()
 	ex := helmtest.NewFakeExec()
 	ex.Helm = cfg
-	r := newRunner(t, cfg, kube, ex)
-	if afterTpe {
-		r.PUM = func(ctx context.Context, ns string) (*pum.Status, error) {
-			if last, _ := plan.LastRelease(cfg, manifest.ReleaseEnterprise); last.Chart.Metadata.Version == "1.4.1" {
-				return &pum.Status{Verdict: pum.Failed, Entries: []pum.Entry{{RequestID: "RDTP-1", State: pum.StateAborted}}}, nil
-			}
-			return pum.Get(ctx, ex, ns)
+	hook := func(d *upgrade.Deps) {
+		d.Charts = func(values.Values) (upgrade.Repository, error) {
+			return helmtest.FakeCharts{FailRender: map[string]bool{"thingpark-data-1.3.5": true}}, nil
 		}
-	} else {
-		r.Charts = helmtest.FakeCharts{FailRender: map[string]bool{"thingpark-data-1.3.5": true}}
 	}
-	if _, err := runWith(t.Context(), r, planTo(t, cfg, "v7.3.1"), false); err == nil {
+	if afterTpe {
+		hook = func(d *upgrade.Deps) {
+			d.PUM = func(ctx context.Context, ns string) (*pum.Status, error) {
+				if last, _ := plan.LastRelease(cfg, manifest.ReleaseEnterprise); last.Chart.Metadata.Version == "1.4.1" {
+					return &pum.Status{Verdict: pum.Failed, Entries: []pum.Entry{{RequestID: "RDTP-1", State: pum.StateAborted}}}, nil
+				}
+				return pum.Get(ctx, ex, ns)
+			}
+		}
+	}
+	if _, err := upgradeTo(t, cfg, kube, ex, "v7.3.1", false, hook); err == nil {
 		t.Fatal("the run did not fail")
 	}
 	if len(ex.Order) != 2 {
@@ -46,7 +50,6 @@ func failedInHop2(t *testing.T, afterTpe bool) (*action.Configuration, *fake.Cli
 }
 
 func TestRollbackAfterAFailedHop(t *testing.T) {
-	m := manifest.MustLoad()
 	tests := []struct {
 		name        string
 		afterTpe    bool
@@ -68,11 +71,11 @@ func TestRollbackAfterAFailedHop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, kube, ex := failedInHop2(t, tt.afterTpe)
-			rb := &Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m, Progress: &upgrade.Store{Kube: kube, Namespace: helmtest.NS}}
+			c := Config{}
 			if tt.backup != nil {
-				rb.Backup = tt.backup(ex)
+				c.Backup = tt.backup(ex)
 			}
-			p, err := rb.Plan(t.Context())
+			p, err := rollbackPlan(t, cfg, kube, ex, c)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -101,22 +104,15 @@ func TestRollbackEndsTheRunAndAFreshRunUpgradesAgain(t *testing.T) {
 	ctx := t.Context()
 	cfg, kube, ex := failedInHop2(t, true)
 	store := &upgrade.Store{Kube: kube, Namespace: helmtest.NS}
-	rb := &Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: manifest.MustLoad(), Progress: store, Timeout: time.Minute,
-		Wait: func(context.Context, string, time.Duration) error { return nil }, Confirm: func(string) (bool, error) { return true, nil }}
-	p, err := rb.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := rb.Run(ctx, p); err != nil || !res.Restored || len(ex.Restores) != 1 || ex.Restores[0] != ex.Order[1] {
-		t.Fatalf("rollback: %+v %v, restores %v", res, err, ex.Restores)
+	if out, err := rollbackWith(t, cfg, kube, ex, Config{}); err != nil || !out.Result.Restored || len(ex.Restores) != 1 || ex.Restores[0] != ex.Order[1] {
+		t.Fatalf("rollback: %+v %v, restores %v", out, err, ex.Restores)
 	}
 	rec, _ := store.Load(ctx)
 	if rec.State != upgrade.RunRolledBack || rec.RolledBackTo != "v7.2.2c" || rec.Unfinished() {
 		t.Fatalf("record after the rollback: %s to %q", rec.State, rec.RolledBackTo)
 	}
 	// charts 1–3 stay at 7.3.1; a new run (no --resume) upgrades tpe alone, after its own backup
-	r := newRunner(t, cfg, kube, ex)
-	res, err := runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
+	res, err := upgradeTo(t, cfg, kube, ex, "v7.3.1", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

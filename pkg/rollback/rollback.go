@@ -22,26 +22,14 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-// Runner follows the vendor's rollback procedure: find the upgrade backup, check it matches the
+// runner follows the vendor's rollback procedure: find the upgrade backup, check it matches the
 // Helm revision to return to, roll back `tpe`, wait, then restore the backup after an explicit
-// confirmation.
-type Runner struct {
-	Helm      *action.Configuration
-	Exec      podexec.Executor
-	Namespace string
-	Matrix    *manifest.Matrix
-	// Progress reads the backup recorded by install/upgrade (optional).
-	Progress *upgrade.Store
-	// ToRevision is the `tpe` revision to return to (0: the one before the upgrade).
-	ToRevision int
-	// Backup is the backup to restore ("": found through list-backups).
-	Backup    string
-	AllCharts bool
-	Timeout   time.Duration
-	Wait      func(ctx context.Context, namespace string, timeout time.Duration) error
-	// Confirm asks the user before the restore; nil or false means no restore.
-	Confirm func(prompt string) (bool, error)
-	Log     func(format string, a ...any)
+// confirmation. Run makes one per rollback; it holds the Deps and Config as they are.
+type runner struct {
+	d   Deps
+	cfg Config
+	// progress reads the backup recorded by install/upgrade.
+	progress *upgrade.Store
 }
 
 // ChartRollback is a release rolled back with --all-charts.
@@ -80,36 +68,36 @@ type Result struct {
 	Elapsed  string `json:"elapsed"`
 }
 
-func (rb *Runner) logf(format string, a ...any) {
-	if rb.Log != nil {
-		rb.Log(format, a...)
+func (rb *runner) logf(format string, a ...any) {
+	if rb.d.Log != nil {
+		rb.d.Log(format, a...)
 	}
 }
 
-// Plan finds the revision to return to and the backup to restore; it changes nothing.
-func (rb *Runner) Plan(ctx context.Context) (*Plan, error) {
-	h, err := plan.History(rb.Helm, manifest.ReleaseEnterprise)
+// plan finds the revision to return to and the backup to restore; it changes nothing.
+func (rb *runner) plan(ctx context.Context) (*Plan, error) {
+	h, err := plan.History(rb.d.Helm, manifest.ReleaseEnterprise)
 	if err != nil {
 		return nil, err
 	}
 	if len(h) == 0 {
-		return nil, fmt.Errorf("the Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.Namespace)
+		return nil, fmt.Errorf("the Helm release %s is not installed in namespace %s: nothing to roll back", manifest.ReleaseEnterprise, rb.cfg.Namespace)
 	}
 	cur := h[len(h)-1]
-	p := &Plan{Namespace: rb.Namespace, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
+	p := &Plan{Namespace: rb.cfg.Namespace, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), FromAppVersion: appVersion(cur)}
 	var target *helmrelease.Release
-	if rb.ToRevision > 0 {
+	if rb.cfg.ToRevision > 0 {
 		for _, r := range h {
-			if r.Version == rb.ToRevision {
+			if r.Version == rb.cfg.ToRevision {
 				target = r
 			}
 		}
 		if target == nil {
 			return nil, fmt.Errorf("--to-revision %d: Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
-				rb.ToRevision, manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.Namespace, manifest.ReleaseEnterprise)
+				rb.cfg.ToRevision, manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.cfg.Namespace, manifest.ReleaseEnterprise)
 		}
 		if target.Version == cur.Version {
-			return nil, fmt.Errorf("--to-revision %d is the current revision: nothing to roll back", rb.ToRevision)
+			return nil, fmt.Errorf("--to-revision %d is the current revision: nothing to roll back", rb.cfg.ToRevision)
 		}
 	} else {
 		for i := len(h) - 2; i >= 0; i-- {
@@ -120,29 +108,29 @@ func (rb *Runner) Plan(ctx context.Context) (*Plan, error) {
 		}
 		if target == nil {
 			return nil, fmt.Errorf("the history of %s holds no revision with another chart version than %s: pass --to-revision (see `helm history -n %s %s`)",
-				manifest.ReleaseEnterprise, p.FromChart, rb.Namespace, manifest.ReleaseEnterprise)
+				manifest.ReleaseEnterprise, p.FromChart, rb.cfg.Namespace, manifest.ReleaseEnterprise)
 		}
 	}
 	p.ToRevision, p.ToChart, p.ToAppVersion = target.Version, plan.ChartFullName(target.Chart), appVersion(target)
 	if rel := rb.releaseOf(target); rel != nil {
 		p.ToRelease = rel.Name
-	} else if rb.ToRevision == 0 {
+	} else if rb.cfg.ToRevision == 0 {
 		return nil, fmt.Errorf("revision %d of %s (%s) matches no known TPE release: pass --to-revision to roll back to it anyway", target.Version, manifest.ReleaseEnterprise, p.ToChart)
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("revision %d (%s) matches no known TPE release", target.Version, p.ToChart))
 	}
 	var rec *upgrade.Record
-	if rb.Progress != nil {
+	if rb.progress != nil {
 		// A record that cannot be read only loses the explanation: list-backups still finds the backup.
-		rec, _ = rb.Progress.Load(ctx)
+		rec, _ = rb.progress.Load(ctx)
 	}
-	if w := stoppedBeforeTpe(rec, p); w != "" && rb.ToRevision == 0 {
+	if w := stoppedBeforeTpe(rec, p); w != "" && rb.cfg.ToRevision == 0 {
 		p.Warnings = append(p.Warnings, w)
 	}
 	if err := rb.findBackup(ctx, p, rec); err != nil {
 		return nil, err
 	}
-	if rb.AllCharts {
+	if rb.cfg.AllCharts {
 		if err := rb.planOthers(p); err != nil {
 			return nil, err
 		}
@@ -151,7 +139,7 @@ func (rb *Runner) Plan(ctx context.Context) (*Plan, error) {
 	for _, o := range p.OtherCharts {
 		p.Steps = append(p.Steps, fmt.Sprintf("helm rollback %s %d (%s → %s)", o.ReleaseName, o.ToRevision, o.FromChart, o.ToChart))
 	}
-	p.Steps = append(p.Steps, "wait for every Deployment and StatefulSet of "+rb.Namespace,
+	p.Steps = append(p.Steps, "wait for every Deployment and StatefulSet of "+rb.cfg.Namespace,
 		fmt.Sprintf("after confirmation: restore backup %s (deletes the current data)", p.Backup.Name))
 	return p, nil
 }
@@ -164,12 +152,12 @@ func appVersion(r *helmrelease.Release) string {
 }
 
 // releaseOf finds the newest known release whose enterprise chart is r's chart.
-func (rb *Runner) releaseOf(r *helmrelease.Release) *manifest.Release {
+func (rb *runner) releaseOf(r *helmrelease.Release) *manifest.Release {
 	if r.Chart == nil || r.Chart.Metadata == nil {
 		return nil
 	}
 	var found *manifest.Release
-	for _, m := range rb.Matrix.Releases {
+	for _, m := range rb.cfg.Matrix.Releases {
 		if m.Enterprise == r.Chart.Metadata.Version && r.Chart.Metadata.Name == manifest.ChartEnterprise {
 			x := m
 			found = &x
@@ -207,8 +195,8 @@ func stoppedBeforeTpe(rec *upgrade.Record, p *Plan) string {
 // upgrade backups recorded by the last run (newest hop first), then of list-backups (newest
 // first), whose metadata matches the revision tpe returns to. After a failure in hop N that is
 // the backup taken before hop N: the run's other backups hold other releases' data.
-func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) error {
-	ctl := backup.Controller{Exec: rb.Exec, Namespace: rb.Namespace}
+func (rb *runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) error {
+	ctl := backup.Controller{Exec: rb.d.Exec, Namespace: rb.cfg.Namespace}
 	match := func(b *backup.Info) string {
 		var why []string
 		if b.Chart != "" && b.Chart != p.ToChart {
@@ -217,18 +205,18 @@ func (rb *Runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 		if b.AppVersion != "" && p.ToAppVersion != "" && b.AppVersion != p.ToAppVersion {
 			why = append(why, fmt.Sprintf("its appVersion is %s, revision %d has %s", b.AppVersion, p.ToRevision, p.ToAppVersion))
 		}
-		if b.ReleaseNamespace != "" && b.ReleaseNamespace != rb.Namespace {
+		if b.ReleaseNamespace != "" && b.ReleaseNamespace != rb.cfg.Namespace {
 			why = append(why, fmt.Sprintf("it was taken in namespace %s", b.ReleaseNamespace))
 		}
 		return strings.Join(why, "; ")
 	}
-	if rb.Backup != "" {
-		md, err := ctl.Metadata(ctx, rb.Backup)
+	if rb.cfg.Backup != "" {
+		md, err := ctl.Metadata(ctx, rb.cfg.Backup)
 		if err != nil {
-			return fmt.Errorf("--backup %s: %w", rb.Backup, err)
+			return fmt.Errorf("--backup %s: %w", rb.cfg.Backup, err)
 		}
 		if why := match(md); why != "" {
-			return fmt.Errorf("--backup %s does not match revision %d of %s: %s", rb.Backup, p.ToRevision, manifest.ReleaseEnterprise, why)
+			return fmt.Errorf("--backup %s does not match revision %d of %s: %s", rb.cfg.Backup, p.ToRevision, manifest.ReleaseEnterprise, why)
 		}
 		p.Backup, p.BackupSource = md, "--backup"
 		return nil
@@ -309,17 +297,17 @@ func backupReason(rec *upgrade.Record, b upgrade.HopBackup, p *Plan) string {
 	return why
 }
 
-func (rb *Runner) planOthers(p *Plan) error {
+func (rb *runner) planOthers(p *Plan) error {
 	var target *manifest.Release
 	if p.ToRelease != "" {
-		r, _ := rb.Matrix.Get(p.ToRelease)
+		r, _ := rb.cfg.Matrix.Get(p.ToRelease)
 		target = &r
 	}
 	if target == nil {
 		return fmt.Errorf("--all-charts: revision %d of %s matches no known TPE release, so the versions of the other charts are unknown", p.ToRevision, manifest.ReleaseEnterprise)
 	}
 	for _, c := range target.Charts()[:3] {
-		h, err := plan.History(rb.Helm, c.ReleaseName)
+		h, err := plan.History(rb.d.Helm, c.ReleaseName)
 		if err != nil {
 			return err
 		}
@@ -349,13 +337,13 @@ func (rb *Runner) planOthers(p *Plan) error {
 	return nil
 }
 
-// Run executes a rollback plan.
-func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
+// run executes a rollback plan.
+func (rb *runner) run(ctx context.Context, p *Plan) (*Result, error) {
 	start := time.Now()
 	res := &Result{Plan: p}
 	do := func(name string, rev int) error {
-		rbk := action.NewRollback(rb.Helm)
-		rbk.Version, rbk.Timeout, rbk.MaxHistory = rev, rb.Timeout, 10
+		rbk := action.NewRollback(rb.d.Helm)
+		rbk.Version, rbk.Timeout, rbk.MaxHistory = rev, rb.cfg.Timeout, 10
 		rb.logf("helm rollback %s %d ...", name, rev)
 		if err := rbk.Run(name); err != nil {
 			return fmt.Errorf("helm rollback %s %d: %w", name, rev, err)
@@ -371,28 +359,28 @@ func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
 			return res, err
 		}
 	}
-	if rb.Wait != nil {
-		rb.logf("waiting for the workloads of %s ...", rb.Namespace)
-		if err := rb.Wait(ctx, rb.Namespace, rb.Timeout); err != nil {
+	if rb.d.Wait != nil {
+		rb.logf("waiting for the workloads of %s ...", rb.cfg.Namespace)
+		if err := rb.d.Wait(ctx, rb.cfg.Namespace, rb.cfg.Timeout); err != nil {
 			return res, fmt.Errorf("waiting after the rollback: %w; the backup %s was NOT restored: once the workloads are ready run `helm tpe rollback --backup %s`", err, p.Backup.Name, p.Backup.Name)
 		}
 	}
 	ok := false
-	if rb.Confirm != nil {
+	if rb.d.ConfirmRestore != nil {
 		var err error
-		ok, err = rb.Confirm(fmt.Sprintf("Restore backup %s into namespace %s? This DELETES the current data.", p.Backup.Name, rb.Namespace))
+		ok, err = rb.d.ConfirmRestore(fmt.Sprintf("Restore backup %s into namespace %s? This DELETES the current data.", p.Backup.Name, rb.cfg.Namespace))
 		if err != nil {
 			return res, err
 		}
 	}
 	if !ok {
 		res.Message = fmt.Sprintf("%s rolled back to revision %d; backup %s NOT restored (not confirmed): restore it with `kubectl exec -n %s deploy/%s -- restore -e backup_name=%s`",
-			manifest.ReleaseEnterprise, p.ToRevision, p.Backup.Name, rb.Namespace, backup.ControllerDeployment, p.Backup.Name)
+			manifest.ReleaseEnterprise, p.ToRevision, p.Backup.Name, rb.cfg.Namespace, backup.ControllerDeployment, p.Backup.Name)
 		res.Elapsed = time.Since(start).Round(time.Millisecond).String()
 		return res, nil
 	}
 	rb.logf("restoring backup %s ...", p.Backup.Name)
-	if _, err := (backup.Controller{Exec: rb.Exec, Namespace: rb.Namespace}).Restore(ctx, p.Backup.Name); err != nil {
+	if _, err := (backup.Controller{Exec: rb.d.Exec, Namespace: rb.cfg.Namespace}).Restore(ctx, p.Backup.Name); err != nil {
 		return res, err
 	}
 	res.Restored = true
@@ -404,13 +392,13 @@ func (rb *Runner) Run(ctx context.Context, p *Plan) (*Result, error) {
 // markRolledBack records in the progress record that tpe was rolled back after its run: the run
 // cannot be resumed any more (its steps describe charts tpe no longer runs), and the next
 // install/upgrade starts afresh from what is installed.
-func (rb *Runner) markRolledBack(p *Plan) {
-	if rb.Progress == nil {
+func (rb *runner) markRolledBack(p *Plan) {
+	if rb.progress == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	rec, err := rb.Progress.Load(ctx)
+	rec, err := rb.progress.Load(ctx)
 	if err != nil || rec == nil || (rec.State != upgrade.RunFailed && rec.State != upgrade.RunDone) {
 		return
 	}
@@ -418,7 +406,7 @@ func (rb *Runner) markRolledBack(p *Plan) {
 	if rec.RolledBackTo == "" {
 		rec.RolledBackTo = p.ToChart
 	}
-	if err := rb.Progress.Save(ctx, rec); err != nil {
+	if err := rb.progress.Save(ctx, rec); err != nil {
 		rb.logf("warning: %v", err)
 	}
 }
@@ -450,30 +438,35 @@ type Config struct {
 	Timeout    time.Duration
 }
 
+// Outcome is what a rollback did: its plan, and its result when it ran (nil for a dry run or
+// when it stopped before the rollback).
+type Outcome struct {
+	Plan   *Plan
+	Result *Result
+}
+
 // Run is the rollback use case: plan (revision and backup), show, and unless a dry run, confirm,
-// roll back, wait and restore. It returns the plan, and the result when it ran.
-func Run(ctx context.Context, d Deps, cfg Config) (*Plan, *Result, error) {
-	rb := &Runner{Helm: d.Helm, Exec: d.Exec, Namespace: cfg.Namespace, Matrix: cfg.Matrix,
-		Progress:   &upgrade.Store{Kube: d.Kube, Namespace: cfg.Namespace},
-		ToRevision: cfg.ToRevision, Backup: cfg.Backup, AllCharts: cfg.AllCharts, Timeout: cfg.Timeout, Log: d.Log,
-		Wait: d.Wait, Confirm: d.ConfirmRestore}
-	if rb.Wait == nil {
-		rb.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
+// roll back, wait and restore.
+func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
+	rb := &runner{d: d, cfg: cfg, progress: &upgrade.Store{Kube: d.Kube, Namespace: cfg.Namespace}}
+	if rb.d.Wait == nil {
+		rb.d.Wait = func(ctx context.Context, ns string, timeout time.Duration) error {
 			_, err := wait.Run(ctx, d.Kube, wait.Options{Namespace: ns, For: wait.ForRollout, Timeout: timeout})
 			return err
 		}
 	}
-	p, err := rb.Plan(ctx)
+	p, err := rb.plan(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	out := &Outcome{Plan: p}
 	for _, w := range p.Warnings {
 		if d.Warn != nil {
 			d.Warn(w)
 		}
 	}
 	if cfg.DryRun {
-		return p, nil, nil
+		return out, nil
 	}
 	if d.ShowPlan != nil {
 		d.ShowPlan(p)
@@ -481,12 +474,12 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Plan, *Result, error) {
 	if d.Confirm != nil {
 		ok, err := d.Confirm(fmt.Sprintf("Roll back %s in namespace %s to revision %d?", manifest.ReleaseEnterprise, cfg.Namespace, p.ToRevision))
 		if err != nil {
-			return p, nil, err
+			return out, err
 		}
 		if !ok {
-			return p, nil, fmt.Errorf("not confirmed: nothing was changed")
+			return out, fmt.Errorf("not confirmed: nothing was changed")
 		}
 	}
-	res, err := rb.Run(ctx, p)
-	return p, res, err
+	out.Result, err = rb.run(ctx, p)
+	return out, err
 }

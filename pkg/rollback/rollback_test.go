@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,48 +21,81 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-func newRunner(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec) *upgrade.Runner {
-	return &upgrade.Runner{Helm: cfg, Kube: kube, Exec: ex, Namespace: helmtest.NS, Charts: helmtest.FakeCharts{},
-		Values:  map[string]any{"global": map[string]any{"installationId": "id-secret-1234"}},
-		Timeout: time.Minute, RetryCommand: "helm tpe upgrade --to v7.3.1 -f v.yaml",
-		Wait: func(context.Context, string, time.Duration) error { return nil },
-		PUM: func(ctx context.Context, n string) (*pum.Status, error) {
-			return pum.Get(ctx, ex, n)
-		},
-		Log: func(format string, a ...any) { t.Logf(format, a...) }}
+// newKube is the fake cluster of an upgrade: every permission allowed, the PriorityClasses 7.3
+// needs created.
+func newKube() *fake.Clientset {
+	kube := fake.NewClientset(helmtest.PriorityClasses("thingpark-datapath", "thingpark-data", "thingpark-others")...)
+	helmtest.AllowAll(kube)
+	return kube
 }
 
-func planTo(t *testing.T, cfg *action.Configuration, target string) *plan.Plan {
+// upgradeTo runs `helm tpe install|upgrade --to target -f values.yaml --yes --ack-admin-steps`
+// (upgrade.Run) on the fakes; hook sets more Deps (a failing PUM, a step hook).
+func upgradeTo(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec, target string, resume bool, hook func(*upgrade.Deps)) (*upgrade.Result, error) {
 	t.Helper()
-	m := manifest.MustLoad()
-	st, err := plan.LoadState(cfg, helmtest.NS, m)
-	if err != nil {
+	vf := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(vf, []byte("global:\n  installationId: id-secret-1234\n  backup:\n    amazon: {bucket: b, region: eu-west-1}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	m := manifest.MustLoad()
 	to, _ := m.Resolve(target)
-	return plan.New(t.Context(), plan.Input{Matrix: m, State: st, To: to})
+	verb := plan.ActionUpgrade
+	if last, _ := plan.LastRelease(cfg, manifest.ReleaseEnterprise); last == nil {
+		verb = plan.ActionInstall
+	}
+	d := upgrade.Deps{Helm: cfg, Kube: kube, Exec: ex,
+		Charts: func(values.Values) (upgrade.Repository, error) { return helmtest.FakeCharts{}, nil },
+		Wait:   func(context.Context, string, time.Duration) error { return nil },
+		PUM:    func(ctx context.Context, n string) (*pum.Status, error) { return pum.Get(ctx, ex, n) },
+		Log:    func(format string, a ...any) { t.Logf(format, a...) }}
+	if hook != nil {
+		hook(&d)
+	}
+	out, err := upgrade.Run(t.Context(), d, upgrade.Config{Verb: verb, Namespace: helmtest.NS, Matrix: m, To: to, ValueFiles: []string{vf},
+		Resume: resume, AckAdminSteps: true, Timeout: time.Minute,
+		RetryCommand: func(target string) string { return "helm tpe upgrade --to " + target + " -f v.yaml" }})
+	if out == nil || out.Result == nil {
+		return nil, err
+	}
+	return out.Result, err
 }
 
-// runWith runs p as the entry point does: with the record found in the namespace.
-func runWith(ctx context.Context, r *upgrade.Runner, p *plan.Plan, resume bool) (*upgrade.Result, error) {
-	rec, err := (&upgrade.Store{Kube: r.Kube, Namespace: r.Namespace}).Load(ctx)
+// rollbackWith runs the rollback use case on the fakes, without prompts: the restore is
+// confirmed (unless c.DryRun).
+func rollbackWith(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec, c Config) (*Outcome, error) {
+	t.Helper()
+	c.Namespace, c.Matrix, c.Timeout = helmtest.NS, manifest.MustLoad(), time.Minute
+	if kube == nil {
+		kube = fake.NewClientset()
+	}
+	return Run(t.Context(), Deps{Helm: cfg, Kube: kube, Exec: ex,
+		Wait:           func(context.Context, string, time.Duration) error { return nil },
+		ConfirmRestore: func(string) (bool, error) { return true, nil },
+		Log:            func(format string, a ...any) { t.Logf(format, a...) }}, c)
+}
+
+// rollbackPlan is the plan of a rollback (as --dry-run shows it).
+func rollbackPlan(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec, c Config) (*Plan, error) {
+	t.Helper()
+	c.DryRun = true
+	out, err := rollbackWith(t, cfg, kube, ex, c)
 	if err != nil {
 		return nil, err
 	}
-	return r.Run(ctx, p, rec, resume)
+	return out.Plan, nil
 }
 
 func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	cfg := helmtest.NewActionConfig(t)
-	kube := fake.NewClientset()
+	kube := newKube()
 	ex := helmtest.NewFakeExec()
 	ctx := t.Context()
 
 	// fresh install of 7.2.2c: the backup is skipped (no controller yet)
-	r := newRunner(t, cfg, kube, ex)
-	res, err := runWith(ctx, r, planTo(t, cfg, "v7.2.2c"), false)
+	res, err := upgradeTo(t, cfg, kube, ex, "v7.2.2c", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +110,7 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 
 	// upgrade to 7.3.1, interrupted after the second chart
 	ex.Chart, ex.App, ex.Rev = "thingpark-enterprise-1.2.25", "app-1.2.25", 1
-	r = newRunner(t, cfg, kube, ex)
-	r.StopAfter = "tpe-data"
-	_, err = runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
+	_, err = upgradeTo(t, cfg, kube, ex, "v7.3.1", false, func(d *upgrade.Deps) { d.AfterStep = upgrade.StopAfter("tpe-data") })
 	var se *upgrade.StepError
 	if !errors.As(err, &se) || !errors.Is(err, upgrade.ErrInterrupted) || !strings.Contains(se.Next, "--resume") {
 		t.Fatalf("interrupted run: %v", err)
@@ -93,11 +126,10 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	}
 
 	// a run without --resume refuses; with --resume it continues where it stopped
-	r = newRunner(t, cfg, kube, ex)
-	if _, err := runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := upgradeTo(t, cfg, kube, ex, "v7.3.1", false, nil); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("rerun without --resume: %v", err)
 	}
-	_, err = runWith(ctx, r, &plan.Plan{Target: "v7.3.1", Action: plan.ActionUpgrade, Reachable: true}, true)
+	_, err = upgradeTo(t, cfg, kube, ex, "v7.3.1", true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +143,7 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	}
 
 	// a finished upgrade run again changes nothing
-	r = newRunner(t, cfg, kube, ex)
-	res, err = runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
+	res, err = upgradeTo(t, cfg, kube, ex, "v7.3.1", false, nil)
 	if err != nil || res.Changed {
 		t.Fatalf("rerun: %+v %v", res, err)
 	}
@@ -121,18 +152,12 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	}
 
 	// rollback: the upgrade backup matches revision 1 of tpe
-	rb := &Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: manifest.MustLoad(), Progress: &store, Timeout: time.Minute,
-		Wait: func(context.Context, string, time.Duration) error { return nil }, Confirm: func(string) (bool, error) { return true, nil }}
-	rp, err := rb.Plan(ctx)
-	if err != nil {
-		t.Fatal(err)
+	rout, err := rollbackWith(t, cfg, kube, ex, Config{})
+	if err != nil || !rout.Result.Restored {
+		t.Fatalf("rollback: %+v %v", rout, err)
 	}
-	if rp.ToRevision != 1 || rp.ToRelease != "v7.2.2c" || rp.Backup.Name != prog.Backup || rp.BackupSource == "" {
+	if rp := rout.Plan; rp.ToRevision != 1 || rp.ToRelease != "v7.2.2c" || rp.Backup.Name != prog.Backup || rp.BackupSource == "" {
 		t.Fatalf("rollback plan: %+v", rp)
-	}
-	rres, err := rb.Run(ctx, rp)
-	if err != nil || !rres.Restored {
-		t.Fatalf("rollback: %+v %v", rres, err)
 	}
 	if got := helmtest.Revisions(t, cfg)["tpe"]; got != "3:thingpark-enterprise-1.2.25:deployed" {
 		t.Errorf("tpe after rollback: %s", got)
@@ -146,7 +171,6 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 }
 
 func TestRollbackRefusals(t *testing.T) {
-	m := manifest.MustLoad()
 	ctx := t.Context()
 	setup := func(t *testing.T) (*action.Configuration, *helmtest.FakeExec) {
 		cfg := helmtest.NewActionConfig(t)
@@ -165,14 +189,14 @@ func TestRollbackRefusals(t *testing.T) {
 	}
 	t.Run("finds the matching backup, not the newest", func(t *testing.T) {
 		cfg, ex := setup(t)
-		p, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m}).Plan(ctx)
+		p, err := rollbackPlan(t, cfg, nil, ex, Config{})
 		if err != nil || p.Backup.Name != ex.Order[0] {
 			t.Fatalf("plan %+v %v", p, err)
 		}
 	})
 	t.Run("--backup that does not match", func(t *testing.T) {
 		cfg, ex := setup(t)
-		_, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m, Backup: ex.Order[1]}).Plan(ctx)
+		_, err := rollbackPlan(t, cfg, nil, ex, Config{Backup: ex.Order[1]})
 		if err == nil || !strings.Contains(err.Error(), "does not match") {
 			t.Fatalf("err = %v", err)
 		}
@@ -181,7 +205,7 @@ func TestRollbackRefusals(t *testing.T) {
 		cfg := helmtest.NewActionConfig(t)
 		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "0.0.1"}, 1, helmrelease.StatusSuperseded)
 		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "1.2.25"}, 2, helmrelease.StatusDeployed)
-		_, err := (&Runner{Helm: cfg, Exec: helmtest.NewFakeExec(), Namespace: helmtest.NS, Matrix: m}).Plan(ctx)
+		_, err := rollbackPlan(t, cfg, nil, helmtest.NewFakeExec(), Config{})
 		if err == nil || !strings.Contains(err.Error(), "--to-revision") {
 			t.Fatalf("err = %v", err)
 		}
@@ -194,7 +218,7 @@ func TestRollbackRefusals(t *testing.T) {
 			_ = cfg.Releases.Update(r)
 			helmtest.InstallRelease(t, cfg, c, 2, helmrelease.StatusDeployed)
 		}
-		p, err := (&Runner{Helm: cfg, Exec: ex, Namespace: helmtest.NS, Matrix: m, AllCharts: true}).Plan(ctx)
+		p, err := rollbackPlan(t, cfg, nil, ex, Config{AllCharts: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,3 +19,19 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateAndOrNone(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"short", "short"},
+		{"0123456789abc", "0123456..."},
+		{"012345é789abc", "012345..."}, // é is 2 bytes: never cut inside it
+	}
+	for _, tt := range tests {
+		if got := Truncate(tt.in, 10); got != tt.want {
+			t.Errorf("Truncate(%q, 10) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if OrNone("") != "none" || OrNone("x") != "x" {
+		t.Error("OrNone")
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/diff"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 // ChartDiff is what a server-side dry run of one chart would change.
@@ -26,33 +25,26 @@ type ChartDiff struct {
 	Diff    string        `json:"diff"`
 }
 
-// DryRun renders every chart of every hop against the cluster (Helm's server-side dry run:
+// dryRun renders every chart of every hop against the cluster (Helm's server-side dry run:
 // lookups read, nothing is written) and diffs each manifest with the one it would replace.
-func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) {
+func (r *runner) dryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) {
 	out := []ChartDiff{}
 	prev := map[string]string{}
-	// The secrets of the new values and of the installed releases' values (a rotated key is in the
-	// installed manifests only), plus the installation ID of the repository.
-	secrets := redact.FromValues(r.Values)
-	for _, s := range r.Secrets {
-		secrets = append(secrets, redact.Secret{Path: "secret", Value: s})
-	}
 	for _, n := range manifest.ReleaseNames {
 		if last, err := r.lastRelease(n); err != nil {
 			return nil, err
-		} else if last != nil && last.Info != nil && last.Info.Status != helmrelease.StatusUninstalled {
+		} else if installed(last) {
 			prev[n] = last.Manifest
-			secrets = append(secrets, redact.FromValues(last.Config)...)
 		}
 	}
-	red := redact.NewTagged(secrets)
+	red := r.red
 	for _, h := range p.Hops {
 		for _, c := range h.Charts {
 			if c.Action == plan.ActionUnchanged {
 				continue
 			}
 			r.logf("dry run: rendering %s %s %s (hop %d)", c.ReleaseName, c.Chart, c.Version, h.N)
-			ch, err := r.Charts.LoadChart(c.Chart, c.Version)
+			ch, err := r.repo.LoadChart(c.Chart, c.Version)
 			if err != nil {
 				return nil, err
 			}
@@ -60,11 +52,16 @@ func (r *Runner) DryRun(ctx context.Context, p *plan.Plan) ([]ChartDiff, error) 
 			if err != nil {
 				return nil, red.Error(err)
 			}
-			d := diff.Manifests(prev[c.ReleaseName], rel.Manifest, diff.Options{Redactor: red, ShowSecrets: r.ShowSecrets})
+			d := diff.Manifests(prev[c.ReleaseName], rel.Manifest, diff.Options{Redactor: red, ShowSecrets: r.cfg.ShowSecrets})
 			out = append(out, ChartDiff{Hop: h.N, ReleaseName: c.ReleaseName, Chart: c.Chart, Version: c.Version, Action: c.Action,
 				Added: d.Added, Removed: d.Removed, Changed: d.Changed, Objects: d.Objects, Diff: d.Text})
 			prev[c.ReleaseName] = rel.Manifest
 		}
 	}
 	return out, nil
+}
+
+// installed reports whether a release revision is installed (not uninstalled).
+func installed(rel *helmrelease.Release) bool {
+	return rel != nil && rel.Info != nil && rel.Info.Status != helmrelease.StatusUninstalled
 }

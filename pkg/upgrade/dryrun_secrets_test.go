@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/internal/helmtest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 // spreadCharts are charts that copy the installation ID and the backup access key outside a
@@ -80,8 +83,13 @@ func TestDryRunMasksSpreadSecrets(t *testing.T) {
 				}
 			}
 			r := newRunner(t, cfg, fake.NewClientset(), helmtest.NewFakeExec())
-			r.Charts, r.Values, r.ShowSecrets = tt.charts, spreadValues(id, newKey), tt.showSecrets
-			diffs, err := r.DryRun(t.Context(), planTo(t, cfg, "v7.3.1"))
+			r.repo, r.vals, r.cfg.ShowSecrets = tt.charts, spreadValues(id, newKey), tt.showSecrets
+			st, err := plan.LoadState(cfg, helmtest.NS, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.red = runRedactor("", r.vals, lastReleases(st))
+			diffs, err := r.dryRun(t.Context(), planTo(t, cfg, "v7.3.1"))
 			text := fmt.Sprint(err)
 			if tt.wantErr != (err != nil) {
 				t.Fatalf("err = %v", err)
@@ -100,5 +108,48 @@ func TestDryRunMasksSpreadSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// idRepo is a chart repository whose charts render its installation ID (as a chart may copy the
+// repository's credentials into an image pull Secret's source ConfigMap).
+type idRepo struct{ id string }
+
+func (r idRepo) LoadChart(name, version string) (*chart.Chart, error) {
+	tpl := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-pull}\ndata: {source: \"https://u:%s@repo\"}\n", r.id)
+	return &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: name, Version: version},
+		Templates: []*chart.File{{Name: "templates/pull.yaml", Data: []byte(tpl)}}}, nil
+}
+
+func (idRepo) CheckCharts(...manifest.Release) error { return nil }
+func (r idRepo) InstallationID() string              { return r.id }
+
+// The installation ID of the repository (here in no values file, as after `helm tpe repo add`)
+// has one tag in the whole run: the diff calls it "installation ID", as progress lines and errors
+// do (it was "secret" in the diff: a second redactor).
+func TestRunDryRunTagsTheInstallationIDOnce(t *testing.T) {
+	const id = "repo-id-secret-0123456789"
+	cfg := helmtest.NewActionConfig(t)
+	kube := fake.NewClientset()
+	helmtest.AllowAll(kube)
+	m := manifest.MustLoad()
+	to, _ := m.Resolve("v7.2.2c") // the release before the cluster-wide PriorityClasses
+	var logs []string
+	out, err := Run(t.Context(), Deps{Helm: cfg, Kube: kube, Exec: helmtest.NewFakeExec(),
+		Charts: func(values.Values) (Repository, error) { return idRepo{id: id}, nil },
+		Log:    func(f string, a ...any) { logs = append(logs, fmt.Sprintf(f, a...)) }},
+		Config{Verb: plan.ActionInstall, Namespace: helmtest.NS, Matrix: m, To: to, DryRun: true, Timeout: time.Minute})
+	if err != nil {
+		for _, c := range out.Plan.Blocking(false) {
+			t.Log(c.ID, c.Message)
+		}
+		t.Fatal(err)
+	}
+	text := strings.Join(logs, "\n")
+	for _, d := range out.Diffs {
+		text += d.Diff
+	}
+	if strings.Contains(text, id) || !strings.Contains(text, "<redacted installation ID #") || strings.Contains(text, "<redacted secret") {
+		t.Fatalf("the installation ID is not tagged \"installation ID\" in the diff:\n%s", text)
 	}
 }

@@ -132,20 +132,22 @@ func TestMultiHopRunBackupsAndResume(t *testing.T) {
 	tests := []struct {
 		name string
 		// stop makes the first run stop; the second resumes it
-		stop        func(*Runner, *action.Configuration, *helmtest.FakeExec)
+		stop        func(*runner, *action.Configuration, *helmtest.FakeExec)
 		wantStopped string // label of the step the first run stopped at
 		wantFirst   int    // backups taken by the first run
 		wantHint    string // the rollback the error proposes ("" none)
 	}{
 		{name: "no failure", wantFirst: 2},
 		{name: "interrupted in hop 1 after its backup", wantStopped: "tpe-controllers", wantFirst: 1,
-			stop: func(r *Runner, _ *action.Configuration, _ *helmtest.FakeExec) { r.StopAfter = "tpe-data" }},
+			stop: func(r *runner, _ *action.Configuration, _ *helmtest.FakeExec) { r.d.AfterStep = StopAfter("tpe-data") }},
 		{name: "post-upgrade procedure of hop 2 aborted", wantStopped: "post-upgrade procedure of v7.3.1", wantFirst: 2,
 			wantHint: "or roll back to v7.2.2c with `helm tpe rollback`, which restores thingpark-enterprise-backup-20231011080001 (before hop 2, v7.2.2c → v7.3.1)",
-			stop:     func(r *Runner, cfg *action.Configuration, ex *helmtest.FakeExec) { r.PUM = abortOnce(cfg, ex, "1.4.1") }},
+			stop: func(r *runner, cfg *action.Configuration, ex *helmtest.FakeExec) {
+				r.d.PUM = abortOnce(cfg, ex, "1.4.1")
+			}},
 		{name: "hop 2's backup taken, its check failed", wantStopped: "upgrade backup of v7.2.2c (before hop 2)", wantFirst: 2,
-			stop: func(r *Runner, _ *action.Configuration, ex *helmtest.FakeExec) {
-				r.Exec = &failNth{inner: ex, cmd: "list-backups", n: 4} // hop 1 before/after, hop 2 before, *after*
+			stop: func(r *runner, _ *action.Configuration, ex *helmtest.FakeExec) {
+				r.d.Exec = &failNth{inner: ex, cmd: "list-backups", n: 4} // hop 1 before/after, hop 2 before, *after*
 			}},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
@@ -48,6 +49,21 @@ type Deps struct {
 	// Wait and PUM replace the waits of pkg/wait and pkg/pum (tests); nil = the real ones.
 	Wait func(ctx context.Context, namespace string, timeout time.Duration) error
 	PUM  func(ctx context.Context, namespace string) (*pum.Status, error)
+	// AfterStep is called after each step that ended done or skipped; an error stops the run there
+	// as interrupted (ErrInterrupted), to be continued with --resume. nil: the run goes on. Tests
+	// use it to interrupt a run at a chosen step (StopAfter).
+	AfterStep func(Step) error
+}
+
+// StopAfter is an AfterStep hook that interrupts a run after the chart step of the Helm release
+// name, as a Ctrl-C there would.
+func StopAfter(name string) func(Step) error {
+	return func(st Step) error {
+		if st.Kind == StepChart && st.ReleaseName == name {
+			return fmt.Errorf("stopped after %s", name)
+		}
+		return nil
+	}
 }
 
 // Config is what the user asked for.
@@ -70,12 +86,8 @@ type Config struct {
 	Timeout     time.Duration
 	PUMTimeout  time.Duration
 	PUMInterval time.Duration
-	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
-	StopAfter string
 	// RetryCommand is the command that runs again to a target ("helm tpe upgrade --to T -f v.yaml").
 	RetryCommand func(target string) string
-	// SkipPermissions leaves out the plan's permission check (unit tests on fake clientsets).
-	SkipPermissions bool
 }
 
 // Outcome is what a run did: the plan, and the dry run's diffs or the run's result.
@@ -99,12 +111,9 @@ func (e *BlockedError) Error() string { return e.Msg }
 // resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
 func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	d = d.withDefaults()
-	vals := values.Values{}
-	if len(cfg.ValueFiles) > 0 {
-		var err error
-		if vals, err = values.Load(cfg.ValueFiles); err != nil {
-			return nil, err
-		}
+	vals, err := values.Load(cfg.ValueFiles)
+	if err != nil {
+		return nil, err
 	}
 	store := &Store{Kube: d.Kube, Namespace: cfg.Namespace}
 	rec, err := store.Load(ctx)
@@ -122,23 +131,25 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	// problem (the more likely cause, e.g. no installation ID) is shown first.
 	repo, repoErr := d.Charts(vals)
 	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic,
-		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup, SkipPermissions: cfg.SkipPermissions}
-	// Every secret of the values (installation ID, backup credentials, TLS key, passwords...) is
-	// masked in progress lines, errors, the progress record and the dry-run diff.
-	secrets := redact.FromValues(vals)
-	if repoErr == nil {
-		in.Charts = repo
-		secrets = append(secrets, redact.Secret{Path: "installation ID", Value: repo.InstallationID()})
-	}
-	red := redact.NewTagged(secrets)
+		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup}
 	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
 		return nil, err
 	}
+	id := ""
+	if repoErr == nil {
+		in.Charts, id = repo, repo.InstallationID()
+	}
+	last := lastReleases(in.State)
+	// One redactor for the run: every secret of the values (installation ID, backup credentials,
+	// TLS key, passwords...) is masked in the plan, progress lines, errors, the progress record
+	// and the dry-run diff, with the same tag everywhere.
+	red := runRedactor(id, vals, last)
+	in.Redactor = red
 	p := plan.New(ctx, in)
 	out := &Outcome{Plan: p}
 	if resuming {
 		out.Resumed = rec
-		d.Note(fmt.Sprintf("resuming the %s to %s started %s (backup %s)", rec.Action, rec.Target, rec.StartedAt.Format(time.RFC3339), orNone(rec.Backup)))
+		d.Note(fmt.Sprintf("resuming the %s to %s started %s (backup %s)", rec.Action, rec.Target, rec.StartedAt.Format(time.RFC3339), text.OrNone(rec.Backup)))
 	} else {
 		if err := checkVerb(cfg.Verb, p); err != nil {
 			return out, err
@@ -163,23 +174,20 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	if err := repo.CheckCharts(append(p.Releases(), cfg.To)...); err != nil {
 		return out, red.Error(fmt.Errorf("%w: nothing was changed", err))
 	}
-	r := &Runner{Helm: d.Helm, Kube: d.Kube, Exec: d.Exec, Namespace: cfg.Namespace, Charts: repo, Values: vals, ValueFiles: cfg.ValueFiles,
-		Timeout: cfg.Timeout, SkipBackup: cfg.SkipBackup, StopAfter: cfg.StopAfter, Secrets: red.Secrets(), ShowSecrets: cfg.ShowSecrets,
-		Store: store, Last: lastReleases(in.State),
-		Log: func(f string, a ...any) { d.Log("%s", red.String(fmt.Sprintf(f, a...))) }, Wait: d.Wait, PUM: d.PUM}
+	r := &runner{d: d, cfg: cfg, repo: repo, vals: vals, red: red, store: store, last: last}
 	if cfg.RetryCommand != nil {
-		r.RetryCommand = cfg.RetryCommand(p.Target)
+		r.retry = cfg.RetryCommand(p.Target)
 	}
-	if r.Wait == nil {
-		r.Wait = r.waitRollout
+	if r.d.Wait == nil {
+		r.d.Wait = r.waitRollout
 	}
-	if r.PUM == nil {
-		r.PUM = func(ctx context.Context, ns string) (*pum.Status, error) {
+	if r.d.PUM == nil {
+		r.d.PUM = func(ctx context.Context, ns string) (*pum.Status, error) {
 			return r.waitPUM(ctx, ns, cfg.PUMTimeout, cfg.PUMInterval)
 		}
 	}
 	if cfg.DryRun {
-		diffs, err := r.DryRun(ctx, p)
+		diffs, err := r.dryRun(ctx, p)
 		out.Diffs = diffs
 		return out, redactErr(red, err)
 	}
@@ -193,9 +201,24 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 			return out, fmt.Errorf("not confirmed: nothing was changed")
 		}
 	}
-	res, err := r.Run(ctx, p, rec, cfg.Resume)
+	res, err := r.run(ctx, p, rec, cfg.Resume)
 	out.Result = res
 	return out, redactErr(red, err)
+}
+
+// runRedactor is the run's one redactor: the installation ID of the chart repository (first, so
+// that it is tagged "installation ID" wherever it shows, the values' copy of it too), the secrets
+// of the values, and those of the installed releases' values (a rotated key is in the installed
+// manifests only).
+func runRedactor(installationID string, vals values.Values, last map[string]*helmrelease.Release) *redact.Redactor {
+	secrets := []redact.Secret{{Path: "installation ID", Value: installationID}}
+	secrets = append(secrets, redact.FromValues(vals)...)
+	for _, n := range manifest.ReleaseNames {
+		if rel := last[n]; installed(rel) {
+			secrets = append(secrets, redact.FromValues(rel.Config)...)
+		}
+	}
+	return redact.NewTagged(secrets)
 }
 
 // lastReleases is the newest revision of each release as the plan's state read it.
@@ -246,10 +269,10 @@ func checkVerb(verb plan.Action, p *plan.Plan) error {
 // each change of the summary. Every wait of a run consults one long-lived watch (started by the
 // first wait, stopped at the end of the run), and judges only once that watch has seen the
 // workloads the chart just wrote.
-func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Duration) error {
+func (r *runner) waitRollout(ctx context.Context, ns string, timeout time.Duration) error {
 	if r.watch == nil {
 		// The run shows a summary while it waits; reasons are listed only to explain a timeout.
-		r.watch = wait.NewWatch(r.Kube, wait.WatchConfig{Namespace: ns, ExplainOnTimeout: true})
+		r.watch = wait.NewWatch(r.d.Kube, wait.WatchConfig{Namespace: ns, ExplainOnTimeout: true})
 	}
 	var written []wait.Written
 	if r.recorder != nil {
@@ -266,7 +289,7 @@ func (r *Runner) waitRollout(ctx context.Context, ns string, timeout time.Durati
 	return err
 }
 
-func (r *Runner) stopWatch() {
+func (r *runner) stopWatch() {
 	if r.watch != nil {
 		r.watch.Stop()
 		r.watch = nil
@@ -274,23 +297,16 @@ func (r *Runner) stopWatch() {
 }
 
 // waitPUM waits for the post-upgrade procedure's verdict (pkg/pum), logging each new verdict.
-func (r *Runner) waitPUM(ctx context.Context, ns string, timeout, interval time.Duration) (*pum.Status, error) {
+func (r *runner) waitPUM(ctx context.Context, ns string, timeout, interval time.Duration) (*pum.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := ""
-	return pum.Wait(ctx, r.Exec, ns, interval, func(s *pum.Status) {
+	return pum.Wait(ctx, r.d.Exec, ns, interval, func(s *pum.Status) {
 		if v := string(s.Verdict); v != last {
 			last = v
 			r.logf("  post-upgrade procedure: %s (%d request(s))", v, len(s.Entries))
 		}
 	})
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 // Failed reports whether err means "ran, but a check or a step failed" (exit code 2) rather than

@@ -1,6 +1,6 @@
 // Package upgrade installs or upgrades a TPE release: Run is the one entry point of
 // `helm tpe install|upgrade` (values, plan, guard, confirmation, then the run or the dry run),
-// Runner executes a plan's steps in order — the upgrade backup, each chart with Helm's SDK and the
+// a runner executes a plan's steps in order — the upgrade backup, each chart with Helm's SDK and the
 // waits, the post-upgrade verdict — and Store keeps the progress record that makes a run
 // resumable. It writes to no process stream: progress goes to a callback, results are values.
 package upgrade
@@ -16,7 +16,6 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/backup"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
@@ -26,45 +25,31 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
-// Runner installs or upgrades the four charts of a plan, in order, with waits in between, the
-// backup guard before and the post-upgrade verdict after, recording its progress.
-type Runner struct {
-	Helm      *action.Configuration
-	Kube      kubernetes.Interface
-	Exec      podexec.Executor
-	Namespace string
-	Charts    charts.Source
-	// Values are the user's merged values, given to every chart (as the vendor's procedure does).
-	Values     map[string]any
-	ValueFiles []string
-	// Timeout bounds each chart's install/upgrade and each wait.
-	Timeout time.Duration
-	// Wait waits for the namespace's workloads after a chart (pkg/wait in production).
-	Wait func(ctx context.Context, namespace string, timeout time.Duration) error
-	// PUM waits for the post-upgrade verdict (pkg/pum in production).
-	PUM func(ctx context.Context, namespace string) (*pum.Status, error)
-	// Log receives progress lines ("step 2/9 ...").
-	Log        func(format string, a ...any)
-	SkipBackup bool
-	// StopAfter interrupts the run after the chart step of this Helm release (tests only).
-	StopAfter string
-	// Secrets (the installation ID, the secrets of the values) are removed from every message
-	// recorded in the progress ConfigMap or returned.
-	Secrets []string
-	// ShowSecrets shows Secret data and the values' secrets in the dry-run diff (--show-secrets).
-	ShowSecrets bool
-	// RetryCommand is the command a user reruns to continue ("helm tpe upgrade --to v7.3.1 -f v.yaml").
-	RetryCommand string
-	// Store is the progress record's store as Run loaded it (nil: a new one).
-	Store *Store
-	// Last is the newest revision of each release when the run started, as the plan read it
+// runner installs or upgrades the four charts of a plan, in order, with waits in between, the
+// backup guard before and the post-upgrade verdict after, recording its progress. Run makes one
+// per run; it holds the run's Deps and Config as they are, and what Run worked out once.
+type runner struct {
+	d   Deps
+	cfg Config
+	// repo is where the charts come from; vals are the user's merged values, given to every chart
+	// (as the vendor's procedure does).
+	repo charts.Source
+	vals values.Values
+	// red is the run's one redactor: every progress line, recorded message, error and diff goes
+	// through it.
+	red *redact.Redactor
+	// retry is the command a user reruns to continue ("helm tpe upgrade --to v7.3.1 -f v.yaml").
+	retry string
+	// store is the progress record's store as Run loaded it.
+	store *Store
+	// last is the newest revision of each release when the run started, as the plan read it
 	// (plan.State.Last); nil: read from Helm's storage. The runner keeps it up to date with the
 	// revisions it makes, so that no chart reads the release history again.
-	Last map[string]*helmrelease.Release
-	now  func() time.Time
+	last map[string]*helmrelease.Release
 
 	helmCfg  *action.Configuration
 	recorder *writeRecorder
@@ -86,7 +71,7 @@ type Result struct {
 	Steps   []Step      `json:"steps"`
 }
 
-// ErrInterrupted is returned when the run stopped before its end (Ctrl-C, StopAfter).
+// ErrInterrupted is returned when the run stopped before its end (Ctrl-C, an AfterStep hook).
 var ErrInterrupted = errors.New("interrupted")
 
 // StepError is a failed step, with the command to continue.
@@ -104,18 +89,14 @@ func (e *StepError) Error() string {
 // Unwrap returns the cause.
 func (e *StepError) Unwrap() error { return e.Err }
 
-func (r *Runner) logf(format string, a ...any) {
-	if r.Log != nil {
-		r.Log(format, a...)
+// logf sends a progress line, its secrets masked, to Deps.Log.
+func (r *runner) logf(format string, a ...any) {
+	if r.d.Log != nil {
+		r.d.Log("%s", r.red.String(fmt.Sprintf(format, a...)))
 	}
 }
 
-func (r *Runner) clock() time.Time {
-	if r.now != nil {
-		return r.now()
-	}
-	return time.Now()
-}
+func (r *runner) clock() time.Time { return time.Now() }
 
 // Steps builds the steps of a plan: per hop, the upgrade backup when the hop upgrades tpe
 // (plan.Hop.TakesBackup; a fresh install gets one that says why it takes none), the four charts
@@ -170,17 +151,14 @@ func CheckRecord(rec *Record, resume bool, target string, action plan.Action, na
 	return nil
 }
 
-// Run executes the plan, or resumes the run of rec (the record Load returned, nil when there is
+// run executes the plan, or resumes the run of rec (the record Load returned, nil when there is
 // none) when resume is set. The caller has checked that rec and resume agree (see Run).
-func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool) (*Result, error) {
+func (r *runner) run(ctx context.Context, p *plan.Plan, rec *Record, resume bool) (*Result, error) {
 	start := r.clock()
-	store := r.Store
-	if store == nil {
-		store = &Store{Kube: r.Kube, Namespace: r.Namespace}
-	}
+	store := r.store
 	defer r.stopWatch()
 	prog := rec
-	if err := CheckRecord(rec, resume, p.Target, p.Action, r.Namespace, nil); err != nil {
+	if err := CheckRecord(rec, resume, p.Target, p.Action, r.cfg.Namespace, nil); err != nil {
 		return nil, err
 	}
 	if !resume && p.Action == plan.ActionNone || resume && !prog.Unfinished() {
@@ -195,7 +173,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 			return nil, fmt.Errorf("%w: %s", plan.ErrUnreachable, p.Reason)
 		}
 		prog = &Record{Action: p.Action, From: p.Installed, Target: p.Target, State: RunRunning, StartedAt: start.UTC(),
-			Steps: Steps(p), ValueFiles: r.ValueFiles}
+			Steps: Steps(p), ValueFiles: r.cfg.ValueFiles}
 	}
 	prog.State = RunRunning
 	// The record is written once per step boundary: the step that ends and the one that starts
@@ -238,19 +216,21 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 			st.State = StateDone
 		}
 		r.logf("step %d/%d %s %s (%s, total %s)", st.N, total, st.Label(), st.State, st.Elapsed, r.clock().Sub(start).Round(time.Second))
-		if r.StopAfter != "" && st.Kind == StepChart && st.ReleaseName == r.StopAfter {
-			return r.stop(prog, store, &prog.Steps[min(i+1, len(prog.Steps)-1)], fmt.Errorf("%w after %s (test hook)", ErrInterrupted, st.ReleaseName), start)
+		if r.d.AfterStep != nil {
+			if err := r.d.AfterStep(*st); err != nil {
+				return r.stop(prog, store, &prog.Steps[min(i+1, len(prog.Steps)-1)], fmt.Errorf("%w after step %d (%s): %w", ErrInterrupted, st.N, st.Label(), err), start)
+			}
 		}
 	}
 	prog.State = RunDone
 	prog.UpdatedAt = r.clock().UTC()
 	if err := store.Save(ctx, prog); err != nil {
-		return nil, fmt.Errorf("every step is done, but %w; next: %s --resume (it records the run as done)", err, r.RetryCommand)
+		return nil, fmt.Errorf("every step is done, but %w; next: %s --resume (it records the run as done)", err, r.retry)
 	}
 	return r.result(p, prog, true, start, fmt.Sprintf("%s of %s done", prog.Action, prog.Target)), nil
 }
 
-func (r *Runner) result(p *plan.Plan, prog *Record, changed bool, start time.Time, msg string) *Result {
+func (r *runner) result(p *plan.Plan, prog *Record, changed bool, start time.Time, msg string) *Result {
 	res := &Result{Action: p.Action, From: p.Installed, Target: p.Target, State: RunDone, Changed: changed, Message: msg,
 		Elapsed: r.clock().Sub(start).Round(time.Millisecond).String(), Steps: []Step{}}
 	if prog != nil {
@@ -263,15 +243,14 @@ func (r *Runner) result(p *plan.Plan, prog *Record, changed bool, start time.Tim
 }
 
 // stop records a failed or interrupted step and returns a StepError with the next command.
-func (r *Runner) stop(prog *Record, store *Store, st *Step, cause error, start time.Time) (*Result, error) {
+func (r *runner) stop(prog *Record, store *Store, st *Step, cause error, start time.Time) (*Result, error) {
 	if errors.Is(cause, ErrInterrupted) {
 		st.State = StateInterrupted
 	} else {
 		st.State = StateFailed
 	}
-	red := redact.New(r.Secrets...)
-	st.Message = red.String(text.OneLine(cause.Error(), 0))
-	cause = red.Error(cause)
+	st.Message = r.red.String(text.OneLine(cause.Error(), 0))
+	cause = r.red.Error(cause)
 	prog.State = RunFailed
 	prog.UpdatedAt = r.clock().UTC()
 	// The run's context may be cancelled (Ctrl-C): record with a fresh one.
@@ -280,7 +259,7 @@ func (r *Runner) stop(prog *Record, store *Store, st *Step, cause error, start t
 	if err := store.Save(ctx, prog); err != nil {
 		r.logf("warning: %v", err)
 	}
-	next := r.RetryCommand + " --resume"
+	next := r.retry + " --resume"
 	if hint := prog.rollbackHint(st); hint != "" {
 		next += ", " + hint
 	}
@@ -292,13 +271,13 @@ func (r *Runner) stop(prog *Record, store *Store, st *Step, cause error, start t
 // backupStep takes the upgrade backup of a hop and records it. A backup already recorded for
 // the hop (a run resumed after the backup) is used if list-backups still lists it: --resume never
 // takes a second one.
-func (r *Runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
-	ctl := backup.Controller{Exec: r.Exec, Namespace: r.Namespace}
+func (r *runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
+	ctl := backup.Controller{Exec: r.d.Exec, Namespace: r.cfg.Namespace}
 	if st.Hop > 0 && st.HopFrom == "" {
 		st.State, st.Message = StateSkipped, "fresh install: there is no data and no "+backup.ControllerDeployment+" yet"
 		return nil
 	}
-	if r.SkipBackup {
+	if r.cfg.SkipBackup {
 		st.State, st.Message = StateSkipped, "SKIPPED by --skip-backup: there is no backup to roll back to"
 		r.logf("WARNING: --skip-backup: no upgrade backup is taken; a failed upgrade cannot be restored")
 		return nil
@@ -346,21 +325,21 @@ func (r *Runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
 	return nil
 }
 
-func (r *Runner) chartStep(ctx context.Context, st *Step) error {
-	ch, err := r.Charts.LoadChart(st.Chart, st.Version)
+func (r *runner) chartStep(ctx context.Context, st *Step) error {
+	ch, err := r.repo.LoadChart(st.Chart, st.Version)
 	if err != nil {
 		return err
 	}
 	rel, err := r.apply(ctx, st.ReleaseName, ch, false)
-	if f, ok := r.Exec.(interface{ Forget() }); ok {
+	if f, ok := r.d.Exec.(interface{ Forget() }); ok {
 		f.Forget() // the chart may have replaced the pods the next exec would reuse
 	}
 	if err != nil {
 		return err
 	}
 	st.Revision = rel.Version
-	if r.Wait != nil {
-		if err := r.Wait(ctx, r.Namespace, r.Timeout); err != nil {
+	if r.d.Wait != nil {
+		if err := r.d.Wait(ctx, r.cfg.Namespace, r.cfg.Timeout); err != nil {
 			return fmt.Errorf("waiting for the workloads after %s: %w", st.ReleaseName, err)
 		}
 	}
@@ -370,32 +349,32 @@ func (r *Runner) chartStep(ctx context.Context, st *Step) error {
 // helm returns the run's Helm configuration: the caller's, with a Kubernetes client that records
 // the workloads each chart writes (for the waits). It is made once, so that Helm reads the
 // cluster's capabilities once per run.
-func (r *Runner) helm() *action.Configuration {
+func (r *runner) helm() *action.Configuration {
 	if r.helmCfg == nil {
-		r.helmCfg, r.recorder = recording(r.Helm)
+		r.helmCfg, r.recorder = recording(r.d.Helm)
 	}
 	return r.helmCfg
 }
 
 // lastRelease is the newest revision of a release: from Last (the plan's read, then the
 // revisions this run made), else from Helm's storage.
-func (r *Runner) lastRelease(name string) (*helmrelease.Release, error) {
-	if r.Last != nil {
-		return r.Last[name], nil
+func (r *runner) lastRelease(name string) (*helmrelease.Release, error) {
+	if r.last != nil {
+		return r.last[name], nil
 	}
-	return plan.LastRelease(r.Helm, name)
+	return plan.LastRelease(r.d.Helm, name)
 }
 
 // apply installs or upgrades one release with the chart (server-side dry run when dryRun).
-func (r *Runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
+func (r *runner) apply(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
 	rel, err := r.applyChart(ctx, name, ch, dryRun)
-	if err == nil && !dryRun && r.Last != nil {
-		r.Last[name] = rel
+	if err == nil && !dryRun && r.last != nil {
+		r.last[name] = rel
 	}
 	return rel, err
 }
 
-func (r *Runner) applyChart(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
+func (r *runner) applyChart(ctx context.Context, name string, ch *chart.Chart, dryRun bool) (*helmrelease.Release, error) {
 	cfg := r.helm()
 	last, err := r.lastRelease(name)
 	if err != nil {
@@ -403,12 +382,12 @@ func (r *Runner) applyChart(ctx context.Context, name string, ch *chart.Chart, d
 	}
 	if last == nil || last.Info == nil || last.Info.Status == helmrelease.StatusUninstalled {
 		in := action.NewInstall(cfg)
-		in.ReleaseName, in.Namespace, in.Timeout = name, r.Namespace, r.Timeout
+		in.ReleaseName, in.Namespace, in.Timeout = name, r.cfg.Namespace, r.cfg.Timeout
 		in.Replace = last != nil
 		if dryRun {
 			in.DryRun, in.DryRunOption = true, "server"
 		}
-		rel, err := in.RunWithContext(ctx, ch, copyValues(r.Values))
+		rel, err := in.RunWithContext(ctx, ch, copyValues(r.vals))
 		if err != nil {
 			return nil, fmt.Errorf("helm install %s (%s): %w", name, plan.ChartFullName(ch), err)
 		}
@@ -425,11 +404,11 @@ func (r *Runner) applyChart(ctx context.Context, name string, ch *chart.Chart, d
 		}
 	}
 	up := action.NewUpgrade(cfg)
-	up.Namespace, up.Timeout, up.MaxHistory = r.Namespace, r.Timeout, 10
+	up.Namespace, up.Timeout, up.MaxHistory = r.cfg.Namespace, r.cfg.Timeout, 10
 	if dryRun {
 		up.DryRun, up.DryRunOption = true, "server"
 	}
-	rel, err := up.RunWithContext(ctx, name, ch, copyValues(r.Values))
+	rel, err := up.RunWithContext(ctx, name, ch, copyValues(r.vals))
 	if err != nil {
 		return nil, fmt.Errorf("helm upgrade %s (%s): %w", name, plan.ChartFullName(ch), err)
 	}
@@ -448,8 +427,8 @@ func copyValues(v map[string]any) map[string]any {
 	return out
 }
 
-func (r *Runner) pumStep(ctx context.Context, st *Step) error {
-	if r.PUM == nil {
+func (r *runner) pumStep(ctx context.Context, st *Step) error {
+	if r.d.PUM == nil {
 		st.State, st.Message = StateSkipped, "no post-upgrade check configured"
 		return nil
 	}
@@ -459,7 +438,7 @@ func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 		r.logf("%s", st.Message)
 		return nil
 	}
-	s, err := r.PUM(ctx, r.Namespace)
+	s, err := r.d.PUM(ctx, r.cfg.Namespace)
 	if err != nil {
 		return fmt.Errorf("post-upgrade procedure: %w (see `kubectl tpe pum status`)", err)
 	}
@@ -471,7 +450,7 @@ func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 			}
 		}
 		return fmt.Errorf("post-upgrade procedure ABORTED (%s): read `kubectl logs -n %s jobs.batch/%s`, fix the cause, run `kubectl tpe pum restart`",
-			strings.Join(aborted, ", "), r.Namespace, pum.Job)
+			strings.Join(aborted, ", "), r.cfg.Namespace, pum.Job)
 	}
 	st.Message = fmt.Sprintf("post-upgrade procedure %s (%d request(s))", s.Verdict, len(s.Entries))
 	return nil
@@ -479,7 +458,7 @@ func (r *Runner) pumStep(ctx context.Context, st *Step) error {
 
 // shipsPUM reports whether the charts now installed (the hop's target) render the post-upgrade
 // manager, deploy/pum; known is false when a release's manifest cannot be read.
-func (r *Runner) shipsPUM() (ships, known bool) {
+func (r *runner) shipsPUM() (ships, known bool) {
 	for _, n := range manifest.ReleaseNames {
 		rel, err := r.lastRelease(n)
 		if err != nil || rel == nil {

@@ -18,15 +18,16 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 // runWith runs p as the entry point does: with the record found in the namespace.
-func runWith(ctx context.Context, r *Runner, p *plan.Plan, resume bool) (*Result, error) {
-	rec, err := (&Store{Kube: r.Kube, Namespace: r.Namespace}).Load(ctx)
+func runWith(ctx context.Context, r *runner, p *plan.Plan, resume bool) (*Result, error) {
+	rec, err := (&Store{Kube: r.d.Kube, Namespace: r.cfg.Namespace}).Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Run(ctx, p, rec, resume)
+	return r.run(ctx, p, rec, resume)
 }
 
 func hasStatus(p *plan.Plan, id string, want check.Status) bool {
@@ -34,15 +35,23 @@ func hasStatus(p *plan.Plan, id string, want check.Status) bool {
 	return ok && c.Status == want
 }
 
-func newRunner(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec) *Runner {
-	return &Runner{Helm: cfg, Kube: kube, Exec: ex, Namespace: helmtest.NS, Charts: helmtest.FakeCharts{},
-		Values:  map[string]any{"global": map[string]any{"installationId": "id-secret-1234"}},
-		Timeout: time.Minute, RetryCommand: "helm tpe upgrade --to v7.3.1 -f v.yaml",
-		Wait: func(context.Context, string, time.Duration) error { return nil },
-		PUM: func(ctx context.Context, n string) (*pum.Status, error) {
-			return pum.Get(ctx, ex, n)
-		},
-		Log: func(format string, a ...any) { t.Logf(format, a...) }}
+// newRunner is the runner Run would make for a run to v7.3.1 with --yes, without the plan's guards.
+func newRunner(t *testing.T, cfg *action.Configuration, kube *fake.Clientset, ex *helmtest.FakeExec) *runner {
+	vals := values.Values{"global": map[string]any{"installationId": "id-secret-1234"}}
+	return &runner{
+		d: Deps{Helm: cfg, Kube: kube, Exec: ex,
+			Wait: func(context.Context, string, time.Duration) error { return nil },
+			PUM: func(ctx context.Context, n string) (*pum.Status, error) {
+				return pum.Get(ctx, ex, n)
+			},
+			Log: func(format string, a ...any) { t.Logf(format, a...) }},
+		cfg:   Config{Namespace: helmtest.NS, ValueFiles: []string{"v.yaml"}, Timeout: time.Minute},
+		repo:  helmtest.FakeCharts{},
+		vals:  vals,
+		red:   runRedactor("", vals, nil),
+		retry: "helm tpe upgrade --to v7.3.1 -f v.yaml",
+		store: &Store{Kube: kube, Namespace: helmtest.NS},
+	}
 }
 
 func planTo(t *testing.T, cfg *action.Configuration, target string) *plan.Plan {
@@ -84,10 +93,10 @@ func TestRunnerGuards(t *testing.T) {
 				tt.exec(ex)
 			}
 			r := newRunner(t, cfg, kube, ex)
-			r.SkipBackup = tt.skip
-			r.Charts = helmtest.FakeCharts{FailRender: tt.fail}
+			r.cfg.SkipBackup = tt.skip
+			r.repo = helmtest.FakeCharts{FailRender: tt.fail}
 			if tt.wait != nil {
-				r.Wait = func(context.Context, string, time.Duration) error { return tt.wait }
+				r.d.Wait = func(context.Context, string, time.Duration) error { return tt.wait }
 			}
 			_, err := runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
 			var se *StepError
@@ -110,8 +119,8 @@ func TestResumeUnlocksPendingRelease(t *testing.T) {
 	kube := fake.NewClientset()
 	ex := helmtest.NewFakeExec()
 	r := newRunner(t, cfg, kube, ex)
-	r.SkipBackup = true
-	r.StopAfter = "tpe-data"
+	r.cfg.SkipBackup = true
+	r.d.AfterStep = StopAfter("tpe-data")
 	if _, err := runWith(t.Context(), r, planTo(t, cfg, "v7.3.1"), false); !errors.Is(err, ErrInterrupted) {
 		t.Fatal(err)
 	}
@@ -132,7 +141,7 @@ func TestDryRunDiffsAndChangesNothing(t *testing.T) {
 	before := helmtest.Revisions(t, cfg)
 	kube := fake.NewClientset()
 	r := newRunner(t, cfg, kube, helmtest.NewFakeExec())
-	diffs, err := r.DryRun(t.Context(), planTo(t, cfg, "v7.3.1"))
+	diffs, err := r.dryRun(t.Context(), planTo(t, cfg, "v7.3.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,16 +166,16 @@ func TestFailedStepMessageIsRedacted(t *testing.T) {
 	helmtest.InstallAll(t, cfg, "v7.2.2c")
 	kube := fake.NewClientset()
 	r := newRunner(t, cfg, kube, helmtest.NewFakeExec())
-	r.SkipBackup = true
+	r.cfg.SkipBackup = true
 	// the chart's render error happens to print the secret
-	r.Charts = helmtest.FakeCharts{FailRender: map[string]bool{"thingpark-data-controllers-1.2.4": true}}
-	r.Secrets = []string{"fixture.failRender"}
+	r.repo = helmtest.FakeCharts{FailRender: map[string]bool{"thingpark-data-controllers-1.2.4": true}}
+	r.red = runRedactor("fixture.failRender", r.vals, nil)
 	_, err := runWith(t.Context(), r, planTo(t, cfg, "v7.3.1"), false)
 	if err == nil || strings.Contains(err.Error(), "fixture.failRender") {
 		t.Fatalf("err = %v", err)
 	}
 	cm, _ := kube.CoreV1().ConfigMaps(helmtest.NS).Get(t.Context(), ConfigMap, metav1.GetOptions{})
-	if d := fmt.Sprint(cm.Data); strings.Contains(d, "fixture.failRender") || !strings.Contains(d, "****nder") {
+	if d := fmt.Sprint(cm.Data); strings.Contains(d, "fixture.failRender") || !strings.Contains(d, "redacted installation ID #") {
 		t.Errorf("progress ConfigMap: %s", d)
 	}
 }
@@ -176,10 +185,10 @@ func TestCtrlCIsRecordedAsInterrupted(t *testing.T) {
 	helmtest.InstallAll(t, cfg, "v7.2.2c")
 	kube := fake.NewClientset()
 	r := newRunner(t, cfg, kube, helmtest.NewFakeExec())
-	r.SkipBackup = true
+	r.cfg.SkipBackup = true
 	ctx, cancel := context.WithCancel(t.Context())
 	// Ctrl-C while waiting after chart 2
-	r.Wait = func(ctx context.Context, _ string, _ time.Duration) error {
+	r.d.Wait = func(ctx context.Context, _ string, _ time.Duration) error {
 		if n, _ := plan.LastRelease(cfg, "tpe-data"); n != nil && n.Version == 2 {
 			cancel()
 			return ctx.Err()
@@ -237,7 +246,7 @@ func TestPlanPartlyUpgraded(t *testing.T) {
 			// and the run upgrades only the others
 			ex := helmtest.NewFakeExec()
 			r := newRunner(t, cfg, fake.NewClientset(), ex)
-			r.SkipBackup = true
+			r.cfg.SkipBackup = true
 			if _, err := runWith(t.Context(), r, p, false); err != nil {
 				t.Fatal(err)
 			}
@@ -260,13 +269,13 @@ func TestProgressWrittenOncePerStepBoundary(t *testing.T) {
 	helmtest.InstallAll(t, cfg, "v7.2.2c")
 	kube := fake.NewClientset()
 	r := newRunner(t, cfg, kube, helmtest.NewFakeExec())
-	r.Store = &Store{Kube: kube, Namespace: helmtest.NS}
-	rec, err := r.Store.Load(t.Context())
+	r.store = &Store{Kube: kube, Namespace: helmtest.NS}
+	rec, err := r.store.Load(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	kube.ClearActions()
-	res, err := r.Run(t.Context(), planTo(t, cfg, "v7.3.1"), rec, false)
+	res, err := r.run(t.Context(), planTo(t, cfg, "v7.3.1"), rec, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,10 +318,10 @@ func TestPostUpgradeGateSkippedWithoutManager(t *testing.T) {
 			helmtest.InstallAll(t, cfg, "v7.2.2c")
 			ex := helmtest.NewFakeExec()
 			r := newRunner(t, cfg, fake.NewClientset(), ex)
-			r.SkipBackup = true
-			r.Charts = helmtest.FakeCharts{NoPUM: tt.noPUM}
+			r.cfg.SkipBackup = true
+			r.repo = helmtest.FakeCharts{NoPUM: tt.noPUM}
 			calls := 0
-			r.PUM = func(ctx context.Context, n string) (*pum.Status, error) { calls++; return pum.Get(ctx, ex, n) }
+			r.d.PUM = func(ctx context.Context, n string) (*pum.Status, error) { calls++; return pum.Get(ctx, ex, n) }
 			res, err := runWith(t.Context(), r, planTo(t, cfg, "v7.3.1"), false)
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // CategoryTLS is the report category of the TLS checks.
@@ -244,19 +245,12 @@ func checkHostname(src, name string, leaf *x509.Certificate, host string) check.
 	}
 	if err := leaf.VerifyHostname(host); err != nil {
 		c.Status = check.Fail
-		c.Message = fmt.Sprintf("%s: the %s does not cover host name %s (SANs: %s)", src, name, host, strings.Join(orNone(sans), ", "))
+		c.Message = fmt.Sprintf("%s: the %s does not cover host name %s (SANs: %s)", src, name, host, text.OrNone(strings.Join(sans, ", ")))
 		c.Remediation = "issue a certificate whose subjectAltName includes " + host + ", or fix --hostname / global.dnsHostname"
 		return c
 	}
 	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the %s covers %s", src, name, host)
 	return c
-}
-
-func orNone(s []string) []string {
-	if len(s) == 0 {
-		return []string{"none"}
-	}
-	return s
 }
 
 func parseCerts(data []byte) ([]*x509.Certificate, error) {

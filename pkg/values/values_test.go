@@ -367,3 +367,11 @@ func TestDaysUntil(t *testing.T) {
 		t.Errorf("a certificate valid 10 more days: %+v", c)
 	}
 }
+
+// No files is empty values, not nil and not an error: the commands load unconditionally.
+func TestLoadNoFiles(t *testing.T) {
+	v, err := Load(nil)
+	if err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("Load(nil) = %#v, %v", v, err)
+	}
+}

@@ -34,7 +34,7 @@ type targetFlags struct {
 // matrix is the release matrix: the embedded one merged with the releases learned from the
 // vendor's configuration repository (read now with --refresh, else from the cache).
 func (t *targetFlags) matrix(ctx context.Context, e *Env, errOut io.Writer) (*manifest.Matrix, error) {
-	res, err := ReleaseMatrix(ctx, t.Refresh, e.Settings.RepositoryCache, errOut)
+	res, err := releaseMatrix(ctx, t.Refresh, e.Settings.RepositoryCache, errOut)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
 // EnvInfo is what `helm tpe env` prints: the Helm settings helm-tpe resolved from Helm's global
@@ -124,4 +125,13 @@ func writeEnvTable(w io.Writer, info EnvInfo) error {
 		return fmt.Errorf("write table: %w", err)
 	}
 	return nil
+}
+
+// offlineNamespace is the namespace of a command that reads no cluster: -n (or HELM_NAMESPACE,
+// which Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
+func offlineNamespace(e *Env, cmd *cobra.Command) string {
+	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
+		return e.Settings.Namespace()
+	}
+	return manifest.DefaultNamespace
 }

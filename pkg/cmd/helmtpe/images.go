@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -139,11 +138,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 		return nil, err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	vals := values.Values{}
-	if len(o.ValueFiles) > 0 {
-		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
-			return nil, err
-		}
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
+	if err != nil {
+		return nil, err
 	}
 	cfg := images.Config{Release: rel, Values: vals, Namespace: namespace, Registry: o.Registry}
 	if o.ChartDir != "" {
@@ -260,13 +257,4 @@ func writeSummary(w io.Writer, rep *images.Report) {
 			fmt.Fprintf(w, "  - %s (only in the vendor's list)\n", i)
 		}
 	}
-}
-
-// offlineNamespace is the namespace of a command that reads no cluster: -n (or HELM_NAMESPACE,
-// which Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
-func offlineNamespace(e *Env, cmd *cobra.Command) string {
-	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
-		return e.Settings.Namespace()
-	}
-	return manifest.DefaultNamespace
 }

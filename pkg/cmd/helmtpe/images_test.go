@@ -191,6 +191,13 @@ func TestImagesFromBundle(t *testing.T) {
 	if _, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", file); err != nil {
 		t.Fatalf("bundle create: %v\n%s", err, stderr)
 	}
+	// a file in a directory that does not exist: the error names it (not a temporary file), and
+	// nothing is downloaded
+	missing := filepath.Join(t.TempDir(), "nonexistent", "x.tgz")
+	if _, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", missing); err == nil ||
+		!strings.Contains(err.Error(), missing) || strings.Contains(err.Error(), ".tpe-bundle") || strings.Contains(stderr, "Building") {
+		t.Errorf("bundle create into a missing directory: %v\n%s", err, stderr)
+	}
 	t.Setenv("HELM_TPE_CONFIG_REPO_RAW", "http://127.0.0.1:1/raw") // nothing is read from the network
 	out, stderr, err := run(t, nil, "images", "--bundle", file, "-o", "json")
 	if err != nil {

@@ -3,7 +3,6 @@ package helmtpe
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -17,9 +16,9 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-// EnvStopAfter is a test hook: the run stops (as if interrupted) after the chart step of this
-// Helm release. It is not a flag because no user needs it.
-const EnvStopAfter = "HELM_TPE_TEST_STOP_AFTER"
+// afterStep is the run's upgrade.Deps.AfterStep: nil in the plugin. The e2e tests' build of the
+// plugin (build tag e2e, e2ehook.go) sets it to interrupt a run at a chosen step.
+var afterStep func(upgrade.Step) error
 
 // RunOptions are the options of `helm tpe install` and `helm tpe upgrade`.
 type RunOptions struct {
@@ -136,23 +135,18 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
 		},
-		Note:     func(s string) { fmt.Fprintln(o.ErrOut, s) },
-		ShowPlan: func(p *plan.Plan) { _ = writePlan(o.ErrOut, cli.FormatTable, p, false) },
+		Note:      func(s string) { fmt.Fprintln(o.ErrOut, s) },
+		ShowPlan:  func(p *plan.Plan) { _ = writePlan(o.ErrOut, cli.FormatTable, p, false) },
+		AfterStep: afterStep,
 	}
 	if !o.Yes {
-		deps.Confirm = func(prompt string) (bool, error) {
-			if !cli.IsTerminal(o.In) {
-				return false, fmt.Errorf("refusing to %s without confirmation: stdin is not a terminal; pass --yes", o.Verb)
-			}
-			return cli.Confirm(o.In, o.ErrOut, prompt, false)
-		}
+		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
 	}
 	if o.ShowSecrets {
 		fmt.Fprintln(o.ErrOut, "WARNING: --show-secrets: the diff shows Secret data and the secret values of your values files (installation ID, keys, passwords) in clear; do not paste it in a ticket")
 	}
 	out, err := upgrade.Run(ctx, deps, upgrade.Config{Verb: o.Verb, Namespace: cl.Namespace, Matrix: m, To: to, ValueFiles: o.ValueFiles,
-		DryRun: o.DryRun, ShowSecrets: o.ShowSecrets, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval,
-		StopAfter: os.Getenv(EnvStopAfter), RetryCommand: o.retryCommand})
+		DryRun: o.DryRun, ShowSecrets: o.ShowSecrets, Resume: o.Resume, SkipBackup: o.SkipBackup, AckAdminSteps: o.AckAdmin, Timeout: o.Timeout, PUMTimeout: o.PUMTimeout, PUMInterval: o.PUMInterval, RetryCommand: o.retryCommand})
 	if err == nil && o.DryRun {
 		err = writeDiffs(o.Out, o.format, out.Plan, out.Diffs)
 	}

@@ -155,12 +155,12 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		}
 		return p
 	}
-	vals := values.Values{}
+	vals, err := values.Load(o.ValueFiles)
+	if err != nil {
+		return nil, err
+	}
 	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
 	if len(o.ValueFiles) > 0 {
-		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
-			return nil, err
-		}
 		if o.ChartDir != "" {
 			in.Charts = &charts.Dir{Path: o.ChartDir}
 		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {

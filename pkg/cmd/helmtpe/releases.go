@@ -20,12 +20,12 @@ import (
 // FlagRefresh is the flag that reads the vendor's configuration repository for new releases.
 const FlagRefresh = "refresh"
 
-// ReleaseMatrix returns the embedded release matrix merged with the releases learned from the
+// releaseMatrix returns the embedded release matrix merged with the releases learned from the
 // vendor's configuration repository: read now when refresh is set (and cached in cacheDir, Helm's
 // repository cache), else the last cached ones. A failed refresh or an unreadable cache is a
 // warning on errOut, never an error: the embedded matrix (and --manifest) keep working offline.
 // The addresses come from catalog.EnvAPIBase and catalog.EnvRawBase when set.
-func ReleaseMatrix(ctx context.Context, refresh bool, cacheDir string, errOut io.Writer) (catalog.Result, error) {
+func releaseMatrix(ctx context.Context, refresh bool, cacheDir string, errOut io.Writer) (catalog.Result, error) {
 	emb, err := manifest.Load()
 	if err != nil {
 		return catalog.Result{}, err
@@ -126,7 +126,7 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 	if o.CacheDir != nil {
 		dir = o.CacheDir()
 	}
-	res, err := ReleaseMatrix(ctx, o.Refresh, dir, o.ErrOut)
+	res, err := releaseMatrix(ctx, o.Refresh, dir, o.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -142,12 +142,9 @@ func (o *RepoAddOptions) Complete() error {
 
 // Run adds and checks the repository.
 func (o *RepoAddOptions) Run(ctx context.Context) error {
-	var vals values.Values
-	if len(o.ValueFiles) > 0 {
-		var err error
-		if vals, err = values.LoadContext(ctx, o.ValueFiles); err != nil {
-			return err
-		}
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
+	if err != nil {
+		return err
 	}
 	id, src, err := installationID(o.IDFile, vals, o.In, o.ErrOut)
 	if err != nil {

@@ -105,9 +105,6 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.DryRun && !o.Yes && !cli.IsTerminal(o.In) {
-		return fmt.Errorf("refusing to roll back without confirmation: stdin is not a terminal; pass --backup NAME --yes")
-	}
 	deps := rollback.Deps{Helm: cl.Action, Kube: cl.Clients.Kube, Exec: cl.Exec,
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
@@ -124,19 +121,19 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 	if !o.Yes {
 		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
 	}
-	p, res, err := rollback.Run(ctx, deps, rollback.Config{Namespace: cl.Namespace, Matrix: m, ToRevision: o.ToRevision,
+	out, err := rollback.Run(ctx, deps, rollback.Config{Namespace: cl.Namespace, Matrix: m, ToRevision: o.ToRevision,
 		Backup: o.Backup, AllCharts: o.AllCharts, DryRun: o.DryRun, Timeout: o.Timeout})
 	switch {
-	case err != nil && res != nil:
+	case err != nil && out != nil && out.Result != nil:
 		return cli.Failed(err)
 	case err != nil:
 		return err
 	case o.DryRun:
-		return writeRollbackPlan(o.Out, o.format, p)
+		return writeRollbackPlan(o.Out, o.format, out.Plan)
 	case o.format != cli.FormatTable:
-		return cli.WriteData(o.Out, o.format, res)
+		return cli.WriteData(o.Out, o.format, out.Result)
 	}
-	fmt.Fprintln(o.Out, res.Message)
+	fmt.Fprintln(o.Out, out.Result.Message)
 	return nil
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -27,7 +26,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -283,39 +281,12 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Select:      o.selection(),
 		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
-	if len(o.ValuesFiles) > 0 {
-		if cfg.Values, err = values.LoadContext(ctx, o.ValuesFiles); err != nil {
-			return err
-		}
-		cfg.HasValues = true
+	if cfg.Values, err = values.LoadContext(ctx, o.ValuesFiles); err != nil {
+		return err
 	}
-	if o.TLSCert != "" {
-		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
-			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
-		if in.CertPEM, err = readFlagFile(ctx, "--tls-cert", input.PEM, o.TLSCert); err != nil {
-			return err
-		}
-		if o.TLSKey != "" {
-			if in.KeyPEM, err = readFlagFile(ctx, "--tls-key", input.PEM, o.TLSKey); err != nil {
-				return err
-			}
-		}
-		if o.TLSCA != "" {
-			if in.CAPEM, err = readFlagFile(ctx, "--tls-ca", input.PEM, o.TLSCA); err != nil {
-				return err
-			}
-		}
-		// Parse now, so that a bad PEM fails before the cluster is contacted.
-		if _, err := values.CheckTLS(in); err != nil {
-			return err
-		}
-		cfg.TLS = &in
-	} else if cfg.HasValues {
-		if in, ok := values.TLSFromValues(cfg.Values); ok {
-			if _, err := values.CheckTLS(in); err != nil {
-				return err
-			}
-		}
+	cfg.HasValues = len(o.ValuesFiles) > 0
+	if err := o.completeTLS(ctx, &cfg); err != nil {
+		return err
 	}
 	if cfg.Hostname == "" && cfg.HasValues {
 		cfg.Hostname = cfg.Values.DNSHostname()
@@ -330,18 +301,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
-	rc := rbac.ReviewerConfig{Client: o.clients.Kube, Impersonate: o.clients.Config.Impersonate, Namespace: cfg.Namespace,
-		Direct: func() (kubernetes.Interface, error) {
-			direct := rest.CopyConfig(o.clients.Config)
-			direct.Impersonate, direct.WrapTransport = rest.ImpersonationConfig{}, nil
-			direct.Timeout = o.clients.RequestTimeout
-			c, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace)
-			if err != nil {
-				return nil, err
-			}
-			return c.Kube, nil
-		}}
-	if cfg.Reviewer, cfg.User, err = rbac.NewReviewer(ctx, rc); err != nil {
+	if cfg.Reviewer, cfg.User, err = o.reviewer(ctx, cfg.Namespace); err != nil {
 		return err
 	}
 	if cfg.Profile == "" {

@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -262,23 +259,6 @@ func (o *PUMStatusOptions) readFile(ctx context.Context) (*pum.Status, error) {
 	return pum.ReadDump(bytes.NewReader(data), o.File)
 }
 
-func progressLine(s *pum.Status) string {
-	counts := map[string]int{}
-	for _, e := range s.Entries {
-		counts[e.DisplayState()]++
-	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	return fmt.Sprintf("post-upgrade procedure %s: %d request(s) (%s)", s.Verdict, len(s.Entries), strings.Join(parts, ", "))
-}
-
 func (o *PUMStatusOptions) print(st *pum.Status) error {
 	for _, w := range st.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
@@ -287,143 +267,6 @@ func (o *PUMStatusOptions) print(st *pum.Status) error {
 		return cli.WriteData(o.Out, o.format, st)
 	}
 	return writePUMTable(o.Out, st, o.Now())
-}
-
-// NewCmdPUMRestart builds `kubectl tpe pum restart`.
-func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &PUMRestartOptions{IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:     "restart [--yes]",
-		Short:   "Run the post-upgrade procedure again, then show its status",
-		Long:    pumRestartLong,
-		Example: fmt.Sprintf(pumRestartExample, DisplayName),
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Exec == nil {
-				ex, ns, err := pumExecutor(cmd.Context(), f, o.ErrOut)
-				if err != nil {
-					return err
-				}
-				o.Exec, o.Namespace = ex, ns
-			}
-			return o.Run(cmd.Context())
-		},
-	}
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", o.Yes, "do not ask for confirmation")
-	return cmd
-}
-
-// Run confirms, restarts and shows the status.
-func (o *PUMRestartOptions) Run(ctx context.Context) error {
-	if err := pumMissing(ctx, o.Exec, o.Namespace); err != nil {
-		return err // nothing to restart: do not ask
-	}
-	if !o.Yes {
-		interactive := cli.IsTerminal(o.In)
-		if o.Interactive != nil {
-			interactive = *o.Interactive
-		}
-		if !interactive {
-			return fmt.Errorf("refusing to restart the post-upgrade procedure in namespace %s without confirmation: stdin is not a terminal; pass --yes", o.Namespace)
-		}
-		ok, err := cli.ReadAnswer(o.In, o.ErrOut, fmt.Sprintf("Restart the post-upgrade procedure in namespace %s? Every pending request is processed again.", o.Namespace), false)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("not restarted: not confirmed")
-		}
-	}
-	out, err := pum.Restart(ctx, o.Exec, o.Namespace)
-	if err != nil {
-		return explainPUM(ctx, o.Exec, err)
-	}
-	if out != "" {
-		fmt.Fprintln(o.ErrOut, out)
-	}
-	fmt.Fprintf(o.ErrOut, "post-upgrade procedure restarted in namespace %s\n", o.Namespace)
-	st, err := pum.Get(ctx, o.Exec, o.Namespace)
-	if err != nil {
-		return fmt.Errorf("restarted, but reading the status afterwards failed: %w", err)
-	}
-	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
-	}
-	return writePUMTable(o.Out, st, time.Now())
-}
-
-// PUMLogsOptions are the options of `kubectl tpe pum logs`.
-type PUMLogsOptions struct {
-	Follow bool
-	Since  time.Duration
-
-	Namespace string
-	Client    kubernetes.Interface
-
-	genericiooptions.IOStreams
-}
-
-// NewCmdPUMLogs builds `kubectl tpe pum logs`.
-func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &PUMLogsOptions{IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:     "logs [-f] [--since 10m]",
-		Short:   "Print the logs of Job pum-process (the post-upgrade procedure)",
-		Long:    pumLogsLong,
-		Example: fmt.Sprintf(pumLogsExample, DisplayName),
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(cmd.Context(), f); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
-	}
-	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", o.Follow, "stream the logs until the containers stop or Ctrl-C")
-	cmd.Flags().DurationVar(&o.Since, "since", o.Since, "only logs newer than this duration (e.g. 10m); 0 means all")
-	return cmd
-}
-
-// Validate checks the flags.
-func (o *PUMLogsOptions) Validate() error {
-	if o.Since < 0 {
-		return fmt.Errorf("--since must not be negative")
-	}
-	return nil
-}
-
-// Complete builds the client.
-func (o *PUMLogsOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	if o.Client != nil {
-		return nil
-	}
-	c, err := clientsFor(ctx, f, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Client, o.Namespace = c.Kube, c.TPENamespace()
-	return nil
-}
-
-// Run prints the logs of every container of every pod of the Job, prefixed with pod/container.
-func (o *PUMLogsOptions) Run(ctx context.Context) error {
-	err := pum.Logs(ctx, o.Client, o.Out, pum.LogsOptions{Namespace: o.Namespace, Follow: o.Follow, Since: o.Since})
-	if err == nil {
-		return nil
-	}
-	// No Job and no deploy/pum while the thingpark-enterprise chart is installed: the release
-	// has no post-upgrade manager, which says more than "job not found".
-	if _, derr := o.Client.AppsV1().Deployments(o.Namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(derr) {
-		ns := &pum.NotShippedError{Namespace: o.Namespace}
-		_ = pum.Explain(ctx, o.Client, manifest.MustLoad(), ns)
-		if ns.Installed != "" {
-			return ns
-		}
-	}
-	return err
 }
 
 // pumMissing returns a *pum.NotShippedError, naming the installed release, when deploy/pum does not

@@ -3,13 +3,13 @@ package kubectltpe
 import (
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
 
@@ -55,14 +55,19 @@ func since(ts string, now time.Time) string {
 	return duration.ShortHumanDuration(d)
 }
 
-// PUMRestartOptions are the options of `kubectl tpe pum restart`.
-type PUMRestartOptions struct {
-	Yes bool
-
-	Namespace string
-	Exec      podexec.Executor
-	// Interactive says whether the user can be asked; nil means "is In a terminal".
-	Interactive *bool
-
-	genericiooptions.IOStreams
+func progressLine(s *pum.Status) string {
+	counts := map[string]int{}
+	for _, e := range s.Entries {
+		counts[e.DisplayState()]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return fmt.Sprintf("post-upgrade procedure %s: %d request(s) (%s)", s.Verdict, len(s.Entries), strings.Join(parts, ", "))
 }

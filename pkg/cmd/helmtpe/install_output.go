@@ -8,6 +8,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/upgrade"
 )
 
@@ -43,13 +44,6 @@ var runLong = templates.LongDesc(`
 
 	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)
 
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
 func writeRunResult(w io.Writer, f cli.Format, r *upgrade.Result) error {
 	if f != cli.FormatTable {
 		return cli.WriteData(w, f, r)
@@ -58,7 +52,7 @@ func writeRunResult(w io.Writer, f cli.Format, r *upgrade.Result) error {
 	if len(r.Steps) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "Target: %s   State: %s   Backup: %s   Elapsed: %s\n", r.Target, r.State, orNone(r.Backup), r.Elapsed)
+	fmt.Fprintf(w, "Target: %s   State: %s   Backup: %s   Elapsed: %s\n", r.Target, r.State, text.OrNone(r.Backup), r.Elapsed)
 	if len(r.Backups) > 1 {
 		// One backup per hop that upgrades tpe: a failed hop is rolled back with its own.
 		fmt.Fprintln(w, "Upgrade backups:")

@@ -1,0 +1,208 @@
+package bundle
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Limits of a bundle read: no entry above maxEntry, no more than maxEntries entries.
+const (
+	maxEntry   = 512 << 20
+	maxEntries = 10000
+)
+
+// Bundle is a bundle read and verified.
+type Bundle struct {
+	// Path is the file it was read from; Digest its sha256; Size its size in bytes.
+	Path     string
+	Digest   string
+	Size     int64
+	Manifest Manifest
+	files    map[string][]byte
+	order    []string
+}
+
+// Error is a bundle that cannot be used: corrupt, truncated, tampered with or incomplete. Its
+// message names the file and what to do.
+type Error struct {
+	Path string
+	Msg  string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return "bundle " + e.Path + ": " + e.Msg }
+
+// Open reads the bundle at p and verifies it (Read).
+func Open(p string, progress Progress) (*Bundle, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the bundle: %w", err)
+	}
+	defer f.Close()
+	return Read(p, f, progress)
+}
+
+// Read reads a bundle from r and verifies it: a valid gzip and tar stream to its end, safe file
+// names, SHA256SUMS matching every file and listing all of them, bundle.json of this format whose
+// charts and files are all there. name names the bundle in errors.
+func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
+	bad := func(format string, a ...any) error {
+		return &Error{Path: name, Msg: fmt.Sprintf(format, a...)}
+	}
+	const recopy = "copy it again from the machine it was built on and compare its digest with the one printed there"
+	h := sha256.New()
+	cr := &countReader{r: io.TeeReader(r, h)}
+	gz, err := gzip.NewReader(cr)
+	if err != nil {
+		return nil, bad("not a bundle, or truncated (%v): %s", err, recopy)
+	}
+	tr := tar.NewReader(gz)
+	b := &Bundle{Path: name, files: map[string][]byte{}}
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, bad("corrupt or truncated (%v): %s", err, recopy)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			return nil, bad("holds %s, which is not a regular file: a bundle holds only files", hdr.Name)
+		}
+		if err := checkPath(hdr.Name); err != nil {
+			return nil, bad("holds an unsafe file name %q", hdr.Name)
+		}
+		if hdr.Size > maxEntry || len(b.order) >= maxEntries {
+			return nil, bad("%s is too large, or too many files: not a bundle of this plugin", hdr.Name)
+		}
+		if _, dup := b.files[hdr.Name]; dup {
+			return nil, bad("holds %s twice: it was modified", hdr.Name)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, bad("corrupt or truncated in %s (%v): %s", hdr.Name, err, recopy)
+		}
+		b.files[hdr.Name] = data
+		b.order = append(b.order, hdr.Name)
+		progress.say("  read %-55s %s", hdr.Name, Size(int64(len(data))))
+	}
+	// Drain the gzip trailer so that its checksum is verified.
+	if _, err := io.Copy(io.Discard, gz); err != nil {
+		return nil, bad("corrupt or truncated (%v): %s", err, recopy)
+	}
+	if err := gz.Close(); err != nil {
+		return nil, bad("corrupt (%v): %s", err, recopy)
+	}
+	_, _ = io.Copy(io.Discard, cr)
+	b.Size, b.Digest = cr.n, "sha256:"+hex.EncodeToString(h.Sum(nil))
+
+	sums, ok := b.files[SumsFile]
+	if !ok {
+		return nil, bad("has no %s: not a bundle of this plugin, or truncated: %s", SumsFile, recopy)
+	}
+	listed := map[string]bool{}
+	for i, line := range strings.Split(strings.TrimRight(string(sums), "\n"), "\n") {
+		sum, file, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 {
+			return nil, bad("%s line %d is not `<sha256>  <file>`: it was modified", SumsFile, i+1)
+		}
+		data, ok := b.files[file]
+		if !ok {
+			return nil, bad("lacks %s, which %s lists: it was modified or truncated: %s", file, SumsFile, recopy)
+		}
+		got := sha256.Sum256(data)
+		if hex.EncodeToString(got[:]) != sum {
+			return nil, bad("%s does not match its checksum: the bundle was modified or damaged in transit: %s", file, recopy)
+		}
+		listed[file] = true
+	}
+	for _, f := range b.order {
+		if f != SumsFile && !listed[f] {
+			return nil, bad("holds %s, which %s does not list: it was modified", f, SumsFile)
+		}
+	}
+	mj, ok := b.files[ManifestFile]
+	if !ok {
+		return nil, bad("has no %s: not a bundle of this plugin", ManifestFile)
+	}
+	if err := json.Unmarshal(mj, &b.Manifest); err != nil {
+		return nil, bad("%s does not parse (%v)", ManifestFile, err)
+	}
+	if b.Manifest.Format != Format {
+		return nil, bad("format %q; this plugin reads %q: build the bundle with this plugin's version", b.Manifest.Format, Format)
+	}
+	for _, rel := range b.Manifest.Releases {
+		need := append([]string{rel.Versions, rel.VendorImages}, rel.Samples...)
+		for _, c := range rel.Charts {
+			need = append(need, c.File)
+		}
+		for _, f := range need {
+			if _, ok := b.files[f]; f != "" && !ok {
+				return nil, bad("%s names %s, which it lacks", ManifestFile, f)
+			}
+		}
+	}
+	for _, a := range b.Manifest.Admin {
+		if _, ok := b.files[a.File]; !ok {
+			return nil, bad("%s names %s, which it lacks", ManifestFile, a.File)
+		}
+	}
+	return b, nil
+}
+
+// File returns the content of a file of the bundle.
+func (b *Bundle) File(p string) ([]byte, bool) {
+	d, ok := b.files[p]
+	return d, ok
+}
+
+// Files returns the files of the bundle in their order, with their sizes.
+func (b *Bundle) Files() []Entry {
+	out := make([]Entry, 0, len(b.order))
+	for _, p := range b.order {
+		out = append(out, Entry{Path: p, Size: int64(len(b.files[p]))})
+	}
+	return out
+}
+
+// Entry is a file of a bundle and its size.
+type Entry struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}
+
+// Chart returns the packed chart name at version.
+func (b *Bundle) Chart(name, version string) ([]byte, error) {
+	for _, r := range b.Manifest.Releases {
+		for _, c := range r.Charts {
+			if c.Name == name && c.Version == version {
+				return b.files[c.File], nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("bundle %s has no chart %s %s (it holds the releases %s): build a bundle whose path includes it",
+		b.Path, name, version, strings.Join(b.ReleaseNames(), ", "))
+}
+
+// ReleaseNames names the bundle's releases in path order.
+func (b *Bundle) ReleaseNames() []string { return b.Manifest.ReleaseNames() }
+
+// countReader and countWriter count the bytes of the bundle file.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

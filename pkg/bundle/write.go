@@ -1,0 +1,117 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+)
+
+// File is one file of a bundle.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// Progress receives one line per step of a write or a read (nil: none).
+type Progress func(format string, a ...any)
+
+func (p Progress) say(format string, a ...any) {
+	if p != nil {
+		p(format, a...)
+	}
+}
+
+// Write writes a bundle to w: bundle.json, the files, then SHA256SUMS. A file whose content
+// holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
+// It returns the bundle's digest (sha256 of the whole file) and size.
+func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (Written, error) {
+	m.Format = Format
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Written{}, err
+	}
+	all := append([]File{{Path: ManifestFile, Data: append(mj, '\n')}}, files...)
+	seen := map[string]bool{}
+	for _, f := range all {
+		if err := checkPath(f.Path); err != nil {
+			return Written{}, err
+		}
+		if seen[f.Path] {
+			return Written{}, fmt.Errorf("bundle: %s twice", f.Path)
+		}
+		seen[f.Path] = true
+		for _, s := range secrets {
+			if len(s) >= 4 && bytes.Contains(f.Data, []byte(s)) {
+				return Written{}, fmt.Errorf("refusing to write the bundle: %s contains a secret of your values (the installation ID or a credential); a bundle is carried around and must hold none", f.Path)
+			}
+		}
+	}
+	h := sha256.New()
+	// Charts are gzip archives already: the fastest level costs little size.
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	tw := tar.NewWriter(gz)
+	var sums strings.Builder
+	for _, f := range all {
+		if err := writeEntry(tw, f.Path, f.Data, m.Created); err != nil {
+			return Written{}, err
+		}
+		sum := sha256.Sum256(f.Data)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f.Path)
+		progress.say("  %-60s %s", f.Path, Size(int64(len(f.Data))))
+	}
+	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
+		return Written{}, err
+	}
+	if err := tw.Close(); err != nil {
+		return Written{}, err
+	}
+	if err := gz.Close(); err != nil {
+		return Written{}, err
+	}
+	return Written{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
+}
+
+// Written is what Write wrote: the digest (sha256:...) and the size of the whole file.
+type Written struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+func writeEntry(tw *tar.Writer, name string, data []byte, mod time.Time) error {
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: mod.UTC(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("bundle: %s: %w", name, err)
+	}
+	if _, err := tw.Write(data); err != nil {
+		return fmt.Errorf("bundle: %s: %w", name, err)
+	}
+	return nil
+}
+
+// checkPath refuses a path that would leave the bundle's directory when extracted.
+func checkPath(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.HasPrefix(p, "../") || p == ".." || strings.Contains(p, "\\") {
+		return fmt.Errorf("bundle: invalid file name %q", p)
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
