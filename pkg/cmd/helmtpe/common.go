@@ -14,6 +14,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -143,7 +144,7 @@ func (r *repoFlags) target(ctx context.Context, e *Env, t *targetFlags, errOut i
 	if err != nil {
 		return nil, manifest.Release{}, err
 	}
-	req := manifest.Request{Name: t.To, File: t.Manifest}
+	req := manifest.Request{Name: t.To, File: t.Manifest, Context: ctx}
 	if r.Bundle != "" {
 		b, err := r.openBundle()
 		if err != nil {
@@ -273,3 +274,12 @@ type renamedError struct {
 
 func (e *renamedError) Error() string { return e.msg }
 func (e *renamedError) Unwrap() error { return e.err }
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
+}

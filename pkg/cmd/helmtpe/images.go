@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -142,7 +142,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 		return nil, err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	vals, err := values.Load(o.ValueFiles)
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -168,9 +168,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 // ref (best effort: a note, and nil).
 func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
 	if o.VendorManifest != "" {
-		data, err := os.ReadFile(o.VendorManifest)
+		data, err := readFlagFile(ctx, "--vendor-manifest", input.ImageList, o.VendorManifest)
 		if err != nil {
-			return nil, "", fmt.Errorf("reading --vendor-manifest: %w", err)
+			return nil, "", err
 		}
 		return images.ParseContainerManifest(data), o.VendorManifest, nil
 	}

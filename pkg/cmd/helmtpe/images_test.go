@@ -188,7 +188,7 @@ func TestImagesCommand(t *testing.T) {
 	}{
 		{"a scheme in --registry", "without a scheme", []string{"--registry", "https://mirror.example.com"}},
 		{"a missing --chart-dir", "--chart-dir /nonexistent is not a directory", []string{"--chart-dir", "/nonexistent"}},
-		{"a missing --vendor-manifest", "reading --vendor-manifest", []string{"--chart-dir", dir, "--vendor-manifest", "/nonexistent"}},
+		{"a missing --vendor-manifest", "--vendor-manifest: open /nonexistent", []string{"--chart-dir", dir, "--vendor-manifest", "/nonexistent"}},
 		{"no repository", "helm tpe repo add", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

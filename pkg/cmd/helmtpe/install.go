@@ -126,7 +126,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	cl, err := o.env.Cluster()
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return err
 	}

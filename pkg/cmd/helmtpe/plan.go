@@ -192,7 +192,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		in.State = plan.StateOf(m, from, namespace())
 		return noted(plan.New(ctx, in)), nil
 	}
-	cl, err := o.env.Cluster()
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}

@@ -1,6 +1,7 @@
 package helmtpe
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -110,7 +111,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			if err := o.Complete(); err != nil {
 				return err
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	// --repo and --repo-url, as every command that reads the repository names them.
@@ -151,8 +152,8 @@ func (o *RepoAddOptions) Complete() error {
 }
 
 // Run adds and checks the repository.
-func (o *RepoAddOptions) Run() error {
-	vals, err := values.Load(o.ValueFiles)
+func (o *RepoAddOptions) Run(ctx context.Context) error {
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package helmtpe
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	helmcli "helm.sh/helm/v3/pkg/cli"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
@@ -37,7 +39,8 @@ var rootLong = templates.LongDesc(`
 	through Helm "default" means thingpark-enterprise; to work in namespace default, run helm-tpe
 	on its own with -n default. "helm tpe env" shows the namespace in use.
 
-	Exit codes: 0 success, 1 error, 2 the target cannot be reached or a step failed.`)
+	Exit codes: 0 success, 1 error (bad input, an API server that does not answer), 2 the target
+	cannot be reached or a step failed, 130 interrupted (Ctrl-C; 143 for SIGTERM).`)
 
 // Env is what every helm tpe command shares: Helm's settings and the IO streams. Clients and the
 // Helm action configuration are built on first use (Cluster), so that commands which need no
@@ -45,6 +48,8 @@ var rootLong = templates.LongDesc(`
 type Env struct {
 	Settings *helmcli.EnvSettings
 	Streams  genericiooptions.IOStreams
+	// RequestTimeout is --request-timeout.
+	RequestTimeout time.Duration
 
 	cluster *Cluster
 	// helmDefaultIgnored: HELM_NAMESPACE=default from Helm was treated as unset (root).
@@ -91,6 +96,9 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	// Helm strips its global flags before it runs a plugin and exports them as HELM_* variables,
 	// which helmcli.New() has read. Declaring the same flags here lets helm-tpe run on its own too.
 	settings.AddFlags(cmd.PersistentFlags())
+	// Helm has no request timeout: this is kubectl's flag, with a default (kube.DefaultRequestTimeout).
+	cmd.PersistentFlags().DurationVar(&env.RequestTimeout, "request-timeout", kube.DefaultRequestTimeout,
+		kube.RequestTimeoutUsage)
 	cmd.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		// Helm exports HELM_NAMESPACE=default to a plugin whenever neither -n nor the kube context
 		// names a namespace, so "default" from Helm is not a choice: it is treated as unset (the
@@ -104,7 +112,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 		if settings.KubeConfig != "" && containsPathListSep(settings.KubeConfig) {
 			settings.KubeConfig = ""
 		}
-		setUserAgent(settings)
+		setUserAgent(settings, env.RequestTimeout)
 		return nil
 	}
 	cmd.AddCommand(

@@ -20,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
@@ -269,7 +270,7 @@ func (o *PreflightOptions) selection() preflight.Selection {
 // Complete reads the input files, resolves the release and builds the clients. Every input
 // error is reported here, before any request reaches the cluster.
 func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	req := manifest.Request{Name: o.TPEVersion, File: o.Manifest}
+	req := manifest.Request{Name: o.TPEVersion, File: o.Manifest, Context: ctx}
 	var b *bundle.Bundle
 	var bundleErr, err error
 	if o.Bundle != "" {
@@ -297,13 +298,13 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Select:      o.selection(),
 		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
-	if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
+	if cfg.Values, err = values.LoadContext(ctx, o.ValuesFiles); err != nil {
 		return err
 	}
 	// From now on the output streams hide the values' secrets wherever they appear.
 	redact.Of(o.Out).Add(redact.Strings(redact.FromValues(cfg.Values))...)
 	cfg.HasValues = len(o.ValuesFiles) > 0
-	if err := o.completeTLS(&cfg); err != nil {
+	if err := o.completeTLS(ctx, &cfg); err != nil {
 		return err
 	}
 	if cfg.Hostname == "" && cfg.HasValues {
@@ -315,7 +316,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return nil
 	}
 
-	if o.clients, err = kube.NewClients(f); err != nil {
+	if o.clients, err = clientsFor(ctx, f, o.ErrOut); err != nil {
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
@@ -369,4 +370,13 @@ func runID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
 }

@@ -158,7 +158,7 @@ func newCmdPrereqsApply(f cmdutil.Factory, streams genericiooptions.IOStreams) *
 			if err := o.Validate(true); err != nil {
 				return err
 			}
-			clients, err := kube.NewClients(f)
+			clients, err := clientsFor(cmd.Context(), f, o.ErrOut)
 			if err != nil {
 				return err
 			}

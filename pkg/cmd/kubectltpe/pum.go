@@ -1,10 +1,11 @@
 package kubectltpe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
@@ -147,7 +148,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 		Example: fmt.Sprintf(pumStatusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -164,8 +165,8 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
-	c, err := kube.NewClients(f)
+func pumExecutor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (podexec.Executor, string, error) {
+	c, err := clientsFor(ctx, f, errOut)
 	if err != nil {
 		return nil, "", err
 	}
@@ -173,11 +174,11 @@ func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
 }
 
 // Complete builds the executor (nothing with --file: a saved dump needs no cluster).
-func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
+func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Exec != nil || o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(f)
+	ex, ns, err := pumExecutor(ctx, f, o.ErrOut)
 	o.Exec, o.Namespace = ex, ns
 	return err
 }
@@ -205,7 +206,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 	var st *pum.Status
 	var err error
 	if o.File != "" {
-		st, err = o.readFile()
+		st, err = o.readFile(ctx)
 	} else if o.Wait {
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
@@ -241,19 +242,22 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 }
 
 // readFile parses the saved dump of --file (stdin for "-").
-func (o *PUMStatusOptions) readFile() (*pum.Status, error) {
+func (o *PUMStatusOptions) readFile(ctx context.Context) (*pum.Status, error) {
 	if o.File == "-" {
 		if o.In == nil {
 			return nil, fmt.Errorf("--file -: no standard input")
 		}
-		return pum.ReadDump(o.In, "standard input")
+		data, err := input.Read(ctx, input.StatusDump, o.In, input.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("--file -: %w", err)
+		}
+		return pum.ReadDump(bytes.NewReader(data), "standard input")
 	}
-	f, err := os.Open(o.File)
+	data, err := readFlagFile(ctx, "--file", input.StatusDump, o.File)
 	if err != nil {
-		return nil, fmt.Errorf("--file: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	return pum.ReadDump(f, o.File)
+	return pum.ReadDump(bytes.NewReader(data), o.File)
 }
 
 func (o *PUMStatusOptions) print(st *pum.Status) error {

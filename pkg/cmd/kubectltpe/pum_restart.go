@@ -38,7 +38,7 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Exec == nil {
-				ex, ns, err := pumExecutor(f)
+				ex, ns, err := pumExecutor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}

@@ -2,7 +2,11 @@
 package kubectltpe
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -14,6 +18,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 // DisplayName is how the command is shown in help and examples.
@@ -27,7 +32,8 @@ var rootLong = `
 	prerequisites (PriorityClasses, StorageClasses, IngressClass, CRDs, RBAC). TPE operators use
 	"wait", "pum" and "status" during a maintenance window, and "support-bundle" to open a ticket.
 
-	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`
+	Exit codes: 0 success, 1 error (bad input, API error, an API server that does not answer), 2 a
+	check failed or a wait timed out, 130 interrupted (Ctrl-C; 143 for SIGTERM).`
 
 // NewCmdRoot builds the `kubectl tpe` command tree. Everything it prints, and its errors, go
 // through one Redactor (URL credentials always; the values' secrets once a command read them).
@@ -45,7 +51,11 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 	flags := cmd.PersistentFlags()
 	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag().WithDiscoveryBurst(300).WithDiscoveryQPS(50)
+	// kubectl waits for ever by default; a maintenance-window tool says within seconds that the
+	// API server does not answer (kube.DefaultRequestTimeout, see docs/reliability.md).
+	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
+	flags.Lookup("request-timeout").Usage = kube.RequestTimeoutUsage
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
@@ -106,4 +116,20 @@ func addKlogFlags(cmd *cobra.Command) {
 	if v := fs.Lookup("v"); v != nil {
 		cmd.PersistentFlags().AddGoFlag(v)
 	}
+}
+
+// clientsFor builds the clients of a command (kube.NewClients, which probes the API server once)
+// and, when the server does not answer, says what to check with kubectl's flag names. Later, a
+// line on errOut says when the server stops answering and when it is back (kube.Health).
+func clientsFor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (*kube.Clients, error) {
+	c, err := kube.NewClients(ctx, f)
+	var ue *kube.UnreachableError
+	if errors.As(err, &ue) {
+		return nil, fmt.Errorf("%w: check that KUBECONFIG (or --kubeconfig) and --context name the TPE cluster and that it is up; --request-timeout sets how long to wait", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Health.OnChange(kube.HealthLines(errOut))
+	return c, nil
 }

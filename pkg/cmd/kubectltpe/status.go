@@ -90,7 +90,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Example: fmt.Sprintf(statusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -107,11 +107,11 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 }
 
 // Complete builds the clients.
-func (o *StatusOptions) Complete(f cmdutil.Factory) error {
+func (o *StatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}

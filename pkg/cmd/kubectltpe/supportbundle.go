@@ -16,7 +16,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
@@ -77,7 +76,7 @@ func NewCmdSupportBundle(f cmdutil.Factory, streams genericiooptions.IOStreams) 
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Client == nil {
-				c, err := kube.NewClients(f)
+				c, err := clientsFor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}

@@ -16,7 +16,6 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
@@ -80,7 +79,7 @@ func NewCmdWait(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Example: fmt.Sprintf(waitExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -97,11 +96,11 @@ func NewCmdWait(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 }
 
 // Complete builds the client and resolves the namespace.
-func (o *WaitOptions) Complete(f cmdutil.Factory) error {
+func (o *WaitOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := kube.NewClients(f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}
