@@ -132,6 +132,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	deps := upgrade.Deps{Helm: cl.Action, Kube: cl.Clients.Kube, Dynamic: cl.Clients.Dynamic, Exec: cl.runExec(), Server: o.env.serverVersion(cl),
 		Charts: func(v values.Values) (upgrade.Repository, error) { return o.Repo.source(o.env, v, o.In, o.ErrOut) },
+		Admin:  o.Repo.adminSource(),
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
 		},
