@@ -27,7 +27,7 @@ func (denyAll) Rules(context.Context, string) ([]authv1.ResourceRule, bool, bool
 	return nil, false, true, nil
 }
 func (denyAll) Allowed(context.Context, rbac.Permission) (bool, string, error) { return false, "", nil }
-func (denyAll) Subject() string                                               { return "user operator" }
+func (denyAll) Subject() string                                                { return "user operator" }
 
 func newDyn(objs ...runtime.Object) *dynfake.FakeDynamicClient {
 	return dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
