@@ -160,16 +160,16 @@ func Apply(ctx context.Context, d Deps, cfg Config) (*Result, error) {
 		res.NothingToDo = true
 		return res, nil
 	}
+	if cfg.DryRun != prereq.DryRunClient && d.Reviewer != nil {
+		if err := checkPermissions(ctx, d.Reviewer, cfg.Namespace, todo); err != nil {
+			return nil, err
+		}
+	}
 	for _, w := range todo {
 		if w.res.Status == Unknown && w.step.Kind == manifest.AdminCRDs {
 			w.res.Failed = "cannot tell which version the CRDs are at: refusing to apply (it could downgrade them)"
 			replace(res, w)
 			return res, nil
-		}
-	}
-	if cfg.DryRun != prereq.DryRunClient && d.Reviewer != nil {
-		if err := checkPermissions(ctx, d.Reviewer, cfg.Namespace, todo); err != nil {
-			return nil, err
 		}
 	}
 	for _, w := range todo {
@@ -215,7 +215,10 @@ func judge(ctx context.Context, d Deps, cfg Config, w *work) error {
 	case manifest.AdminPriorityClasses:
 		names, why := priorityNames(cfg.Values)
 		missing, err := missingPriority(ctx, d.Kube, names.Names())
-		if err != nil {
+		if apierrors.IsForbidden(err) {
+			w.res.Status, w.res.Before = Unknown, err.Error()
+			return nil
+		} else if err != nil {
 			return err
 		}
 		w.res.Note = why
@@ -230,7 +233,10 @@ func judge(ctx context.Context, d Deps, cfg Config, w *work) error {
 			return nil
 		}
 		missing, err := missingStorage(ctx, d.Kube, wanted)
-		if err != nil {
+		if apierrors.IsForbidden(err) {
+			w.res.Status, w.res.Before = Unknown, err.Error()
+			return nil
+		} else if err != nil {
 			return err
 		}
 		w.res.Status, w.res.Before = Done, "StorageClasses "+strings.Join(wanted, ", ")+" exist"
@@ -302,7 +308,7 @@ func missingStorage(ctx context.Context, c kubernetes.Interface, names []string)
 func permissions(ns string, todo []*work) []rbac.Permission {
 	var out []rbac.Permission
 	add := func(group, resource, namespace string) {
-		for _, verb := range []string{"get", "create", "patch"} {
+		for _, verb := range []string{"get", "list", "create", "patch"} {
 			p := rbac.Permission{Verb: verb, Group: group, Resource: resource, Namespace: namespace}
 			if !slices.Contains(out, p) {
 				out = append(out, p)
