@@ -3,6 +3,8 @@
 //
 //	GET /api/tags?per_page=N&page=P   the tags, GitHub REST style ([{"name", "commit": {"sha"}}])
 //	GET /api/branches/<branch>        the branch ({"name", "commit": {"sha"}})
+//	GET /api/commits?sha=S&path=VERSIONS  the commit that wrote the VERSIONS of ref S (a name or a
+//	                                  commit): [{"sha", "commit": {"message", "committer": {"date"}}}]
 //	GET /raw/<tag|commit>/VERSIONS    the VERSIONS file at a tag or commit
 //	GET /raw/<tag|commit>/<path>      any other file of the ref (Ref.Files)
 //
@@ -31,6 +33,10 @@ type Ref struct {
 	// Files are the other files of the ref, by path (container-manifest.txt,
 	// manifests/upgrade/...), served under /raw/<ref>/<path>.
 	Files map[string]string
+	// Message and Date are those of the commit that wrote VERSIONS (default "Update VERSIONS",
+	// 2025-01-01): the vendor publishes an untagged release as "Release thingpark-enterprise X.Y.Z".
+	Message string
+	Date    string
 }
 
 // Repo is the fake repository; safe for concurrent use.
@@ -93,6 +99,22 @@ func (r *Repo) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		for _, b := range r.branches {
 			if b.Name == name {
 				writeJSON(w, map[string]any{"name": b.Name, "commit": map[string]string{"sha": Commit(b)}})
+				return
+			}
+		}
+		http.NotFound(w, req)
+	case p == "/api/commits" && req.URL.Query().Get("path") == "VERSIONS":
+		at := req.URL.Query().Get("sha")
+		for _, ref := range append(append([]Ref(nil), r.tags...), r.branches...) {
+			if ref.Name == at || Commit(ref) == at {
+				msg, date := ref.Message, ref.Date
+				if msg == "" {
+					msg = "Update VERSIONS"
+				}
+				if date == "" {
+					date = "2025-01-01T00:00:00Z"
+				}
+				writeJSON(w, []map[string]any{{"sha": Commit(ref), "commit": map[string]any{"message": msg, "committer": map[string]string{"date": date}}}})
 				return
 			}
 		}

@@ -485,27 +485,15 @@ func Size(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-// AddTo returns base with the bundle's releases that base does not know (a release the bundle's
-// builder learned with `helm tpe releases --refresh`), so that a site without access to the
-// configuration repository can plan them. base's own entries are kept.
-func (m *Manifest) AddTo(base *manifest.Matrix, file string) *manifest.Matrix {
-	out := &manifest.Matrix{Releases: append([]manifest.Release(nil), base.Releases...)}
-	added := false
+// Request completes a release request with the bundle (file names it): the matrix learns the
+// bundle's releases it does not know (a release the bundle's builder learned with a refresh), so
+// that a site without access to the configuration repository can plan them, and the bundle's
+// target is the default release.
+func (m *Manifest) Request(req manifest.Request, file string) manifest.Request {
 	for _, r := range m.Releases {
-		if _, ok := base.Get(r.Release.Name); ok {
-			continue
-		}
-		rel := r.Release
-		rel.Source = "bundle " + file
-		out.Releases = append(out.Releases, rel)
-		added = true
+		req.Added = append(req.Added, r.Release)
 	}
-	if added {
-		sort.SliceStable(out.Releases, func(i, j int) bool {
-			ti, ei := manifest.ParseTag(out.Releases[i].Name)
-			tj, ej := manifest.ParseTag(out.Releases[j].Name)
-			return ei == nil && ej == nil && ti.Less(tj)
-		})
-	}
-	return out
+	req.AddedFrom = "bundle " + file
+	req.Default = m.To
+	return req
 }

@@ -193,13 +193,17 @@ func TestWriteRefusesSecretsAndBadNames(t *testing.T) {
 	}
 }
 
-func TestAddTo(t *testing.T) {
+func TestRequest(t *testing.T) {
 	base := manifest.MustLoad()
 	m, _ := sample(t)
 	learned := m.Releases[0]
 	learned.Release.Name = "v7.3.9"
 	m.Releases = append(m.Releases, learned)
-	got := m.AddTo(base, "b.tar.gz")
+	res, err := base.ResolveRelease(m.Request(manifest.Request{}, "b.tar.gz"))
+	if err != nil || res.Release.Name != m.To || !strings.Contains(res.Note, "target of bundle b.tar.gz") {
+		t.Fatalf("resolved %q (%q), %v: want the bundle's target %s", res.Release.Name, res.Note, err, m.To)
+	}
+	got := res.Matrix
 	if len(got.Releases) != len(base.Releases)+1 {
 		t.Fatalf("%d releases, want %d", len(got.Releases), len(base.Releases)+1)
 	}
@@ -211,7 +215,7 @@ func TestAddTo(t *testing.T) {
 		t.Errorf("the embedded v7.3.1 was replaced: %q", emb.Source)
 	}
 	if _, ok := base.Get("v7.3.9"); ok {
-		t.Error("AddTo changed its base")
+		t.Error("the request changed its base")
 	}
 }
 

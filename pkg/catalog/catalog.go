@@ -57,6 +57,9 @@ type Config struct {
 	Client *http.Client
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// AppVersion, when set, returns the appVersion the chart repository gives a chart version
+	// ("" when unknown): it names a release published on the branch without a tag.
+	AppVersion func(chart, version string) string
 }
 
 // ConfigFromEnv returns the default Config, with the addresses overridden by EnvAPIBase and
@@ -103,6 +106,13 @@ type Ref struct {
 	Branch bool `json:"branch,omitempty"`
 	// Release holds the chart versions; its Name is the tag (empty for the branch).
 	Release manifest.Release `json:"release"`
+	// For the branch: the commit that last wrote its VERSIONS file, its message and date (the
+	// vendor publishes an untagged release as "Release thingpark-enterprise X.Y.Z"), and the
+	// appVersion the chart repository gives its thingpark-enterprise chart, when known.
+	VersionsCommit string `json:"versionsCommit,omitempty"`
+	Message        string `json:"message,omitempty"`
+	Date           string `json:"date,omitempty"`
+	AppVersion     string `json:"appVersion,omitempty"`
 }
 
 // Problem is a ref whose VERSIONS file could not be used; it is skipped, not fatal.
@@ -169,6 +179,15 @@ func Fetch(ctx context.Context, cfg Config) (*Catalog, error) {
 				rel.Tagged = true
 			} else {
 				rel.Ref = r.Name
+				if cfg.AppVersion != nil {
+					r.AppVersion = cfg.AppVersion(manifest.ChartEnterprise, rel.Enterprise)
+				}
+				// The commit that wrote the VERSIONS: a missing answer only loses a way to name it.
+				if c, err := versionsCommit(gctx, cfg, at); err == nil {
+					r.VersionsCommit, r.Message, r.Date = c.SHA, c.Commit.Message, c.Commit.Committer.Date
+				} else {
+					cat.Problems = append(cat.Problems, Problem{Ref: r.Name, Err: "the commit of its VERSIONS: " + err.Error()})
+				}
 			}
 			rel.Commit = r.Commit
 			rel.Source = u
@@ -195,7 +214,7 @@ func refLess(a, b Ref) bool {
 	if a.Branch {
 		return a.Name < b.Name
 	}
-	return manifest.MustParseTag(a.Name).Less(manifest.MustParseTag(b.Name))
+	return manifest.MustParseTag(a.Name).Less(manifest.MustParseTag(b.Name)) // tags: their names order them
 }
 
 type ghTag struct {
@@ -223,6 +242,30 @@ func listTags(ctx context.Context, cfg Config) ([]ghTag, error) {
 		}
 	}
 	return all, nil
+}
+
+type ghCommit struct {
+	SHA    string `json:"sha"`
+	Commit struct {
+		Message   string `json:"message"`
+		Committer struct {
+			Date string `json:"date"`
+		} `json:"committer"`
+	} `json:"commit"`
+}
+
+// versionsCommit reads the newest commit at ref that changed VERSIONS:
+// GET <api>/commits?sha=<ref>&path=VERSIONS&per_page=1.
+func versionsCommit(ctx context.Context, cfg Config, ref string) (ghCommit, error) {
+	body, err := get(ctx, cfg, cfg.APIBase+"/commits?sha="+url.QueryEscape(ref)+"&path=VERSIONS&per_page=1")
+	if err != nil {
+		return ghCommit{}, err
+	}
+	var cs []ghCommit
+	if err := json.Unmarshal(body, &cs); err != nil || len(cs) == 0 || cs[0].SHA == "" {
+		return ghCommit{}, fmt.Errorf("no commit of VERSIONS in the answer")
+	}
+	return cs[0], nil
 }
 
 // branchCommit reads GET <api>/branches/<branch>.

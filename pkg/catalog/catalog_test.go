@@ -90,7 +90,7 @@ func TestFetchAndMerge(t *testing.T) {
 	}
 	// The merged matrix stays sorted.
 	for i := 1; i < len(m.Matrix.Releases); i++ {
-		if !manifest.MustParseTag(m.Matrix.Releases[i-1].Name).Less(manifest.MustParseTag(m.Matrix.Releases[i].Name)) {
+		if !m.Matrix.Releases[i-1].Before(m.Matrix.Releases[i]) {
 			t.Fatalf("not sorted at %s", m.Matrix.Releases[i].Name)
 		}
 	}
@@ -169,5 +169,58 @@ func TestFetchTagListFails(t *testing.T) {
 	_, err := Fetch(t.Context(), Config{APIBase: srv.URL, RawBase: srv.URL, Client: srv.Client()})
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A release published on main without a tag (as 8.0.0 was) is learned, named from what the vendor
+// publishes, and usable as a target; a release candidate on main stays unreleased.
+func TestBranchReleaseIsLearned(t *testing.T) {
+	const versions802 = "THINGPARK_DATA_CONTROLLERS_VERSION=2.2.4\nTHINGPARK_DATA_VERSION=2.2.5\nTHINGPARK_APPLICATION_CONTROLLERS_VERSION=2.2.3\nTHINGPARK_ENTERPRISE_VERSION=2.0.2\n"
+	tests := []struct {
+		name       string
+		main       configrepo.Ref
+		appVersion string
+		want       string
+		how        string
+	}{
+		{"from the chart repository", configrepo.Ref{Name: "main", Versions: versions802, Message: "Merge branch 'r/8.0'"}, "8.0.2",
+			"v8.0.2", "the chart repository: thingpark-enterprise 2.0.2 has appVersion 8.0.2"},
+		{"from the release commit", configrepo.Ref{Name: "main", Versions: versions802, Message: "Release thingpark-enterprise 2.0.2\n\nnotes", Date: "2026-03-01T10:00:00Z"}, "",
+			"v8.0.1", "the release commit"},
+		{"a release candidate", configrepo.Ref{Name: "main", Versions: versions810, Message: "Release thingpark-enterprise 2.1.0-rc.1"}, "", "", ""},
+		{"no release commit", configrepo.Ref{Name: "main", Versions: versions802, Message: "Update container-manifest.txt"}, "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _ := fakeRepo(t, []configrepo.Ref{{Name: "v7.3.6", Versions: versions736}}, []configrepo.Ref{tt.main})
+			cfg.AppVersion = func(chart, version string) string {
+				if chart == manifest.ChartEnterprise && version == "2.0.2" {
+					return tt.appVersion
+				}
+				return ""
+			}
+			cat, err := Fetch(t.Context(), cfg)
+			if err != nil || len(cat.Problems) != 0 {
+				t.Fatalf("fetch: %v %+v", err, cat)
+			}
+			m := Merge(manifest.MustLoad(), cat)
+			if tt.want == "" {
+				if len(m.Learned) != 0 || len(m.Unreleased) != 1 {
+					t.Errorf("learned %v, unreleased %+v: want it unreleased", m.Learned, m.Unreleased)
+				}
+				return
+			}
+			if !slices.Equal(m.Learned, []string{tt.want}) || len(m.Named) != 1 || !strings.Contains(m.Named[0].How, tt.how) || len(m.Unreleased) != 0 {
+				t.Fatalf("learned %v, named %+v, unreleased %+v", m.Learned, m.Named, m.Unreleased)
+			}
+			r, err := m.Matrix.Resolve(tt.want)
+			if err != nil || r.Tagged || r.Ref != "main" || r.Commit != configrepo.Commit(tt.main) || r.ConfigRef() != r.Commit || r.Kubernetes.Min != "1.26" {
+				t.Errorf("%s = %+v, %v", tt.want, r, err)
+			}
+			from, _ := m.Matrix.Get("v7.3.6")
+			if hops, err := m.Matrix.Path(&from, r); err != nil || len(hops) != 1 || hops[0].To.Name != tt.want {
+				t.Errorf("path v7.3.6 → %s = %v, %v", tt.want, hops, err)
+			}
+		})
 	}
 }

@@ -35,6 +35,13 @@ type Unreleased struct {
 	Release manifest.Release `json:"release"`
 }
 
+// Named is a release learned from the branch, with no tag: how it was named.
+type Named struct {
+	Name string `json:"name"`
+	// How says what the vendor published that gives the name, in one line.
+	How string `json:"how"`
+}
+
 // Merged is the embedded matrix plus what a catalog adds.
 type Merged struct {
 	Matrix *manifest.Matrix `json:"-"`
@@ -42,8 +49,10 @@ type Merged struct {
 	Learned    []string     `json:"learned,omitempty"`
 	Conflicts  []Conflict   `json:"conflicts,omitempty"`
 	Unreleased []Unreleased `json:"unreleased,omitempty"`
-	FetchedAt  time.Time    `json:"fetchedAt,omitzero"`
-	Source     string       `json:"source,omitempty"`
+	// Named are the releases learned from the branch without a tag (also in Learned).
+	Named     []Named   `json:"named,omitempty"`
+	FetchedAt time.Time `json:"fetchedAt,omitzero"`
+	Source    string    `json:"source,omitempty"`
 }
 
 // Merge adds to a copy of embedded every tagged release of c it does not know. A tag that names
@@ -81,9 +90,7 @@ func Merge(embedded *manifest.Matrix, c *Catalog) Merged {
 		m.Releases = append(m.Releases, learned)
 		out.Learned = append(out.Learned, learned.Name)
 	}
-	sort.SliceStable(m.Releases, func(i, j int) bool {
-		return manifest.MustParseTag(m.Releases[i].Name).Less(manifest.MustParseTag(m.Releases[j].Name))
-	})
+	sort.SliceStable(m.Releases, func(i, j int) bool { return m.Releases[i].Before(m.Releases[j]) })
 	for _, b := range branches {
 		known := false
 		for _, r := range m.Releases {
@@ -92,11 +99,62 @@ func Merge(embedded *manifest.Matrix, c *Catalog) Merged {
 				break
 			}
 		}
-		if !known {
+		if known {
+			continue
+		}
+		name, how := nameBranch(m, b)
+		if _, taken := m.Get(name); name == "" || taken {
 			out.Unreleased = append(out.Unreleased, Unreleased{Ref: b.Name, Commit: b.Commit, Release: b.Release})
+			continue
+		}
+		learned := b.Release
+		learned.Name, learned.Tagged, learned.Ref, learned.Commit = name, false, b.Name, b.Commit
+		learned.Date = strings.SplitN(b.Date, "T", 2)[0]
+		learned.Source = SourceLearned + " " + learned.Source
+		if l, ok := m.LatestFix(lineOf(name)); ok {
+			learned.Kubernetes = manifest.KubeRange{Min: l.Kubernetes.Min, Max: l.Kubernetes.Max, Source: "inferred"}
+		}
+		m.Releases = append(m.Releases, learned)
+		out.Learned = append(out.Learned, name)
+		out.Named = append(out.Named, Named{Name: name, How: how})
+	}
+	sort.SliceStable(m.Releases, func(i, j int) bool { return m.Releases[i].Before(m.Releases[j]) })
+	return out
+}
+
+// nameBranch names the release the branch's VERSIONS publishes without a tag, from what the
+// vendor publishes: the chart repository's appVersion of its thingpark-enterprise chart, else the
+// release commit of its VERSIONS ("Release thingpark-enterprise X.Y.Z", X.Y.Z its chart, not a
+// release candidate): the next fix of the release whose chart it follows (chart 2.0.1 after
+// v8.0.0's 2.0.0 is v8.0.1). "" when nothing names it.
+func nameBranch(m *manifest.Matrix, b Ref) (string, string) {
+	chart := manifest.ChartEnterprise + " " + b.Release.Enterprise
+	if b.AppVersion != "" {
+		if t, err := manifest.ParseTag(b.AppVersion); err == nil {
+			return t.String(), fmt.Sprintf("named from the chart repository: %s has appVersion %s", chart, b.AppVersion)
 		}
 	}
-	return out
+	msg := strings.TrimSpace(strings.SplitN(b.Message, "\n", 2)[0])
+	v, ok := strings.CutPrefix(msg, "Release "+manifest.ChartEnterprise+" ")
+	if !ok || strings.TrimSpace(v) != b.Release.Enterprise {
+		return "", ""
+	}
+	commit := fmt.Sprintf("the release commit %.12s (%q)", b.VersionsCommit, msg)
+	prev, ok := m.ByEnterpriseChart(b.Release.Enterprise)
+	if !ok || !chartNewer(b.Release.Enterprise, prev.Enterprise) {
+		return "", ""
+	}
+	t := manifest.MustParseTag(prev.Name)
+	next := manifest.Tag{Major: t.Major, Minor: t.Minor, Patch: t.Patch + 1}
+	return next.String(), fmt.Sprintf("named from %s: chart %s follows %s's %s, in the %s line (no appVersion to confirm the name)",
+		commit, b.Release.Enterprise, prev.Name, prev.Enterprise, t.Line())
+}
+
+// chartNewer reports whether chart version a is newer than b (plain x.y.z; a pre-release is not a release).
+func chartNewer(a, b string) bool {
+	ta, err1 := manifest.ParseTag(a)
+	tb, err2 := manifest.ParseTag(b)
+	return err1 == nil && err2 == nil && ta.Hotfix == "" && tb.Less(ta)
 }
 
 func lineOf(name string) string {

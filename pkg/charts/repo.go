@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -320,4 +321,30 @@ func ReadIDFile(path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("--installation-id-file %s is empty", path)
+}
+
+// CachedAppVersion returns a lookup of the appVersion of a chart version in the index of
+// repository name cached in cacheDir (as the last `helm repo update` left it): "" when there is no
+// cached index or no such version. The index is read once, on the first lookup.
+func CachedAppVersion(cacheDir, name string) func(chart, version string) string {
+	var (
+		once sync.Once
+		idx  *repo.IndexFile
+	)
+	return func(chart, version string) string {
+		once.Do(func() {
+			if cacheDir == "" {
+				return
+			}
+			idx, _ = repo.LoadIndexFile(filepath.Join(cacheDir, helmpath.CacheIndexFile(name)))
+		})
+		if idx == nil {
+			return ""
+		}
+		cv, err := idx.Get(chart, version)
+		if err != nil || cv.Metadata == nil {
+			return ""
+		}
+		return cv.AppVersion
+	}
 }

@@ -4,6 +4,7 @@
 package check
 
 import (
+	"slices"
 	"sort"
 )
 
@@ -57,9 +58,19 @@ type Summary struct {
 // Report is a list of checks with its summary. It is the documented JSON/YAML schema
 // (docs/output-schema.md): {"kind", "checks": [...], "summary": {...}}.
 type Report struct {
-	Kind    string  `json:"kind"`
-	Checks  []Check `json:"checks"`
-	Summary Summary `json:"summary"`
+	Kind string `json:"kind"`
+	// Notes say, one line each, what the command's inputs resolved to (an alias, an untagged
+	// release): printed once before the checks.
+	Notes   []string `json:"notes,omitempty"`
+	Checks  []Check  `json:"checks"`
+	Summary Summary  `json:"summary"`
+}
+
+// Note adds a note (none for an empty one, or one already there).
+func (r *Report) Note(s string) {
+	if s != "" && !slices.Contains(r.Notes, s) {
+		r.Notes = append(r.Notes, s)
+	}
 }
 
 // NewReport starts an empty report of the given kind ("Preflight", "Plan", "Status").

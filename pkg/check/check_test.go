@@ -120,3 +120,24 @@ func TestWriteJUnit(t *testing.T) {
 		t.Fatalf("tests=%d failures=%d skipped=%d suites=%d", s.Tests, s.Failures, s.Skipped, len(s.Suites))
 	}
 }
+
+func TestReportNotes(t *testing.T) {
+	r := NewReport("Preflight")
+	r.Note("v7.3.4c is an alias of v7.3.6 (the vendor renamed it)")
+	r.Note("v7.3.4c is an alias of v7.3.6 (the vendor renamed it)")
+	r.Note("")
+	var b bytes.Buffer
+	if err := Write(&b, cli.FormatTable, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(b.String(), "Note: v7.3.4c is an alias of v7.3.6"); got != 1 {
+		t.Errorf("note printed %d times:\n%s", got, b.String())
+	}
+	b.Reset()
+	if err := Write(&b, cli.FormatJSON, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"notes": [`) {
+		t.Errorf("JSON carries no notes:\n%s", b.String())
+	}
+}

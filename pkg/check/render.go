@@ -35,6 +35,9 @@ func Symbol(s Status, color bool) string {
 
 // WriteTable writes the checks grouped by category, then the summary line.
 func WriteTable(w io.Writer, r *Report, color bool) error {
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "Note: %s\n", n)
+	}
 	t := cli.NewTable(w, "CATEGORY", "STATUS", "CHECK", "MESSAGE")
 	last := ""
 	var remediations []Check

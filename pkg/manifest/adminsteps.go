@@ -16,6 +16,9 @@ const (
 	AdminStorageClasses AdminStepKind = "storageclasses"
 	// AdminManual: nothing can verify it; the operator acknowledges it.
 	AdminManual AdminStepKind = "manual"
+	// AdminBlocking: a procedure the tools do not run (the vendor's legacy 1.0.x → 1.1 upgrade):
+	// the plan fails its hop, whatever is acknowledged, until the user has done it by hand.
+	AdminBlocking AdminStepKind = "blocking"
 )
 
 // AdminStep is a step a cluster administrator must take before a hop: the vendor's upgrade
@@ -66,11 +69,31 @@ func (s AdminStep) FixFor(namespace, tag string) string {
 	return strings.NewReplacer("{namespace}", namespace, "{tag}", tag).Replace(s.Fix)
 }
 
+// FixAt is FixFor for the hop's target release: {ref} says where its files are (a tag, or the
+// commit of an untagged release, never a tag that does not exist).
+func (s AdminStep) FixAt(namespace string, to Release) string {
+	return strings.NewReplacer("{namespace}", namespace, "{tag}", to.Name, "{ref}", to.Where()).Replace(s.Fix)
+}
+
 // adminRule adds steps to the hops it matches.
 type adminRule struct {
 	// match reports whether the hop (from = nil for a fresh install) needs the steps.
 	match func(from *Tag, to Tag) bool
-	steps []AdminStep
+	// matchHop, when set, is used instead of match: for a rule on the hop's charts.
+	matchHop func(h Hop) bool
+	steps    []AdminStep
+}
+
+// fromChartLine10 matches a hop from a release on the 1.0.x thingpark-enterprise chart (v1.0.2,
+// v1.0.3 = v7.1.0) to a later chart line: the vendor's "upgrade from 1.0.x".
+func fromChartLine10(h Hop) bool {
+	line := func(v string) string {
+		if p := strings.SplitN(v, ".", 3); len(p) == 3 {
+			return p[0] + "." + p[1]
+		}
+		return v
+	}
+	return h.From != nil && line(h.From.Enterprise) == "1.0" && line(h.To.Enterprise) != "1.0"
 }
 
 // intoLine matches a hop that enters release line `line` (from another line, or a fresh
@@ -147,10 +170,19 @@ const doc80 = "the TPE 8.0 upgrade procedure (steps inferred from the vendor's c
 // hop kind, matched in order. To add a step for a new release line, add a rule here (and, when
 // nothing can verify its kind, use AdminManual).
 var adminRules = []adminRule{
+	{matchHop: fromChartLine10, steps: []AdminStep{
+		{ID: "legacy-1.1", Kind: AdminBlocking, Description: "the vendor's legacy upgrade from 1.0.x, which a Helm upgrade does not do: " +
+			"upgrade tpe with the 1.1 chart and the configs/legacy values of your hosting and segment, then back up, " +
+			"uninstall the four releases, delete the namespace (its volumes), reinstall with the new sizing and restore the backup",
+			Fix: "follow the TPE upgrade procedure, \"Upgrade from 1.0.x\" ({ref}): helm upgrade tpe with -f configs/legacy/values-<segment>-<hosting>.yaml, " +
+				"kubectl exec -n {namespace} deploy/thingpark-enterprise-controller -- backup, helm uninstall the four releases, kubectl delete namespace {namespace}, " +
+				"install {tag} again, then restore that backup; plan again once it is done",
+			Doc: "the TPE upgrade procedure, upgrade from 1.0.x"}},
+	},
 	{match: intoLine("7.3", false), steps: []AdminStep{
 		crdStep(AdminStep{ID: "crd-strimzi", Operator: "Strimzi", Description: "upgrade the Strimzi CRDs to 0.32.0 (Helm does not upgrade CRDs)",
 			Versions: []string{"0.32.0"}, CRDFile: strimziCRDs,
-			Fix: "as cluster admin: kubectl tpe prereqs apply --to {tag} (or kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml, vendor repository, tag {tag})",
+			Fix: "as cluster admin: kubectl tpe prereqs apply --to {tag} (or kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml, vendor repository, {ref})",
 			Doc: "the TPE upgrade procedure, 7.2 to 7.3"}),
 		crdStep(AdminStep{ID: "crd-psmdb", Operator: "Percona", Description: "upgrade the Percona MongoDB operator CRDs and RBAC to 1.13.0",
 			Versions: []string{"1.13.0"}, CRDFile: psmdbCRDs, RBACFile: psmdbRBAC,
@@ -201,7 +233,7 @@ func AdminSteps(h Hop) []AdminStep {
 	}
 	var out []AdminStep
 	for _, r := range adminRules {
-		if r.match(from, to) {
+		if r.matchHop != nil && r.matchHop(h) || r.matchHop == nil && r.match(from, to) {
 			out = append(out, r.steps...)
 		}
 	}

@@ -36,8 +36,8 @@ func TestAdminStepsPerHop(t *testing.T) {
 			if s.Inferred != tt.inferred {
 				t.Errorf("%s → %s: step %s inferred=%v, want %v", tt.from, tt.to, s.ID, s.Inferred, tt.inferred)
 			}
-			if strings.Contains(s.FixFor("ns1", tt.to), "{") {
-				t.Errorf("%s → %s: step %s fix keeps a placeholder: %s", tt.from, tt.to, s.ID, s.FixFor("ns1", tt.to))
+			if fix := s.FixAt("ns1", h.To); strings.Contains(fix, "{") {
+				t.Errorf("%s → %s: step %s fix keeps a placeholder: %s", tt.from, tt.to, s.ID, fix)
 			}
 		}
 		if got := strings.Join(ids, ","); got != tt.want {
@@ -64,4 +64,60 @@ func TestAdminCRDStepFiles(t *testing.T) {
 		return
 	}
 	t.Fatal("no crd-psmdb step on the 8.0 hop")
+}
+
+// The vendor's upgrade from 1.0.x (v1.0.2, v1.0.3 = v7.1.0) to the 1.1 charts is a backup,
+// reinstall and restore: a blocking step on that hop only, with no tag in its fix that does not exist.
+func TestAdminStepsLegacy11(t *testing.T) {
+	m := MustLoad()
+	for _, tt := range []struct {
+		from, to string
+		blocks   bool
+	}{
+		{"v1.0.2", "v1.1.0", true},
+		{"v1.0.3", "v1.1.0", true},
+		{"v7.1.0", "v7.1.1", true},
+		{"v1.0.2", "v7.1.3a", true},
+		{"v1.1.0", "v7.1.1", false},
+		{"v7.1.1", "v7.1.3a", false},
+		{"", "v1.1.0", false},
+	} {
+		to, _ := m.Get(tt.to)
+		h := Hop{To: to}
+		if tt.from != "" {
+			from, _ := m.Get(tt.from)
+			h.From = &from
+		}
+		var blocks bool
+		for _, s := range AdminSteps(h) {
+			if s.Kind == AdminBlocking {
+				blocks = true
+				fix := s.FixAt("ns1", to)
+				for _, want := range []string{"configs/legacy", "backup", "uninstall", "delete namespace ns1", "restore", "tag " + to.Name} {
+					if !strings.Contains(fix, want) {
+						t.Errorf("%s → %s: fix %q does not say %q", tt.from, tt.to, fix, want)
+					}
+				}
+			}
+		}
+		if blocks != tt.blocks {
+			t.Errorf("%s → %s: blocking step %v, want %v", tt.from, tt.to, blocks, tt.blocks)
+		}
+	}
+}
+
+// An untagged release's fix points at its commit, never at a tag that does not exist.
+func TestAdminStepFixUntagged(t *testing.T) {
+	m := MustLoad()
+	from, _ := m.Get("v7.2.2c")
+	to, _ := m.Get("v7.3.0")
+	for _, s := range AdminSteps(Hop{From: &from, To: to}) {
+		fix := s.FixAt("ns1", to)
+		if strings.Contains(fix, "tag v7.3.0") {
+			t.Errorf("step %s: %q points at a tag that does not exist", s.ID, fix)
+		}
+		if s.ID == "crd-strimzi" && !strings.Contains(fix, "commit f6efc6fb2b90") {
+			t.Errorf("step %s: %q does not name the commit", s.ID, fix)
+		}
+	}
 }

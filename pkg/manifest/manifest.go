@@ -51,14 +51,21 @@ type Release struct {
 	Tagged  bool     `json:"tagged"`
 	// Ref and Commit say where the VERSIONS file was read when it is not at a tag: a branch of
 	// the vendor's configuration repository and its commit (8.0.0 is on main, untagged).
-	Ref                    string    `json:"ref,omitempty"`
-	Commit                 string    `json:"commit,omitempty"`
+	Ref    string `json:"ref,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// After orders a release whose name does not (v1.1.0, named by its chart version, comes after
+	// v7.1.0): it sorts right after that release, in its line.
+	After                  string    `json:"after,omitempty"`
 	DataControllers        string    `json:"dataControllers"`
 	Data                   string    `json:"data"`
 	ApplicationControllers string    `json:"applicationControllers,omitempty"`
 	EnterpriseControllers  string    `json:"enterpriseControllers,omitempty"`
 	Enterprise             string    `json:"enterprise"`
 	Kubernetes             KubeRange `json:"kubernetes"`
+	// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClass examples
+	// (examples/storage/storage-class-amazon.yaml), stated on the release that changed it: later
+	// releases keep it (Matrix.EKSVolumeType).
+	EKSVolumeType string `json:"eksVolumeType,omitempty"`
 	// Source says where the release came from: "matrix" (embedded), the VERSIONS file path, or the
 	// URL a refresh read it from.
 	Source string `json:"source,omitempty"`
@@ -86,13 +93,44 @@ func (r Release) Charts() []ChartRef {
 	}
 }
 
-// Line returns the release line, e.g. "7.3" for v7.3.4a.
+// Line returns the release line, e.g. "7.3" for v7.3.4a (and "7.1" for v1.1.0, ordered after v7.1.0).
 func (r Release) Line() string {
-	v, err := ParseTag(r.Name)
+	v, err := r.Key()
 	if err != nil {
 		return ""
 	}
-	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+	return v.Line()
+}
+
+// Key is the tag r sorts as: its name's, or for a release ordered After another, that one's (Before
+// puts r right after it).
+func (r Release) Key() (Tag, error) {
+	if r.After == "" {
+		return ParseTag(r.Name)
+	}
+	t, err := ParseTag(r.After)
+	if err != nil {
+		return Tag{}, fmt.Errorf("release %s: after: %w", r.Name, err)
+	}
+	return t, nil
+}
+
+// MustKey is Key for a release known to be valid.
+func (r Release) MustKey() Tag {
+	t, err := r.Key()
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Before orders releases by Key, a release ordered After another coming right after it.
+func (r Release) Before(o Release) bool {
+	a, b := r.MustKey(), o.MustKey()
+	if a != b {
+		return a.Less(b)
+	}
+	return r.After == "" && o.After != ""
 }
 
 //go:embed releases.yaml
@@ -111,10 +149,11 @@ func Load() (*Matrix, error) {
 	}
 	for i := range m.Releases {
 		m.Releases[i].Source = "matrix"
+		if _, err := m.Releases[i].Key(); err != nil {
+			return nil, fmt.Errorf("embedded release matrix: %w", err)
+		}
 	}
-	sort.SliceStable(m.Releases, func(i, j int) bool {
-		return MustParseTag(m.Releases[i].Name).Less(MustParseTag(m.Releases[j].Name))
-	})
+	sort.SliceStable(m.Releases, func(i, j int) bool { return m.Releases[i].Before(m.Releases[j]) })
 	return &m, nil
 }
 
@@ -127,9 +166,9 @@ func MustLoad() *Matrix {
 	return m
 }
 
-// Get finds a release by name or alias; the leading "v" is optional.
+// Get finds a release by name or alias; the leading "v" is optional and the case does not matter.
 func (m *Matrix) Get(name string) (Release, bool) {
-	n := normalizeName(name)
+	n := normalizeName(strings.ToLower(name))
 	for _, r := range m.Releases {
 		if r.Name == n {
 			return r, true
@@ -153,28 +192,15 @@ func (m *Matrix) Names() []string {
 	return out
 }
 
-// Resolve returns the release with the given name, with a clear error that lists the known ones.
-// The error names no flag: the caller says which flag or argument gave the name, and how to
-// pass a release the matrix does not know where it can.
+// Resolve returns the release with the given name, with a clear error that lists the known ones
+// (an *UnknownReleaseError, or a *NameError for a name that is not a tag). The error names no
+// flag: the caller says which flag or argument gave the name. ResolveRelease says more (a note).
 func (m *Matrix) Resolve(name string) (Release, error) {
-	if r, ok := m.Get(name); ok {
-		return r, nil
+	if strings.TrimSpace(name) == "" {
+		return Release{}, &NameError{Err: fmt.Errorf("empty TPE release name: want v<major>.<minor>.<patch>[a-z], e.g. v7.3.1")}
 	}
-	return Release{}, fmt.Errorf("unknown TPE release %q: known releases are %s", name, strings.Join(m.tagged(), ", "))
-}
-
-// tagged lists the tagged releases, plus the newest release of a line that has no tag at all
-// (8.0.0, published from a branch).
-func (m *Matrix) tagged() []string {
-	var out []string
-	for _, r := range m.Releases {
-		if r.Tagged {
-			out = append(out, r.Name)
-		} else if l, ok := m.LatestFix(r.Line()); ok && l.Name == r.Name {
-			out = append(out, r.Name)
-		}
-	}
-	return out
+	res, err := m.ResolveRelease(Request{Name: name})
+	return res.Release, err
 }
 
 // LatestFix returns the newest tagged release of a line ("7.2" → v7.2.2c). A line with no tagged
@@ -186,10 +212,10 @@ func (m *Matrix) LatestFix(line string) (Release, bool) {
 		if r.Line() != line {
 			continue
 		}
-		if !foundAny || MustParseTag(bestAny.Name).Less(MustParseTag(r.Name)) {
+		if !foundAny || bestAny.Before(r) {
 			bestAny, foundAny = r, true
 		}
-		if r.Tagged && (!found || MustParseTag(best.Name).Less(MustParseTag(r.Name))) {
+		if r.Tagged && (!found || best.Before(r)) {
 			best, found = r, true
 		}
 	}
@@ -197,6 +223,44 @@ func (m *Matrix) LatestFix(line string) (Release, bool) {
 		return best, true
 	}
 	return bestAny, foundAny
+}
+
+// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClasses for a release: the one
+// stated by the newest release of the matrix at or before it (gp2 when none is: the examples of
+// 7.x), so a release learned later keeps its predecessors' choice.
+func (m *Matrix) EKSVolumeType(name string) string {
+	target, ok := m.Get(name)
+	if !ok {
+		t, err := ParseTag(strings.ToLower(name))
+		if err != nil {
+			return "gp2"
+		}
+		target = Release{Name: t.String()}
+	}
+	v := "gp2"
+	for _, r := range m.Releases {
+		if target.Before(r) {
+			break
+		}
+		if r.EKSVolumeType != "" {
+			v = r.EKSVolumeType
+		}
+	}
+	return v
+}
+
+// ByEnterpriseChart returns the newest release whose thingpark-enterprise chart has the same
+// major version as v (chart 2.x is TPE 8): the release line of a VERSIONS file nothing names.
+func (m *Matrix) ByEnterpriseChart(v string) (Release, bool) {
+	major := func(s string) string { return strings.SplitN(s, ".", 2)[0] }
+	var out Release
+	found := false
+	for _, r := range m.Releases {
+		if major(r.Enterprise) == major(v) {
+			out, found = r, true
+		}
+	}
+	return out, found
 }
 
 // Lines returns the release lines in order ("1.0", "7.1", "7.2", "7.3").
@@ -230,7 +294,7 @@ func (m *Matrix) Match(installed map[string]ChartRef) []Release {
 			out = append(out, r)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return MustParseTag(out[j].Name).Less(MustParseTag(out[i].Name)) })
+	sort.SliceStable(out, func(i, j int) bool { return out[j].Before(out[i]) })
 	return out
 }
 
@@ -326,17 +390,36 @@ func (t Tag) String() string { return fmt.Sprintf("v%d.%d.%d%s", t.Major, t.Mino
 // Line is "major.minor".
 func (t Tag) Line() string { return fmt.Sprintf("%d.%d", t.Major, t.Minor) }
 
-// ConfigRef is the ref of the vendor's configuration repository that holds r's files: its commit
-// when it was read from a branch (8.0.0 on main), else its tag. Empty for a release known only
-// from a VERSIONS file.
+// Where says where r's files are in the vendor's configuration repository, for messages: "tag
+// v7.3.1", or for an untagged release "commit f6efc6fb2b90 (v7.3.0 has no tag)".
+func (r Release) Where() string {
+	switch ref := r.ConfigRef(); {
+	case r.Tagged:
+		return "tag " + r.Name
+	case r.Commit != "":
+		return fmt.Sprintf("commit %s (%s has no tag)", shortCommit(r.Commit), r.Name)
+	case ref != "":
+		return fmt.Sprintf("branch %s (%s has no tag)", ref, r.Name)
+	}
+	return "the VERSIONS file of " + r.Name
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+// ConfigRef is the ref of the vendor's configuration repository that holds r's files: its tag,
+// else its commit (the untagged 7.x releases, 8.0.0 on main), else its branch. Empty for a release
+// known only from a VERSIONS file.
 func (r Release) ConfigRef() string {
 	switch {
-	case r.Ref != "" && r.Commit != "":
-		return r.Commit
-	case r.Ref != "":
-		return r.Ref
 	case r.Tagged:
 		return r.Name
+	case r.Commit != "":
+		return r.Commit
 	}
-	return ""
+	return r.Ref
 }

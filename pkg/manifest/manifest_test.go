@@ -23,7 +23,7 @@ func TestMatrixLoads(t *testing.T) {
 			if tag.String() != r.Name {
 				t.Errorf("name %q is not canonical (%q)", r.Name, tag.String())
 			}
-			if i > 0 && !MustParseTag(m.Releases[i-1].Name).Less(tag) {
+			if i > 0 && !m.Releases[i-1].Before(r) {
 				t.Errorf("not sorted: %s after %s", r.Name, m.Releases[i-1].Name)
 			}
 			for _, n := range append([]string{r.Name}, r.Aliases...) {
@@ -92,7 +92,9 @@ func TestKnownReleases(t *testing.T) {
 		{"v7.2.1b", "v7.2.1b", [4]string{"1.1.0", "1.2.2", "1.1.3", "1.2.19"}, ChartEnterpriseControllers, "1.22", "1.25"},
 		{"v7.3.1", "v7.3.1", [4]string{"1.2.4", "1.3.5", "1.2.4", "1.4.1"}, ChartApplicationControllers, "1.24", "1.27"},
 		{"v7.3.4c", "v7.3.6", [4]string{"1.5.0", "1.6.0", "1.5.0", "1.7.6"}, ChartApplicationControllers, "1.24", "1.27"},
-		{"v1.0.3", "v7.1.0", [4]string{"1.0.1", "1.0.2", "1.0.1", "1.0.3"}, ChartEnterpriseControllers, "1.21", "1.23"},
+		{"v1.0.3", "v7.1.0", [4]string{"1.0.1", "1.0.2", "1.0.1", "1.0.3"}, ChartEnterpriseControllers, "1.19", "1.23"},
+		{"v1.0.2", "v1.0.2", [4]string{"1.0.0", "1.0.1", "1.0.0", "1.0.2"}, ChartEnterpriseControllers, "1.19", "1.21"},
+		{"v1.1.0", "v1.1.0", [4]string{"1.0.2", "1.1.0", "1.0.2", "1.1.0"}, ChartEnterpriseControllers, "1.21", "1.23"},
 		{"v8.0.0", "v8.0.0", [4]string{"2.2.1", "2.2.2", "2.2.0", "2.0.0"}, ChartApplicationControllers, "1.26", "1.28"},
 	}
 	for _, tt := range tests {
@@ -120,13 +122,14 @@ func TestKnownReleases(t *testing.T) {
 }
 
 // TestRelease80 pins how 8.0.0 was learned: no tag, the VERSIONS file of the configuration
-// repository's main branch at the commit "Release thingpark-enterprise 2.0.0".
+// repository's main branch, at its last commit with that VERSIONS (the vendor corrected the
+// container manifest and examples after the commit "Release thingpark-enterprise 2.0.0").
 func TestRelease80(t *testing.T) {
 	r, err := MustLoad().Resolve("8.0.0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Tagged || r.Ref != "main" || r.Commit != "59bae062a32583862fac702679bc29e9283f2cd0" || r.Kubernetes.Source != "found" {
+	if r.Tagged || r.Ref != "main" || r.Commit != "1b4e0ed535949f2569bceb464b8d67e5426d07b8" || r.Kubernetes.Source != "found" {
 		t.Errorf("v8.0.0 = tagged %v ref %q commit %q kubernetes source %q", r.Tagged, r.Ref, r.Commit, r.Kubernetes.Source)
 	}
 	want := "THINGPARK_DATA_CONTROLLERS_VERSION=2.2.1\nTHINGPARK_DATA_VERSION=2.2.2\n" +
@@ -265,6 +268,28 @@ func TestParseTag(t *testing.T) {
 		a, b := MustParseTag(order[i-1]), MustParseTag(order[i])
 		if !a.Less(b) || b.Less(a) {
 			t.Errorf("want %s < %s", a, b)
+		}
+	}
+}
+
+// Every untagged release carries the full hash of the commit that wrote its VERSIONS, so its files
+// can be fetched (images, bundle create), and says where they are without naming a tag.
+func TestUntaggedReleasesHaveCommits(t *testing.T) {
+	for _, r := range MustLoad().Releases {
+		if r.Tagged {
+			if r.ConfigRef() != r.Name {
+				t.Errorf("%s: config ref %q, want its tag", r.Name, r.ConfigRef())
+			}
+			continue
+		}
+		if len(r.Commit) != 40 {
+			t.Errorf("%s: commit %q is not a full hash", r.Name, r.Commit)
+		}
+		if r.ConfigRef() != r.Commit {
+			t.Errorf("%s: config ref %q, want its commit", r.Name, r.ConfigRef())
+		}
+		if w := r.Where(); strings.Contains(w, "tag "+r.Name) || !strings.Contains(w, r.Commit[:12]) {
+			t.Errorf("%s: where = %q", r.Name, w)
 		}
 	}
 }

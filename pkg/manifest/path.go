@@ -37,18 +37,18 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 	if from == nil {
 		return []Hop{{To: to, Kind: HopInstall}}, nil
 	}
-	ft, err := ParseTag(from.Name)
+	ft, err := from.Key()
 	if err != nil {
 		return nil, err
 	}
-	tt, err := ParseTag(to.Name)
+	tt, err := to.Key()
 	if err != nil {
 		return nil, err
 	}
-	if ft == tt || sameCharts(*from, to) {
+	if !from.Before(to) && !to.Before(*from) || sameCharts(*from, to) {
 		return nil, nil
 	}
-	if tt.Less(ft) {
+	if to.Before(*from) {
 		return nil, &PathError{Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`", to.Name, from.Name)}
 	}
 	if ft.Line() == tt.Line() {
@@ -78,7 +78,7 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 		if !ok {
 			return nil, &PathError{Msg: fmt.Sprintf("no tagged release in line %s", lines[i])}
 		}
-		if cur.Name != latest.Name && MustParseTag(cur.Name).Less(MustParseTag(latest.Name)) {
+		if cur.Name != latest.Name && cur.Before(latest) {
 			c := cur
 			hops = append(hops, Hop{From: &c, To: latest, Kind: HopPatch})
 			cur = latest

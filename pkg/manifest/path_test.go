@@ -46,6 +46,13 @@ func TestPath(t *testing.T) {
 		{"v7.3.0", "v7.3.1", "", ""}, // same charts: nothing to do
 		{"v7.3.1", "v7.2.2c", "", "rollback"},
 		{"v7.2.2c", "v7.2.2", "", "rollback"},
+		// v1.1.0 is named by its chart version: it comes after v7.1.0 (v1.0.3), in the 7.1 line.
+		{"v1.0.2", "v1.1.0", "v1.0.2 → v1.1.0(major)", ""},
+		{"v7.1.0", "v1.1.0", "v7.1.0 → v1.1.0(hotfix/maintenance)", ""},
+		{"v1.0.3", "v1.1.0", "v7.1.0 → v1.1.0(hotfix/maintenance)", ""},
+		{"v1.1.0", "v7.1.1", "v1.1.0 → v7.1.1(hotfix/maintenance)", ""},
+		{"v1.0.2", "v7.1.1", "v1.0.2 → v7.1.1(major)", ""},
+		{"v7.1.1", "v1.1.0", "", "rollback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {

@@ -24,8 +24,11 @@ func adminSteps(ctx context.Context, in Input, path []manifest.Hop, i int) ([]Ad
 	var out []AdminStep
 	note := ""
 	for _, spec := range manifest.AdminSteps(path[i]) {
-		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixFor(in.State.Namespace, path[i].To.Name), Inferred: spec.Inferred}
+		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixAt(in.State.Namespace, path[i].To), Inferred: spec.Inferred}
 		switch {
+		case spec.Kind == manifest.AdminBlocking:
+			// A procedure the tools do not run: the hop stays blocked, cluster or not.
+			s.Status, s.Detail, s.NeedsAck = AdminTodo, "a helm upgrade cannot cross this hop: "+spec.Doc, false
 		case in.State.Assumed:
 			// No cluster was read: the step is to do as far as the plan knows.
 			s.Status, s.Detail = AdminUnknown, NotChecked

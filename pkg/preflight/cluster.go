@@ -343,13 +343,13 @@ func (r *Runner) prereqConfig() prereq.Config {
 }
 
 // targetTag is the release name of the target, or for a --manifest release of no known name, the
-// line its thingpark-enterprise chart belongs to (chart 2.x is TPE 8).
+// newest release of the matrix with the same thingpark-enterprise chart major (chart 2.x is TPE 8).
 func targetTag(rel manifest.Release) string {
 	if t, err := manifest.ParseTag(rel.Name); err == nil {
 		return t.String()
 	}
-	if strings.HasPrefix(rel.Enterprise, "2.") {
-		return "v8.0.0"
+	if r, ok := manifest.MustLoad().ByEnterpriseChart(rel.Enterprise); ok {
+		return r.Name
 	}
 	return ""
 }

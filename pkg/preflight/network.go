@@ -341,12 +341,14 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 	}
 	out = append(out, chart)
 	rel := r.Cfg.Target.Release
-	if !r.Cfg.Target.Known || !rel.Tagged {
+	ref := rel.ConfigRef()
+	if !r.Cfg.Target.Known || ref == "" {
 		conf.Status = check.Skip
-		conf.Message = fmt.Sprintf("release %s has no tag in the configuration repository; not probed", rel.Name)
+		conf.Message = fmt.Sprintf("release %s has no tag or commit in the configuration repository; not probed", rel.Name)
 		return append(out, conf)
 	}
-	co := netprobe.HTTPGet(ctx, r.Cfg.HTTPClient, confRepo+"/"+rel.Name+"/VERSIONS", "", "", r.Cfg.ProbeTimeout)
+	// An untagged release (7.3.0, 8.0.0) is read at its commit, as images and bundle create do.
+	co := netprobe.HTTPGet(ctx, r.Cfg.HTTPClient, confRepo+"/"+ref+"/VERSIONS", "", "", r.Cfg.ProbeTimeout)
 	conf.Message = co.Message
 	if co.OK {
 		conf.Status = check.Pass

@@ -159,6 +159,7 @@ func Run(ctx context.Context, kube kubernetes.Interface, cfg Config) (*check.Rep
 		}
 		rep = kept
 	}
+	rep.Note(cfg.Target.Note)
 	// Order the report by category as documented, whatever order the checks ran in.
 	sortByCategory(rep)
 	return rep, nil

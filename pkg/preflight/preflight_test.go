@@ -80,7 +80,7 @@ func threeNodes() []runtime.Object {
 
 func baseConfig(t *testing.T, release string) Config {
 	t.Helper()
-	tg, err := ResolveTarget(manifest.MustLoad(), release, "")
+	tg, err := ResolveTarget(manifest.MustLoad(), manifest.Request{Name: release})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,14 @@ func TestKubernetesVersion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cluster(t, tt.minor, nil)
-			cfg := baseConfig(t, tt.release)
+			var cfg Config
+			if _, ok := manifest.MustLoad().Get(tt.release); ok {
+				cfg = baseConfig(t, tt.release)
+			} else {
+				// A --manifest file named by --tpe-version, whose charts no known release has.
+				cfg = baseConfig(t, "v7.3.1")
+				cfg.Target = Target{Release: manifest.Release{Name: tt.release}}
+			}
 			cfg.Strict = tt.strict
 			must(t, run(t, c, cfg), "kubernetes.version", tt.want, tt.mention)
 		})
@@ -408,9 +415,10 @@ func TestResolveTarget(t *testing.T) {
 		known               bool
 		err                 string
 	}{
-		{"default", "", "", "v7.3.6", true, ""},
+		{"default", "", "", "v8.0.0", true, ""},
 		{"tag", "7.3.1", "", "v7.3.1", true, ""},
-		{"unknown tag", "v7.3.9", "", "v7.3.9", false, ""},
+		{"upper case", "V7.3.1", "", "v7.3.1", true, ""},
+		{"unknown tag", "v9.9.9", "", "", false, "--tpe-version: unknown TPE release \"v9.9.9\": known releases are"},
 		{"malformed", "latest", "", "", false, "--tpe-version"},
 		{"manifest", "", known, "v7.3.1", true, ""},
 		{"unknown manifest", "", unknown, "the release of " + unknown, false, ""},
@@ -418,7 +426,8 @@ func TestResolveTarget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tg, err := ResolveTarget(m, tt.version, tt.file)
+			tg, err := ResolveTarget(m, manifest.Request{Name: tt.version, File: tt.file})
+			err = manifest.InputError(err, "--tpe-version", "--manifest")
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", err, tt.err)

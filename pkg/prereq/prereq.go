@@ -80,14 +80,10 @@ type Config struct {
 	TPEVersion string
 }
 
-// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClasses for a TPE release: the
-// vendor's configuration repository switched examples/storage/storage-class-amazon.yaml from gp2
-// to gp3 for 8.0 (thingpark-csi-gp3-xfs, thingpark-csi-gp3-ext4).
+// EKSVolumeType is the EBS volume type of the vendor's EKS StorageClasses for a TPE release, as
+// the release matrix states it (manifest.Matrix.EKSVolumeType: gp3 from 8.0.0, gp2 before).
 func EKSVolumeType(tpeVersion string) string {
-	if t, err := manifest.ParseTag(tpeVersion); err == nil && t.Major >= 8 {
-		return "gp3"
-	}
-	return "gp2"
+	return manifest.MustLoad().EKSVolumeType(tpeVersion)
 }
 
 // DefaultOtherStorageClass is the StorageClass name for hosting "other".

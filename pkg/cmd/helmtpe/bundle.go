@@ -108,12 +108,14 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	noteTo(o.ErrOut, o.Target.Note)
 	var from *manifest.Release
 	if o.From != "" {
-		f, err := m.Resolve(o.From)
+		f, note, err := installed(m, o.From)
 		if err != nil {
-			return fmt.Errorf("--from: %w", err)
+			return err
 		}
+		noteTo(o.ErrOut, note)
 		from = &f
 	}
 	vals := values.Values{}

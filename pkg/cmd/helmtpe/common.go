@@ -2,7 +2,6 @@ package helmtpe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +28,8 @@ type targetFlags struct {
 	To       string
 	Manifest string
 	Refresh  bool
+	// Note is what --to resolved to, when that is not plain (manifest.Resolution.Note).
+	Note string
 }
 
 // matrix is the release matrix: the embedded one merged with the releases learned from the
@@ -48,37 +49,6 @@ func (t *targetFlags) add(cmd *cobra.Command, required bool) {
 	if required {
 		_ = cmd.MarkFlagRequired("to")
 	}
-}
-
-// resolve returns the target release: --manifest's VERSIONS file (named by --to, else as
-// manifest.ReadRelease names it), else the matrix entry --to names. Errors name the flag at fault.
-func (t *targetFlags) resolve(m *manifest.Matrix) (manifest.Release, error) {
-	if t.Manifest != "" {
-		data, err := os.ReadFile(t.Manifest)
-		if err != nil {
-			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
-		}
-		r, err := m.ReadRelease(t.Manifest, data, t.To)
-		if err != nil {
-			var perr *manifest.ParseError
-			if errors.As(err, &perr) {
-				return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
-			}
-			return manifest.Release{}, fmt.Errorf("--to: %w (with --manifest, --to names the release)", err)
-		}
-		if r.Name == "" {
-			return manifest.Release{}, fmt.Errorf("--manifest %s: the charts match no known release and its directory names none: name the release with --to", t.Manifest)
-		}
-		return r, nil
-	}
-	if t.To == "" {
-		return manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`), or pass a release bundle with --bundle")
-	}
-	r, err := m.Resolve(t.To)
-	if err != nil {
-		return manifest.Release{}, fmt.Errorf("--to: %w; for another release pass its VERSIONS file with --manifest", err)
-	}
-	return r, nil
 }
 
 // repoFlags select the chart repository, or (addBundle) a release bundle instead.
@@ -140,37 +110,47 @@ func (r *repoFlags) openBundle() (*bundle.Bundle, error) {
 	return r.bundle, nil
 }
 
-// withBundle completes the target with --bundle: the matrix learns the bundle's releases, and
-// --to defaults to the bundle's target.
-func (r *repoFlags) withBundle(t *targetFlags, m *manifest.Matrix) (*manifest.Matrix, error) {
-	if r.Bundle == "" {
-		return m, nil
-	}
-	b, err := r.openBundle()
-	if err != nil {
-		return nil, err
-	}
-	if t.To == "" && t.Manifest == "" {
-		t.To = b.Manifest.To
-	}
-	return b.Manifest.AddTo(m, r.Bundle), nil
-}
-
-// target returns the release matrix (completed with --bundle's releases) and the target release:
-// the one sequence of every command that takes --to (and --bundle).
+// target returns the release matrix (completed with --bundle's releases) and the target release
+// (manifest.ResolveRelease; t.Note says what it resolved to): the one sequence of every command
+// that takes --to (and --bundle).
 func (r *repoFlags) target(ctx context.Context, e *Env, t *targetFlags, errOut io.Writer) (*manifest.Matrix, manifest.Release, error) {
 	m, err := t.matrix(ctx, e, errOut)
 	if err != nil {
 		return nil, manifest.Release{}, err
 	}
-	if m, err = r.withBundle(t, m); err != nil {
-		return nil, manifest.Release{}, err
+	req := manifest.Request{Name: t.To, File: t.Manifest}
+	if r.Bundle != "" {
+		b, err := r.openBundle()
+		if err != nil {
+			return nil, manifest.Release{}, err
+		}
+		req = b.Manifest.Request(req, r.Bundle)
 	}
-	to, err := t.resolve(m)
+	if req.Name == "" && req.File == "" && req.Default == "" {
+		return nil, manifest.Release{}, fmt.Errorf("--to is required: name the target release (see `helm tpe releases`), or pass a release bundle with --bundle")
+	}
+	res, err := m.ResolveRelease(req)
 	if err != nil {
-		return nil, manifest.Release{}, err
+		return nil, manifest.Release{}, manifest.InputError(err, "--to", "--manifest")
 	}
-	return m, to, nil
+	t.Note = res.Note
+	return res.Matrix, res.Release, nil
+}
+
+// noteTo prints a resolution's note (manifest.Resolution.Note) once, on one line.
+func noteTo(w io.Writer, note string) {
+	if note != "" {
+		fmt.Fprintf(w, "Note: %s\n", note)
+	}
+}
+
+// installed resolves the release --from names in m (the note, if any, is returned).
+func installed(m *manifest.Matrix, from string) (manifest.Release, string, error) {
+	res, err := m.ResolveRelease(manifest.Request{Name: from})
+	if err != nil {
+		return manifest.Release{}, "", manifest.InputError(err, "--from", "")
+	}
+	return res.Release, res.Note, nil
 }
 
 // source returns where the charts come from: --bundle, else the repository (open).

@@ -137,6 +137,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	if err != nil {
 		return nil, err
 	}
+	noteTo(o.ErrOut, o.Target.Note)
 	vals := values.Values{}
 	if len(o.ValueFiles) > 0 {
 		if vals, err = values.Load(o.ValueFiles); err != nil {

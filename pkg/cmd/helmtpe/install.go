@@ -126,6 +126,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	noteTo(o.ErrOut, o.Target.Note)
 	cl, err := o.env.Cluster()
 	if err != nil {
 		return err

@@ -141,10 +141,19 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		return nil, err
 	}
 	var from manifest.Release
+	notes := []string{o.Target.Note}
 	if o.From != "" {
-		if from, err = m.Resolve(o.From); err != nil {
-			return nil, fmt.Errorf("--from: %w", err)
+		var note string
+		if from, note, err = installed(m, o.From); err != nil {
+			return nil, err
 		}
+		notes = append(notes, note)
+	}
+	noted := func(p *plan.Plan) *plan.Plan {
+		for _, n := range notes {
+			p.Report.Note(n)
+		}
+		return p
 	}
 	vals := values.Values{}
 	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
@@ -166,7 +175,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if o.From != "" {
 		// No cluster: no client is built, so no kubeconfig is needed.
 		in.State = plan.StateOf(m, from, namespace())
-		return plan.New(ctx, in), nil
+		return noted(plan.New(ctx, in)), nil
 	}
 	cl, err := o.env.Cluster()
 	if err != nil {
@@ -180,7 +189,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if o.KubeVersion == "" {
 		in.Server = o.env.serverVersion(cl)
 	}
-	return plan.New(ctx, in), nil
+	return noted(plan.New(ctx, in)), nil
 }
 
 // offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which

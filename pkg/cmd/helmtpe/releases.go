@@ -2,10 +2,8 @@ package helmtpe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
@@ -31,7 +30,11 @@ func ReleaseMatrix(ctx context.Context, refresh bool, cacheDir string, errOut io
 	if err != nil {
 		return catalog.Result{}, err
 	}
-	res := catalog.Resolve(ctx, emb, catalog.Options{Refresh: refresh, CacheDir: cacheDir, Config: catalog.ConfigFromEnv()})
+	cfg := catalog.ConfigFromEnv()
+	// A release published on the branch without a tag is named by its chart's appVersion, when
+	// the vendor's chart repository's index is cached.
+	cfg.AppVersion = charts.CachedAppVersion(cacheDir, charts.DefaultRepoName)
+	res := catalog.Resolve(ctx, emb, catalog.Options{Refresh: refresh, CacheDir: cacheDir, Config: cfg})
 	for _, w := range res.Warnings {
 		fmt.Fprintf(errOut, "warning: %s\n", w)
 	}
@@ -170,6 +173,9 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	for _, n := range res.Named {
+		fmt.Fprintf(o.ErrOut, "note: %s is published on the configuration repository's branch without a tag: %s\n", n.Name, n.How)
+	}
 	for _, u := range res.Unreleased {
 		fmt.Fprintf(o.ErrOut, "note: the %s branch of the configuration repository (commit %.12s) has charts of no known release: %s %s, %s %s, %s %s, %s %s\n",
 			u.Ref, u.Commit, manifest.ChartDataControllers, u.Release.DataControllers, manifest.ChartData, u.Release.Data,
@@ -257,55 +263,40 @@ func (o *ManifestOptions) Run() error {
 	if err != nil {
 		return err
 	}
-	r, err := o.release(m)
+	res, err := o.release(m)
 	if err != nil {
 		return err
 	}
-	return writeManifest(o.Out, o.Output, o.format, r)
+	return writeManifest(o.Out, o.Output, o.format, res)
 }
 
-// release is the release to show: --manifest's file (named by RELEASE, its directory or its
-// charts, else a custom release), else RELEASE or the newest known release. Errors name RELEASE
-// or --manifest, the two inputs of this command.
-func (o *ManifestOptions) release(m *manifest.Matrix) (manifest.Release, error) {
-	if o.Manifest != "" {
-		data, err := os.ReadFile(o.Manifest)
-		if err != nil {
-			return manifest.Release{}, fmt.Errorf("reading --manifest: %w", err)
-		}
-		r, err := m.ReadRelease(o.Manifest, data, o.Release)
-		if err != nil {
-			var perr *manifest.ParseError
-			if errors.As(err, &perr) {
-				return manifest.Release{}, fmt.Errorf("--manifest: %w", err)
-			}
-			return manifest.Release{}, fmt.Errorf("RELEASE: %w (with --manifest, RELEASE names the file's release)", err)
-		}
-		return r, nil
-	}
-	if o.Release == "" {
-		return m.Releases[len(m.Releases)-1], nil
-	}
-	r, err := m.Resolve(o.Release)
+// release is the release to show (manifest.ResolveRelease): --manifest's file (named by RELEASE,
+// its directory or its charts, else a custom release), else RELEASE or the newest known release.
+// Errors name RELEASE or --manifest, the two inputs of this command.
+func (o *ManifestOptions) release(m *manifest.Matrix) (manifest.Resolution, error) {
+	res, err := m.ResolveRelease(manifest.Request{Name: o.Release, File: o.Manifest, Unnamed: true})
 	if err != nil {
-		return manifest.Release{}, fmt.Errorf("RELEASE: %w; for another release pass its VERSIONS file with --manifest", err)
+		return res, manifest.InputError(err, "RELEASE", "--manifest")
 	}
-	return r, nil
+	return res, nil
 }
 
-func writeManifest(w io.Writer, output string, f cli.Format, r manifest.Release) error {
+func writeManifest(w io.Writer, output string, f cli.Format, res manifest.Resolution) error {
+	r := res.Release
 	type view struct {
 		manifest.Release
 		ChartList []manifest.ChartRef `json:"charts"`
 		// Custom is true for a VERSIONS file whose release nothing names (Name is empty).
 		Custom bool `json:"custom,omitempty"`
+		// Note says what RELEASE or the file resolved to, when that is not plain.
+		Note string `json:"note,omitempty"`
 	}
 	if output == "versions" {
 		_, err := io.WriteString(w, manifest.FormatVersions(r))
 		return err
 	}
 	if f != cli.FormatTable {
-		return cli.WriteData(w, f, view{Release: r, ChartList: r.Charts(), Custom: r.Name == ""})
+		return cli.WriteData(w, f, view{Release: r, ChartList: r.Charts(), Custom: r.Name == "", Note: res.Note})
 	}
 	name := r.Name
 	if name == "" {
@@ -318,7 +309,11 @@ func writeManifest(w io.Writer, output string, f cli.Format, r manifest.Release)
 	if r.Kubernetes.Min != "" {
 		fmt.Fprintf(w, "Kubernetes: %s–%s (%s)\n", r.Kubernetes.Min, r.Kubernetes.Max, r.Kubernetes.Source)
 	}
-	fmt.Fprintf(w, "Source:     %s\n\n", r.Source)
+	fmt.Fprintf(w, "Source:     %s\n", r.Source)
+	if res.Note != "" {
+		fmt.Fprintf(w, "Note:       %s\n", res.Note)
+	}
+	fmt.Fprintln(w)
 	t := cli.NewTable(w, "STEP", "HELM RELEASE", "CHART", "VERSION")
 	for _, c := range r.Charts() {
 		t.Row(fmt.Sprint(c.Step), c.ReleaseName, c.Chart, c.Version)

@@ -128,10 +128,12 @@ func (o *RepoAddOptions) Complete() error {
 		return err
 	}
 	if o.To != "" {
-		r, err := o.matrix.Resolve(o.To)
+		res, err := o.matrix.ResolveRelease(manifest.Request{Name: o.To})
 		if err != nil {
-			return fmt.Errorf("--to: %w", err)
+			return manifest.InputError(err, "--to", "")
 		}
+		r := res.Release
+		noteTo(o.ErrOut, res.Note)
 		o.target = &r
 	}
 	return nil

@@ -45,28 +45,32 @@ func (o *PrereqsOptions) stepsMode() bool { return o.Steps.To != "" && o.Config.
 
 // RunSteps applies the cluster-admin steps of the path from the installed release to --to.
 func (o *PrereqsOptions) RunSteps(ctx context.Context, clients *kube.Clients) error {
-	m := manifest.MustLoad()
 	var src adminstep.Source = adminstep.Repo{Config: catalog.ConfigFromEnv()}
+	req := manifest.Request{Name: o.Steps.To}
 	if o.Steps.Bundle != "" {
 		b, err := bundle.Open(o.Steps.Bundle, nil)
 		if err != nil {
 			return fmt.Errorf("--bundle: %w", err)
 		}
-		m = b.Manifest.AddTo(m, o.Steps.Bundle)
+		req = b.Manifest.Request(req, o.Steps.Bundle)
 		src = adminstep.Bundle{B: b, Path: o.Steps.Bundle}
 	}
-	to, err := m.Resolve(o.Steps.To)
+	res0, err := manifest.MustLoad().ResolveRelease(req)
 	if err != nil {
-		return fmt.Errorf("--to: %w", err)
+		return manifest.InputError(err, "--to", "")
+	}
+	m, to := res0.Matrix, res0.Release
+	if res0.Note != "" {
+		fmt.Fprintf(o.ErrOut, "Note: %s\n", res0.Note)
 	}
 	ns := clients.TPENamespace()
 	var from *manifest.Release
 	if o.Steps.From != "" {
-		r, err := m.Resolve(o.Steps.From)
+		r, err := m.ResolveRelease(manifest.Request{Name: o.Steps.From})
 		if err != nil {
-			return fmt.Errorf("--from: %w", err)
+			return manifest.InputError(err, "--from", "")
 		}
-		from = &r
+		from = &r.Release
 	} else if from, err = adminstep.Installed(ctx, clients.Kube, ns, m); errors.Is(err, adminstep.ErrUnknownInstalled) {
 		return fmt.Errorf("%w in namespace %s: give the installed release with --from", err, ns)
 	} else if err != nil {

@@ -255,7 +255,7 @@ func (o *PreflightOptions) selection() preflight.Selection {
 // Complete reads the input files, resolves the release and builds the clients. Every input
 // error is reported here, before any request reaches the cluster.
 func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	matrix := manifest.MustLoad()
+	req := manifest.Request{Name: o.TPEVersion, File: o.Manifest}
 	var b *bundle.Bundle
 	var bundleErr, err error
 	if o.Bundle != "" {
@@ -267,15 +267,12 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 			}
 			bundleErr = err
 		} else {
-			matrix = b.Manifest.AddTo(matrix, o.Bundle)
-			if o.TPEVersion == "" && o.Manifest == "" {
-				o.TPEVersion = b.Manifest.To
-			}
+			req = b.Manifest.Request(req, o.Bundle)
 		}
 	}
-	target, err := preflight.ResolveTarget(matrix, o.TPEVersion, o.Manifest)
+	target, err := preflight.ResolveTarget(manifest.MustLoad(), req)
 	if err != nil {
-		return err
+		return manifest.InputError(err, "--tpe-version", "--manifest")
 	}
 	cfg := preflight.Config{Profile: o.Profile, Target: target, Hosting: o.Hosting, Segment: strings.ToUpper(o.Segment),
 		Hostname: o.Hostname, Strict: o.Strict, Probe: o.Probe, ProbeTimeout: o.ProbeTimeout,

@@ -52,6 +52,10 @@ func TestPrereqsShow(t *testing.T) {
 		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "8.0.0"},
 			[]string{"name: thingpark-csi-gp3-xfs", "type: gp3"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--tpe-version"},
+		// An unknown release is bad input (its objects would be guessed), naming the known ones.
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "v9.9.9"}, nil, `--tpe-version: unknown TPE release "v9.9.9": known releases are`},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "V7.3.4C"},
+			[]string{"Note: v7.3.4c is an alias of v7.3.6 (the vendor renamed it)", "type: gp2"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
 			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
 		{[]string{"prereqs", "show"}, nil, "--hosting is required"},
@@ -79,5 +83,17 @@ func TestPrereqsShow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An unknown --tpe-version stops preflight before the cluster is contacted (exit 1).
+func TestPreflightUnknownRelease(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	root := NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
+	root.SetArgs([]string{"preflight", "--tpe-version", "v9.9.9", "--kubeconfig", "/nonexistent"})
+	err := root.Execute()
+	if err == nil || !strings.Contains(err.Error(), `--tpe-version: unknown TPE release "v9.9.9": known releases are`) || !strings.Contains(err.Error(), "v7.3.0") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -119,6 +119,8 @@ type PrereqsOptions struct {
 	Steps stepsFlags
 
 	format cli.Format
+	// note says what --tpe-version resolved to, when that is not plain.
+	note string
 	genericiooptions.IOStreams
 }
 
@@ -223,23 +225,18 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 	if err := o.Config.Validate(); err != nil {
 		return err
 	}
-	if o.Config.TPEVersion == "" {
-		m := manifest.MustLoad()
-		o.Config.TPEVersion = m.Releases[len(m.Releases)-1].Name
-	} else {
-		t, err := manifest.ParseTag(o.Config.TPEVersion)
-		if err != nil {
-			return fmt.Errorf("--tpe-version: %w", err)
-		}
-		o.Config.TPEVersion = t.String()
+	// An unknown release is bad input: its objects would be guessed.
+	res, err := manifest.MustLoad().ResolveRelease(manifest.Request{Name: o.Config.TPEVersion})
+	if err != nil {
+		return manifest.InputError(err, "--tpe-version", "")
 	}
+	o.Config.TPEVersion, o.note = res.Release.Name, res.Note
 	if apply {
 		if o.Steps.From != "" || o.Steps.Bundle != "" || len(o.Steps.ValueFiles) > 0 {
 			return fmt.Errorf("--from, --bundle and -f select the cluster-admin steps of --to: drop --hosting to apply them")
 		}
 		return o.validateApply()
 	}
-	var err error
 	o.format, err = cli.ParseFormat(o.Output, cli.FormatYAML, cli.FormatJSON)
 	return err
 }
@@ -264,6 +261,9 @@ func (o *PrereqsOptions) validateApply() error {
 
 // RunShow prints the manifests.
 func (o *PrereqsOptions) RunShow() error {
+	if o.note != "" {
+		fmt.Fprintf(o.ErrOut, "Note: %s\n", o.note)
+	}
 	objs := prereq.Build(o.Config)
 	if o.format == cli.FormatJSON {
 		items := []any{}
@@ -286,6 +286,9 @@ func (o *PrereqsOptions) RunShow() error {
 
 // RunApply applies the objects and reports per object.
 func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) error {
+	if o.note != "" {
+		fmt.Fprintf(o.ErrOut, "Note: %s\n", o.note)
+	}
 	res, err := prereq.Apply(ctx, clients.Kube, prereq.Build(o.Config), prereq.ApplyOptions{DryRun: o.DryRun, ForceConflicts: o.ForceConflicts})
 	if err != nil {
 		return err

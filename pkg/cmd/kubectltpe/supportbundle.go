@@ -134,7 +134,7 @@ func (o *SupportBundleOptions) preflight(ctx context.Context) (*check.Report, er
 			version = ms[0].Name
 		}
 	}
-	target, err := preflight.ResolveTarget(m, version, "")
+	target, err := preflight.ResolveTarget(m, manifest.Request{Name: version})
 	if err != nil {
 		return nil, err
 	}
