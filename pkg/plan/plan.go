@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -95,12 +96,14 @@ type AdminStep struct {
 
 // Hop is one hop of the plan.
 type Hop struct {
-	N          int                `json:"n"`
-	From       string             `json:"from,omitempty"`
-	To         string             `json:"to"`
-	Kind       string             `json:"kind"`
-	Charts     []ChartChange      `json:"charts"`
-	AdminSteps []AdminStep        `json:"adminSteps"`
+	N          int           `json:"n"`
+	From       string        `json:"from,omitempty"`
+	To         string        `json:"to"`
+	Kind       string        `json:"kind"`
+	Charts     []ChartChange `json:"charts"`
+	AdminSteps []AdminStep   `json:"adminSteps"`
+	// AdminNote says once why the hop's steps are inferred ("" when none is).
+	AdminNote  string             `json:"adminNote,omitempty"`
 	Kubernetes manifest.KubeRange `json:"kubernetes"`
 	// Backup is true when an upgrade backup is taken before the hop (TakesBackup).
 	Backup bool `json:"backup"`
@@ -184,6 +187,9 @@ type Input struct {
 	Values     values.Values
 	ValueFiles []string
 	Charts     charts.Source
+	// Admin reads the vendor's manifests the CRD steps are judged against (the configuration
+	// repository or a release bundle); nil: those steps cannot be verified.
+	Admin adminstep.Source
 	// SkipBackup: the run takes no upgrade backup (--skip-backup), so the backup configuration
 	// only warns (BackupRequired).
 	SkipBackup bool
@@ -305,7 +311,7 @@ func build(ctx context.Context, in Input) *Plan {
 					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); helm tpe upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
 			}
 		}
-		ph.AdminSteps = adminSteps(ctx, in, h)
+		ph.AdminSteps, ph.AdminNote = adminSteps(ctx, in, hops, i)
 		if ph.AdminSteps == nil {
 			ph.AdminSteps = []AdminStep{} // an empty list in JSON, not null (docs/output-schema.md)
 		}

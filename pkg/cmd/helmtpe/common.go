@@ -11,7 +11,9 @@ import (
 	"golang.org/x/term"
 	"helm.sh/helm/v3/pkg/getter"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
@@ -189,6 +191,18 @@ func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.W
 		return charts.NewBundleSource(b), nil
 	}
 	return r.open(e, vals, in, errOut)
+}
+
+// adminSource returns where the vendor's admin manifests come from: --bundle, else the
+// configuration repository over HTTPS (the client of releases --refresh).
+func (r *repoFlags) adminSource() adminstep.Source {
+	if r.Bundle != "" {
+		if b, err := r.openBundle(); err == nil {
+			return adminstep.Cached(adminstep.Bundle{B: b, Path: r.Bundle})
+		}
+		return nil
+	}
+	return adminstep.Cached(adminstep.Repo{Config: catalog.ConfigFromEnv()})
 }
 
 // open returns the chart repository: --repo-url with an installation ID, else --repo from

@@ -137,6 +137,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			}
 			return o.Repo.source(o.env, v, o.In, o.ErrOut)
 		},
+		Admin: o.Repo.adminSource(),
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
 		},

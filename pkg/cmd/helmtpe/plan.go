@@ -200,6 +200,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		return nil, err
 	}
 	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
+	in.Admin = o.Repo.adminSource()
 	if o.KubeVersion == "" {
 		in.Server = o.env.serverVersion(cl)
 	}
@@ -287,6 +288,9 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 					line += " — the plan cannot verify it: install/upgrade need --ack-admin-steps"
 				}
 				fmt.Fprintln(w, line)
+			}
+			if h.AdminNote != "" {
+				fmt.Fprintln(w, "    ("+h.AdminNote+")")
 			}
 		}
 	}
