@@ -50,7 +50,7 @@ func TestBundleUpgrade(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "tpe-v7.3.1.tar.gz")
 	t0 := time.Now()
-	r := f.mustHelmTPE(t, "", online, "bundle", "create", "--from", "v7.1.3a", "--to", "v7.3.1", "-f", f.Values, "-o", file)
+	r := f.mustHelmTPE(t, "", online, "bundle", "create", "--from", "v7.1.3a", "--to", "v7.3.1", "-f", f.Values, "--output-file", file)
 	t.Logf("bundle create (%s):\n%s\n%s", time.Since(t0).Round(time.Millisecond), r.Stdout, r.Stderr)
 	digest := ""
 	for _, l := range strings.Split(r.Stdout, "\n") {
@@ -65,7 +65,7 @@ func TestBundleUpgrade(t *testing.T) {
 		t.Errorf("bundle create: want per-chart progress:\n%s", r.Stderr)
 	}
 	fresh := filepath.Join(dir, "fresh-v7.3.1.tar.gz")
-	f.mustHelmTPE(t, "", online, "bundle", "create", "--to", "v7.3.1", "-f", f.Values, "-o", fresh)
+	f.mustHelmTPE(t, "", online, "bundle", "create", "--to", "v7.3.1", "-f", f.Values, "--output-file", fresh)
 	for _, b := range []string{file, fresh} {
 		noSecretsIn(t, b, f.Secrets.list())
 	}

@@ -322,7 +322,7 @@ func TestClusterOpsPUM(t *testing.T) {
 	t.Run("support bundle", func(t *testing.T) {
 		env.SetPUM(t, "aborted")
 		file := filepath.Join(t.TempDir(), "bundle.tar.gz")
-		r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "-o", file)
+		r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "--output-file", file)
 		if r.Code != 0 || !strings.Contains(r.Stdout, "wrote "+file) {
 			t.Fatalf("support-bundle: %s", r)
 		}
@@ -340,7 +340,7 @@ func TestClusterOpsPUM(t *testing.T) {
 				t.Errorf("%s contains the installation ID", name)
 			}
 		}
-		if r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "-o", file); r.Code != 1 || !strings.Contains(r.Stderr, "exists") {
+		if r := env.KubectlTPE(t, env.OperatorKubeconfig, "-n", ns, "support-bundle", "--output-file", file); r.Code != 1 || !strings.Contains(r.Stderr, "exists") {
 			t.Errorf("support-bundle over an existing file: %s", r)
 		}
 	})

@@ -309,10 +309,8 @@ lrc: {persistence: {storageClass: %[2]s}}
 				Charts         []struct{ ReleaseName, FromVersion, Version, Action string }
 				AdminSteps     []struct{ ID, Status string }
 			} `json:"hops"`
-			Downtime []string `json:"downtime"`
-			Report   struct {
-				Checks []struct{ ID, Status, Message string }
-			} `json:"report"`
+			Downtime []string                               `json:"downtime"`
+			Checks   []struct{ ID, Status, Message string } `json:"checks"`
 		}
 		if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
 			t.Fatalf("plan -o json: %v\n%s", err, r.Stdout)

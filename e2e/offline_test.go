@@ -101,9 +101,7 @@ func TestHelmOffline(t *testing.T) {
 				}
 				AdminSteps []struct{ ID, Status string }
 			} `json:"hops"`
-			Report struct {
-				Checks []struct{ ID, Status string }
-			} `json:"report"`
+			Checks []struct{ ID, Status string } `json:"checks"`
 		}
 		if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
 			t.Fatalf("plan -o json: %v\n%s", err, r.Stdout)
@@ -120,7 +118,7 @@ func TestHelmOffline(t *testing.T) {
 			}
 		}
 		kube := map[string]string{}
-		for _, c := range p.Report.Checks {
+		for _, c := range p.Checks {
 			kube[c.ID] = c.Status
 		}
 		if kube["kubernetes.3"] != "fail" {

@@ -372,6 +372,27 @@ func checkHelmRunsPlugin(t *testing.T, h helmUnderTest, e []string, ctxName, ns,
 		t.Errorf("plugin dir %s is not under HELM_PLUGINS=%s", info.PluginDir, plugins)
 	}
 
+	// Without -n, and with a kube context that names no namespace, Helm exports
+	// HELM_NAMESPACE=default: helm tpe must not take it as the user's choice (it would plan and
+	// install TPE in namespace default), but work in the namespace helm-tpe uses on its own.
+	ctxNS := strings.TrimSpace(env.KubectlAdmin(t, "config", "view", "--minify", "-o", "jsonpath={.contexts[0].context.namespace}"))
+	wantNS := ctxNS
+	if wantNS == "" || wantNS == "default" {
+		wantNS = "thingpark-enterprise"
+	}
+	r = runOK(t, e, h.bin, "--kubeconfig", env.AdminKubeconfig, "--kube-context", ctxName, "tpe", "env", "-o", "json")
+	if err := json.Unmarshal([]byte(r.Stdout), &info); err != nil {
+		t.Fatalf("helm tpe env -o json: %v\n%s", err, r.Stdout)
+	}
+	if info.Namespace != wantNS {
+		t.Errorf("helm tpe env without -n through %s (context namespace %q): namespace %q, want %s", h.name, ctxNS, info.Namespace, wantNS)
+	}
+	r = env.Run(t, e, nil, h.bin, "--kubeconfig", env.AdminKubeconfig, "--kube-context", ctxName, "tpe", "plan", "--from", "v7.2.2c", "--to", "v7.3.1", "-o", "json")
+	var offline struct{ Namespace string }
+	if err := json.Unmarshal([]byte(r.Stdout), &offline); err != nil || offline.Namespace != wantNS {
+		t.Errorf("helm tpe plan --from without -n through %s: namespace %q (%v), want %s\n%s", h.name, offline.Namespace, err, wantNS, r)
+	}
+
 	// A real command through helm, on the cluster: the plan of a fresh install in namespace ns.
 	r = env.Run(t, e, nil, h.bin, "--kubeconfig", env.AdminKubeconfig, "--kube-context", ctxName, "-n", ns,
 		"tpe", "plan", "--to", "v7.3.1", "--repo-url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "-o", "json")

@@ -449,7 +449,7 @@ func TestPreflightOutputFormats(t *testing.T) {
 	})
 	t.Run("bad input is one clear error", func(t *testing.T) {
 		for args, want := range map[string]string{
-			"--tpe-version latest":   "--tpe-version",
+			"--tpe-version latest":   "--to: ",
 			"-f /nonexistent/v.yaml": `"/nonexistent/v.yaml"`,
 			"--hosting ovh":          "--hosting must be one of",
 			"--profile root":         "--profile must be",

@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/thingpark-tools/kubectl-tpe/e2e/framework"
+	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 )
 
 // TestSecretsNeverLeak runs every command of the e2e suite against an installation whose values
@@ -61,12 +63,34 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	bundle := filepath.Join(dir, "bundle.tar.gz")
 	relBundle := filepath.Join(dir, "tpe-v7.2.2c.tar.gz")
-	noConfigRepo := []string{"HELM_TPE_CONFIG_REPO_RAW=http://127.0.0.1:9/raw"}
+	// A configuration repository that publishes nothing for v7.2.2c (a 404 for each file: recorded
+	// as missing); an unreachable one is an error of bundle create.
+	cfgSrv := httptest.NewServer(configrepo.New([]configrepo.Ref{{Name: "v7.2.2c", Versions: "x"}}, nil))
+	t.Cleanup(cfgSrv.Close)
+	noConfigRepo := []string{"HELM_TPE_CONFIG_REPO_RAW=" + cfgSrv.URL + "/raw", "HELM_TPE_CONFIG_REPO_API=" + cfgSrv.URL + "/api"}
+	deadConfigRepo := []string{"HELM_TPE_CONFIG_REPO_RAW=http://127.0.0.1:9/raw", "HELM_TPE_CONFIG_REPO_API=http://127.0.0.1:9/api"}
+	// Credentials in a backup URL are no values key of their own: only their form says they are
+	// secret. The installation ID inside a registry host name is refused by images and bundle
+	// create alike.
+	urlCreds := []string{"AKIAURLCRED0123", "urlPassw0rdSecret"}
+	urlValues := writeFile(t, "values-url-creds.yaml", "global:\n  installationId: \""+s.InstallationID+"\"\n  dnsHostname: tpe.example.com\n"+
+		"  backup:\n    s3Compat: {url: \"http://"+urlCreds[0]+":"+urlCreds[1]+"@minio.example.com:9000\", bucket: tpe-backups, accessKey: \""+s.AWSAccessKey+"\", secretAccessKey: \""+s.AWSSecretKey+"\"}\n")
+	idInRegistry := writeFile(t, "values-id-registry.yaml", "global:\n  repositories:\n    containerImagesRegistry:\n      fqdn: "+strings.ToLower(s.InstallationID)+".registry.example.com\n")
 	admin := env.AdminKubeconfig
+	// why is what the error of a command that must fail says (it fails for that reason).
+	why := map[string]string{
+		"helm tpe images (installation ID in a registry host)":          "registry host name",
+		"helm tpe bundle create (installation ID in a registry host)":   "registry host name",
+		"helm tpe bundle create (configuration repository unreachable)": "configuration repository",
+		"helm tpe repo add --url http:// (refused)":                     "--allow-insecure-http",
+	}
 	phase := func(t *testing.T, cmds []cmd) {
 		for _, c := range cmds {
 			r := c.run()
 			outputs = append(outputs, r.Stdout, r.Stderr)
+			if w := why[c.name]; w != "" && !strings.Contains(r.Stderr, w) {
+				t.Errorf("%s: stderr does not say %q:\n%s", c.name, w, redact(r.Stderr))
+			}
 			ok := r.Code == 0
 			for _, code := range c.codes {
 				ok = ok || r.Code == code
@@ -76,6 +100,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 			if what := s.find(r.Stdout + r.Stderr); what != "" {
 				t.Errorf("%s: the %s appears in its output", c.name, what)
+			}
+			for _, u := range urlCreds {
+				if strings.Contains(r.Stdout+r.Stderr, u) {
+					t.Errorf("%s: a credential of the backup URL appears in its output", c.name)
+				}
 			}
 		}
 	}
@@ -101,7 +130,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 			{"helm tpe bundle show", h("bundle", "show", relBundle), nil},
 			{"helm tpe plan --bundle", h("plan", "--bundle", relBundle, "-f", f.Values, "-o", "yaml"), []int{2}},
 			{"kubectl tpe preflight --bundle", k(admin, "preflight", "--bundle", relBundle, "-f", f.Values, "--only", "machine.bundle,images"), nil},
+			{"helm tpe plan (backup URL with credentials)", h("plan", "--to", "v7.2.2c", "-f", urlValues), []int{2}},
+			{"helm tpe plan -o json (backup URL with credentials)", h("plan", "--to", "v7.2.2c", "-f", urlValues, "-o", "json"), []int{2}},
+			{"kubectl tpe preflight (backup URL with credentials)", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", urlValues), []int{2}},
+			{"kubectl tpe preflight --probe (backup URL with credentials)", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", urlValues, "--probe", "--probe-timeout", "1s", "-o", "yaml"), []int{2}},
+			{"helm tpe images (installation ID in a registry host)", h("images", "--to", "v7.2.2c", "-f", f.Values, "-f", idInRegistry), []int{1}},
+			{"helm tpe bundle create (installation ID in a registry host)", func() framework.Result {
+				return f.helmTPE(t, "", noConfigRepo, "bundle", "create", "--to", "v7.2.2c", "-f", f.Values, "-f", idInRegistry, "-o", filepath.Join(dir, "id.tar.gz"))
+			}, []int{1}},
+			{"helm tpe bundle create (configuration repository unreachable)", func() framework.Result {
+				return f.helmTPE(t, "", deadConfigRepo, "bundle", "create", "--to", "v7.2.2c", "-f", f.Values, "-o", filepath.Join(dir, "dead.tar.gz"))
+			}, []int{1}},
+			{"helm tpe repo add --url http:// (refused)", func() framework.Result {
+				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--name", "plain", "--url", "http://charts.example.com/charts")
+			}, []int{1}},
 		})
+		for _, n := range []string{"id.tar.gz", "dead.tar.gz"} {
+			if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+				t.Errorf("bundle create wrote %s though it failed", n)
+			}
+		}
 		// The release bundle travels: no secret of the values in the file or in any file of it.
 		noSecretsIn(t, relBundle, s.list())
 	})

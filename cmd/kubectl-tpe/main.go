@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -15,14 +13,15 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.InterruptContext(context.Background(), os.Stderr)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	root := kubectltpe.NewCmdRoot(streams)
 	root.SetArgs(kubectltpe.Args(os.Args))
 	err := root.ExecuteContext(ctx)
 	stop()
-	if err != nil && !cli.IsSilent(err) {
-		fmt.Fprintln(os.Stderr, "error:", err)
+	code, msg := cli.Finish(ctx, err)
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
 	}
-	os.Exit(cli.ExitCode(err))
+	os.Exit(code)
 }

@@ -397,6 +397,12 @@ func (e *Env) KubectlTPE(t testing.TB, kubeconfig string, args ...string) Result
 	return e.Run(t, e.baseEnv(kubeconfig), nil, e.KubectlTPEBin, args...)
 }
 
+// KubectlTPEEnv is KubectlTPE with extraEnv (e.g. the configuration repository's address).
+func (e *Env) KubectlTPEEnv(t testing.TB, kubeconfig string, extraEnv []string, args ...string) Result {
+	t.Helper()
+	return e.Run(t, append(e.baseEnv(kubeconfig), extraEnv...), nil, e.KubectlTPEBin, args...)
+}
+
 // HelmTPE runs the built helm-tpe with KUBECONFIG=kubeconfig, the run's isolated HELM_*_HOME dirs and
 // extraEnv (e.g. "HELM_NAMESPACE=...", as helm exports to plugins; later entries win).
 func (e *Env) HelmTPE(t testing.TB, kubeconfig string, extraEnv []string, args ...string) Result {

@@ -58,7 +58,9 @@ func pinEnv() {
 func Roots() []*cobra.Command {
 	pinEnv()
 	streams := genericiooptions.NewTestIOStreamsDiscard()
-	return []*cobra.Command{kubectltpe.NewCmdRoot(streams), helmtpe.NewCmdRoot(streams)}
+	k := kubectltpe.NewCmdRoot(streams)
+	kubectltpe.FormatHelp(k)
+	return []*cobra.Command{k, helmtpe.NewCmdRoot(streams)}
 }
 
 func fileName(cmd *cobra.Command) string {

@@ -26,6 +26,9 @@ import (
 // it with its flag names (docs/architecture.md, "Who words a message").
 var messageAllowList = map[string]string{
 	"-s": "iperf3's own server flag, an argument of the network probe pod's command",
+	// pkg/cli is the flag plumbing both trees share: it defines --color and -o itself.
+	"invalid value %q for --color: %w": "pkg/cli defines the --color flag of both trees and parses its value",
+	"warning: -o %s: -o is an output format; name the file with --output-file (taken as the file this time)\n": "pkg/cli defines -o and --output-file for both trees",
 }
 
 // notConvertedYet lists, by file, the library strings that still name our flags or commands
@@ -36,8 +39,13 @@ var notConvertedYet = map[string][]string{
 		"bundle %s lacks %s (it holds %s): build a bundle for this path on a connected machine (`helm tpe bundle create --from FROM --to TO`)",
 	},
 	"pkg/manifest/adminsteps.go": {
-		"as cluster admin: kubectl apply -f examples/priority-class/default.yaml (vendor repository), then add -f examples/priority-class/values-default-priority-class.yaml to your values",
-		"as cluster admin: kubectl tpe prereqs apply --hosting <hosting> --tpe-version {tag}, and use the matching values-storage.yaml",
+		"as cluster admin: kubectl tpe prereqs apply --to {tag} (or kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.32.0.yaml, vendor repository, {ref})",
+		"as cluster admin: kubectl tpe prereqs apply --to {tag} (or kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml and -n {namespace} -f manifests/upgrade/percona-server-mongodb-operator-rbac-1.13.0.yaml)",
+		"as cluster admin: kubectl tpe prereqs apply --to {tag} -f <your values> (or kubectl apply -f examples/priority-class/default.yaml, vendor repository, and add -f examples/priority-class/values-default-priority-class.yaml to your values)",
+		"as cluster admin: kubectl tpe prereqs apply --to {tag} -f <your values> (or kubectl apply -f examples/storage/storage-class-<hosting>.yaml, vendor repository, and use examples/hosting/<hosting>/values-storage.yaml)",
+		"as cluster admin, before the upgrade: kubectl tpe prereqs apply --to {tag} (or kubectl apply --server-side -f manifests/upgrade/strimzi-crds-0.44.0.yaml, vendor repository, the ref of {tag})",
+		"as cluster admin, before the upgrade: kubectl tpe prereqs apply --to {tag} (or, in this order for v in 1.14.0 1.15.0 1.16.1 1.17.0: kubectl apply --server-side -f manifests/upgrade/percona-server-mongodb-operator-crds-$v.yaml ",
+		"as cluster admin: kubectl tpe prereqs apply --to {tag} -f <your values>, and use the matching values-storage.yaml",
 	},
 	"pkg/manifest/path.go": {
 		"%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`",
@@ -57,6 +65,7 @@ var notConvertedYet = map[string][]string{
 		"the installed charts match no known TPE release (%s): upgrade them to a release of `helm tpe releases` by hand, or pass that release's VERSIONS file with --manifest",
 		"` with `helm tpe releases`",
 		"an interrupted `helm tpe install|upgrade` continues with --resume",
+		"as the TPE rollback procedure says: roll back to the revision that ran %s (`helm tpe rollback`, which restores the backup taken before the upgrade), or reinstall %s and restore a backup taken on it",
 		"pick a newer --to (see `helm tpe releases`), or use `helm tpe rollback`",
 		"hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); helm tpe upgrades it in place",
 		" (give the cluster's version with --kube-version to judge it)",
@@ -97,10 +106,10 @@ var notConvertedYet = map[string][]string{
 		"--skip",
 	},
 	"pkg/prereq/checks.go": {
+		"; --strict makes this a failure",
 		"kubectl tpe prereqs apply --hosting %s --priority-class-names=%s",
 		"add the vendor's examples/priority-class/values-default-priority-class.yaml to your -f files",
 		"name a known release (see `helm tpe releases`), or upgrade the plugins",
-		"; --strict makes this a failure",
 	},
 	"pkg/pum/ships.go": {
 		"no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `kubectl tpe status` shows what is installed)",

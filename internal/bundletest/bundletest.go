@@ -14,6 +14,17 @@ import (
 // its target), each listing images.
 func New(t testing.TB, file string, images []string, tags ...string) *bundle.Bundle {
 	t.Helper()
+	data := Bytes(t, images, tags...)
+	b, err := bundle.Read(file, bytes.NewReader(data), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Bytes returns the file of the bundle New reads (to write it where a command reads --bundle).
+func Bytes(t testing.TB, images []string, tags ...string) []byte {
+	t.Helper()
 	m := manifest.MustLoad()
 	bm := bundle.Manifest{}
 	var files []bundle.File
@@ -40,9 +51,5 @@ func New(t testing.TB, file string, images []string, tags ...string) *bundle.Bun
 	if _, err := bundle.Write(&buf, &bm, files, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bundle.Read(file, &buf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return buf.Bytes()
 }

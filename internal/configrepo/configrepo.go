@@ -15,7 +15,11 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,4 +147,32 @@ func (r *Repo) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Dir is the fixture tree of the configuration repository the tests serve (testdata/configrepo):
+// CRD and RBAC manifests and examples written in the shape of the vendor's, not copies of them.
+func Dir() string {
+	_, f, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(f), "..", "..", "testdata", "configrepo")
+}
+
+// Files reads the fixture tree, by path (for Ref.Files).
+func Files() (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(Dir(), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(Dir(), p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	return out, err
 }

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +32,9 @@ import (
 	dynfake "k8s.io/client-go/dynamic/fake"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 )
@@ -263,4 +268,31 @@ func AllowAll(kube *k8sfake.Clientset) {
 		r.Status.Allowed = true
 		return true, r, nil
 	})
+}
+
+// FixtureCRDs returns the CRDs of a manifest of the fixture configuration repository
+// (configrepo.Dir), with the Established condition when established; only, when given, keeps
+// those names.
+func FixtureCRDs(t testing.TB, file string, established bool, only ...string) []runtime.Object {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(configrepo.Dir(), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []runtime.Object
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		var obj map[string]any
+		if err := sigsyaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		if u.GetKind() != "CustomResourceDefinition" || (len(only) > 0 && !slices.Contains(only, u.GetName())) {
+			continue
+		}
+		if established {
+			_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Established", "status": "True"}}, "status", "conditions")
+		}
+		out = append(out, u)
+	}
+	return out
 }

@@ -77,8 +77,8 @@ type Result struct {
 // Create writes to w the bundle of the path from cfg.From to cfg.To: the four charts of each hop's
 // target, their VERSIONS, the vendor's container-manifest.txt where published, the images the
 // charts render with the values, and the cluster-admin manifests the hops name. What the vendor
-// does not publish is recorded in the bundle as missing, not an error; a chart that cannot be
-// downloaded is an error.
+// does not publish (a 404) is recorded in the bundle as missing, not an error; a chart that cannot be
+// downloaded, or a configuration repository that cannot be read (ConfigError), is an error.
 func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -109,19 +109,20 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 	for _, h := range hops {
 		steps += len(h.To.Charts()) + 1
 	}
-	// The configuration repository is read file by file; once it fails other than with a 404 (down,
-	// unreachable, blocked), the remaining files are recorded as missing without waiting for each.
-	var cfgDown error
+	// The configuration repository is read file by file. A 404 is a file the vendor does not
+	// publish (recorded as missing); any other failure (down, unreachable, blocked) means the
+	// bundle would silently lack what the vendor does publish: Create stops with ConfigError.
 	fetch := func(ref, path string) ([]byte, string, error) {
-		if cfgDown != nil {
-			return nil, "", fmt.Errorf("not read: the configuration repository failed before (%w)", cfgDown)
-		}
 		data, u, err := catalog.FetchFile(ctx, d.Config, ref, path)
-		if err != nil && !errors.Is(err, catalog.ErrNotPublished) && ctx.Err() == nil {
-			cfgDown = err
+		if err != nil && !errors.Is(err, catalog.ErrNotPublished) {
+			if ctx.Err() != nil {
+				return nil, u, ctx.Err()
+			}
+			return nil, u, &ConfigError{Base: d.Config.RawBase, Path: path, Err: red.Error(err)}
 		}
 		return data, u, err
 	}
+	var cfgErr *ConfigError
 	say := func(format string, a ...any) {
 		if d.Progress != nil {
 			d.Progress(format, a...)
@@ -155,7 +156,9 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		if ref := rel.ConfigRef(); ref == "" {
 			m.Missing = append(m.Missing, bundle.Missing{What: catalog.ContainerManifest + " of " + rel.Name,
 				Reason: "the release is not a ref of the vendor's configuration repository"})
-		} else if data, u, err := fetch(ref, catalog.ContainerManifest); err != nil {
+		} else if data, u, err := fetch(ref, catalog.ContainerManifest); errors.As(err, &cfgErr) || ctx.Err() != nil {
+			return nil, err
+		} else if err != nil {
 			m.Missing = append(m.Missing, bundle.Missing{What: catalog.ContainerManifest + " of " + rel.Name, Reason: missingReason(u, err)})
 		} else {
 			br.VendorImages = bundle.ReleasePath(rel.Name, catalog.ContainerManifest)
@@ -171,6 +174,9 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		if rel.Name == cfg.To.Name && rel.ConfigRef() != "" {
 			for _, sp := range Samples {
 				data, _, err := fetch(rel.ConfigRef(), sp)
+				if errors.As(err, &cfgErr) || ctx.Err() != nil {
+					return nil, err
+				}
 				if err != nil {
 					continue // a sample the vendor does not publish for this release (e.g. a hosting added later)
 				}
@@ -192,6 +198,9 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 					continue
 				}
 				data, u, err := fetch(rel.ConfigRef(), f)
+				if errors.As(err, &cfgErr) || ctx.Err() != nil {
+					return nil, err
+				}
 				if err != nil {
 					m.Missing = append(m.Missing, bundle.Missing{What: fmt.Sprintf("%s (cluster-admin step %s of the hop to %s)", f, s.ID, rel.Name), Reason: missingReason(u, err)})
 					continue
@@ -209,6 +218,23 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 	}
 	return &Result{Manifest: m, Digest: written.Digest, Size: written.Size}, nil
 }
+
+// ConfigError is the vendor's configuration repository failing other than with a 404 (down,
+// unreachable, blocked by a proxy): the bundle is not written, as it would lack the vendor's image
+// lists and cluster-admin manifests without the vendor having left them out.
+type ConfigError struct {
+	// Base is the repository's raw URL, Path the file being read.
+	Base, Path string
+	Err        error
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("the vendor's configuration repository %s cannot be read (%s: %v): the bundle would lack the vendor's image lists and cluster-admin manifests, so none was written", e.Base, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func has(files []bundle.File, p string) bool {
 	for _, f := range files {

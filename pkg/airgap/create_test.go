@@ -3,6 +3,7 @@ package airgap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -197,16 +198,22 @@ func TestCreateConfigRepositoryDown(t *testing.T) {
 	m := manifest.MustLoad()
 	from, _ := m.Get("v7.2.2c")
 	to, _ := m.Get("v7.3.1")
-	res, err := Create(t.Context(), Deps{Charts: repo, Config: catalog.Config{RawBase: down.URL + "/raw", Client: counting}},
+	var out bytes.Buffer
+	_, err := Create(t.Context(), Deps{Charts: repo, Config: catalog.Config{RawBase: down.URL + "/raw", Client: counting}},
+		Config{Matrix: m, From: &from, To: to}, &out)
+	// It was a bundle without the vendor's files and a summary claiming the vendor publishes none.
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), down.URL+"/raw cannot be read") || errors.Is(err, catalog.ErrNotPublished) {
+		t.Fatalf("err = %v, want a ConfigError naming the repository", err)
+	}
+	if hits != 1 || out.Len() != 0 {
+		t.Errorf("%d requests to a failing configuration repository (want 1), %d bytes written (want none)", hits, out.Len())
+	}
+	// Unreachable (connection refused) is the same error.
+	_, err = Create(t.Context(), Deps{Charts: repo, Config: catalog.Config{RawBase: "http://127.0.0.1:1/raw"}},
 		Config{Matrix: m, From: &from, To: to}, &bytes.Buffer{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if hits != 1 {
-		t.Errorf("%d requests to a failing configuration repository, want 1", hits)
-	}
-	if len(res.Manifest.Missing) < 3 || !strings.Contains(res.Manifest.Missing[1].Reason, "failed before") {
-		t.Errorf("missing = %+v, want the first failure and the rest not read", res.Manifest.Missing)
+	if !errors.As(err, &ce) {
+		t.Errorf("unreachable: err = %v, want a ConfigError", err)
 	}
 }
 

@@ -163,6 +163,9 @@ func TestReadRefusesDamage(t *testing.T) {
 			}
 			return b
 		}), "bundle.json does not match its checksum"},
+		{"a second gzip member appended", append(append([]byte(nil), data...), gzipped(t, []byte("evil"))...), "data appended after its end"},
+		{"bytes appended", append(append([]byte(nil), data...), "trailing"...), "data appended after its end"},
+		{"data after the tar's end", gzipped(t, append(gunzipped(t, data), "evil"...)), "data after the end of its archive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +179,32 @@ func TestReadRefusesDamage(t *testing.T) {
 			}
 		})
 	}
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gunzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestWriteRefusesSecretsAndBadNames(t *testing.T) {

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/tar"
+	"bufio"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,10 +61,14 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 	const recopy = "copy it again from the machine it was built on and compare its digest with the one printed there"
 	h := sha256.New()
 	cr := &countReader{r: io.TeeReader(r, h)}
-	gz, err := gzip.NewReader(cr)
+	// gzip reads through br (a ByteReader, so it buffers nothing of its own): what is left in br
+	// after the one gzip member is data appended to the bundle.
+	br := bufio.NewReader(cr)
+	gz, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, bad("not a bundle, or truncated (%v): %s", err, recopy)
 	}
+	gz.Multistream(false)
 	tr := tar.NewReader(gz)
 	b := &Bundle{Path: name, files: map[string][]byte{}}
 	for {
@@ -94,14 +99,28 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 		b.order = append(b.order, hdr.Name)
 		progress.say("  read %-55s %s", hdr.Name, Size(int64(len(data))))
 	}
-	// Drain the gzip trailer so that its checksum is verified.
-	if _, err := io.Copy(io.Discard, gz); err != nil {
+	// Drain the gzip trailer so that its checksum is verified; after the tar's end there may only
+	// be zero blocks.
+	if n, err := io.Copy(nonZero{}, gz); err != nil {
+		if errors.Is(err, errNonZero) {
+			return nil, bad("holds data after the end of its archive: it was modified: %s", recopy)
+		}
 		return nil, bad("corrupt or truncated (%v): %s", err, recopy)
+	} else if n > maxEntry {
+		return nil, bad("holds too much padding after the end of its archive: not a bundle of this plugin")
 	}
 	if err := gz.Close(); err != nil {
 		return nil, bad("corrupt (%v): %s", err, recopy)
 	}
-	_, _ = io.Copy(io.Discard, cr)
+	// The bundle ends with its one gzip member: a second member or any byte appended after it is
+	// not part of what was built (the digest printed by bundle create covers the file to its last
+	// byte, and a second member would be read as more of the archive by other tools).
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, bad("cannot be read to its end (%v): %s", err, recopy)
+		}
+		return nil, bad("has data appended after its end: it was modified: %s", recopy)
+	}
 	b.Size, b.Digest = cr.n, "sha256:"+hex.EncodeToString(h.Sum(nil))
 
 	sums, ok := b.files[SumsFile]
@@ -205,4 +224,18 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+var errNonZero = errors.New("non-zero data")
+
+// nonZero is a writer that accepts only zero bytes (the tar's end-of-archive blocks).
+type nonZero struct{}
+
+func (nonZero) Write(p []byte) (int, error) {
+	for i, c := range p {
+		if c != 0 {
+			return i, errNonZero
+		}
+	}
+	return len(p), nil
 }

@@ -80,6 +80,16 @@ func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Pr
 	return Written{Digest: "sha256:" + hex.EncodeToString(h.Sum(nil)), Size: cw.n}, nil
 }
 
+// ValidDigest reports whether d is a digest as Write returns it: "sha256:" and 64 hex digits.
+func ValidDigest(d string) bool {
+	h, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
+}
+
 // Written is what Write wrote: the digest (sha256:...) and the size of the whole file.
 type Written struct {
 	Digest string `json:"digest"`

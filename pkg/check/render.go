@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Formats are the output formats a report can be written in.
@@ -62,7 +63,7 @@ func WriteTable(w io.Writer, r *Report, color bool) error {
 	if len(remediations) > 0 {
 		fmt.Fprintln(w, "\nTo fix:")
 		for _, c := range remediations {
-			fmt.Fprintf(w, "  %s: %s\n", c.ID, indent(c.Remediation, "    "))
+			fmt.Fprintf(w, "  %s: %s\n", c.ID, indent(text.Safe(c.Remediation), "    "))
 		}
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", SummaryLine(r))

@@ -93,3 +93,22 @@ func TestTableHasNoTrailingSpaces(t *testing.T) {
 		t.Fatalf("columns not aligned:\n%s", b.String())
 	}
 }
+
+// TestTableEscapesControlCharacters: text from outside (a certificate subject, an event, a dump)
+// cannot drive the terminal or break the columns; a status mark keeps its colour.
+func TestTableEscapesControlCharacters(t *testing.T) {
+	var b strings.Builder
+	tb := NewTable(&b, "NAME", "STATUS", "MESSAGE")
+	tb.Row("a\x1b]0;owned\x07", "\x1b[32m✓\x1b[0m", "CN=evil\x1b[2J\x1b[H\ttab\rcr")
+	tb.Row("bb", "\x1b[31m✗\x1b[0m", "ok")
+	if err := tb.Render(); err != nil {
+		t.Fatal(err)
+	}
+	// tablewriter resets the colour after a coloured cell's padding ("\x1b[0m" before the next cell).
+	want := "NAME                STATUS   MESSAGE\n" +
+		`a\x1b]0;owned\x07   ` + "\x1b[32m✓\x1b[0m        \x1b[0m" + `CN=evil\x1b[2J\x1b[H tab\rcr` + "\n" +
+		"bb                  \x1b[31m✗\x1b[0m        \x1b[0mok\n"
+	if b.String() != want {
+		t.Errorf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+}

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 	"sigs.k8s.io/yaml"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // Format is an output format selected with -o.
@@ -108,8 +111,26 @@ func NewTable(w io.Writer, headers ...string) *Table {
 	return tb
 }
 
-// Row appends one row.
-func (t *Table) Row(cells ...string) { _ = t.t.Append(toAny(cells)...) }
+// Row appends one row. Cells are made safe for a terminal (text.Safe), and a tab, which would
+// break the columns, becomes a space: a cell may hold text from a cluster, a dump or a chart. A
+// cell wholly coloured by one SGR sequence (a status mark) keeps its colour, its text made safe.
+func (t *Table) Row(cells ...string) {
+	safe := make([]string, len(cells))
+	for i, c := range cells {
+		if m := colored.FindStringSubmatch(c); m != nil {
+			safe[i] = m[1] + safeCell(m[2]) + "\x1b[0m"
+			continue
+		}
+		safe[i] = safeCell(c)
+	}
+	_ = t.t.Append(toAny(safe)...)
+}
+
+// colored is a cell coloured as a whole: one SGR sequence (colours only, nothing a terminal acts
+// on otherwise), the text, the reset.
+var colored = regexp.MustCompile("^(\x1b\\[[0-9;]*m)([^\x1b]*)\x1b\\[0m$")
+
+func safeCell(s string) string { return strings.ReplaceAll(text.Safe(s), "\t", " ") }
 
 // Render writes the table, without the padding tablewriter leaves at the end of each line.
 func (t *Table) Render() error {

@@ -5,16 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/term"
 )
 
-// IsTerminal reports whether s (a reader or a writer of the process) is an interactive terminal.
+// IsTerminal reports whether s (a reader or a writer of the process, or a stream wrapping one
+// that tells its descriptor, as redact.Writer does) is an interactive terminal.
 func IsTerminal(s any) bool {
-	f, ok := s.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	f, ok := s.(interface{ Fd() uintptr })
+	return ok && f.Fd() != ^uintptr(0) && term.IsTerminal(int(f.Fd()))
 }
 
 // ErrNoTerminal is returned by Confirm when it cannot ask (stdin is not a terminal); the command

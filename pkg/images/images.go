@@ -140,10 +140,54 @@ func List(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, red.Error(err)
 		}
 	}
+	if err := noSecrets(rep, red); err != nil {
+		return nil, err
+	}
 	if cfg.Vendor != nil {
 		rep.Vendor = Compare(rep.Names(), cfg.Vendor, cfg.VendorSource)
 	}
 	return rep, nil
+}
+
+// SecretInImageError is a list of images some of whose references hold a secret of the values
+// (the installation ID in a registry host name): an image list is shared (mirroring scripts, a
+// release bundle, a ticket), so it is neither printed nor carried. Images are the references,
+// the secret masked.
+type SecretInImageError struct {
+	Count  int
+	Images []string
+}
+
+// Error implements error.
+func (e *SecretInImageError) Error() string {
+	return fmt.Sprintf("%d image reference(s) hold a secret of the values, such as the installation ID in a registry host name (%s): "+
+		"an image list is copied into mirroring scripts, release bundles and tickets and must hold none; use a registry host name without it",
+		e.Count, strings.Join(e.Images, ", "))
+}
+
+// noSecrets is the one rule for every list of images (helm tpe images, a release bundle): no
+// reference, redirecting key or mirror holds a secret of the values.
+func noSecrets(rep *Report, red *redact.Redactor) error {
+	var bad []string
+	refs := append(append(rep.Names(), rep.NotRedirected...), rep.Registry)
+	for _, k := range rep.Keys {
+		refs = append(refs, k.Value)
+	}
+	seen := map[string]bool{}
+	for _, r := range refs {
+		if red.Holds(r) && !seen[r] {
+			seen[r] = true
+			bad = append(bad, red.String(r))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	n := len(bad)
+	if n > 3 {
+		bad = append(bad[:3], fmt.Sprintf("and %d more", n-3))
+	}
+	return &SecretInImageError{Count: n, Images: bad}
 }
 
 func render(ch *chart.Chart, c manifest.ChartRef, namespace string, vals map[string]any) (map[string][]string, error) {

@@ -3,6 +3,7 @@
 package kube
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -34,6 +36,11 @@ type Clients struct {
 	ExplicitNamespace bool
 	// Counter counts the API requests made through these clients.
 	Counter *RequestCounter
+	// RequestTimeout is how long each request may wait for the server to start answering (0: no
+	// limit).
+	RequestTimeout time.Duration
+	// Health says when the API server stops answering and when it is back.
+	Health *Health
 }
 
 // QPS and Burst are raised over client-go's defaults (5/10): a preflight or status run makes a few
@@ -43,9 +50,10 @@ const (
 	Burst = 100
 )
 
-// NewClients builds every client from getter. A missing or broken kubeconfig gives one error that
-// says which file and what to do.
-func NewClients(getter genericclioptions.RESTClientGetter) (*Clients, error) {
+// NewClients builds every client from getter and probes the API server (Probe). A missing or
+// broken kubeconfig gives one error that says which file and what to do; a server that does not
+// answer, one *UnreachableError.
+func NewClients(ctx context.Context, getter genericclioptions.RESTClientGetter) (*Clients, error) {
 	cfg, err := getter.ToRESTConfig()
 	if err != nil {
 		return nil, ConfigError(err)
@@ -57,20 +65,29 @@ func NewClients(getter genericclioptions.RESTClientGetter) (*Clients, error) {
 	if err != nil {
 		return nil, ConfigError(err)
 	}
-	return FromConfig(cfg, ns, explicit)
+	c, err := FromConfig(cfg, ns, explicit)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Probe(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// FromConfig builds the clients from a rest.Config.
+// FromConfig builds the clients from a rest.Config; cfg.Timeout becomes the time each request may
+// wait for the server to start answering (see bound).
 func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = QPS, Burst
-	counter := &RequestCounter{}
+	timeout := bound(cfg)
+	counter, health, host := &RequestCounter{}, &Health{}, cfg.Host
 	prev := cfg.WrapTransport
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		if prev != nil {
 			rt = prev(rt)
 		}
-		return counter.Wrap(rt)
+		return health.wrap(counter.Wrap(rt), host)
 	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -84,7 +101,7 @@ func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
 		ns = "default"
 	}
 	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, Discovery: kc.Discovery(), Namespace: ns,
-		ExplicitNamespace: explicit, Counter: counter}, nil
+		ExplicitNamespace: explicit, Counter: counter, RequestTimeout: timeout, Health: health}, nil
 }
 
 // ConfigError turns a kubeconfig loading error into a *KubeconfigError.
@@ -223,9 +240,13 @@ const DefaultTPENamespace = "thingpark-enterprise"
 
 // TPENamespace is the namespace TPE commands work in: -n when given, else the context's
 // namespace unless that is just client-go's fallback "default", else thingpark-enterprise.
-func (c *Clients) TPENamespace() string {
-	if c.ExplicitNamespace || (c.Namespace != "" && c.Namespace != "default") {
-		return c.Namespace
+func (c *Clients) TPENamespace() string { return TPENamespace(c.Namespace, c.ExplicitNamespace) }
+
+// TPENamespace is the rule of Clients.TPENamespace for a namespace read from a kubeconfig loader
+// (ns, and whether -n gave it), for commands that build no clients.
+func TPENamespace(ns string, explicit bool) string {
+	if explicit || (ns != "" && ns != "default") {
+		return ns
 	}
 	return DefaultTPENamespace
 }

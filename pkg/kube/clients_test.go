@@ -2,6 +2,8 @@ package kube
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +17,7 @@ func TestNewClientsWithoutKubeconfigNamesWhatToDo(t *testing.T) {
 	t.Setenv("HOME", dir)
 	missing := filepath.Join(dir, "nope")
 	t.Setenv("KUBECONFIG", missing)
-	_, err := NewClients(genericclioptions.NewConfigFlags(true))
+	_, err := NewClients(t.Context(), genericclioptions.NewConfigFlags(true))
 	if err == nil {
 		t.Fatal("no error without a kubeconfig")
 	}
@@ -32,11 +34,15 @@ func TestNewClientsWithoutKubeconfigNamesWhatToDo(t *testing.T) {
 }
 
 func TestNewClientsNamespaces(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"major":"1","minor":"30","gitVersion":"v1.30.0"}`))
+	}))
+	defer srv.Close()
 	dir := t.TempDir()
 	kc := filepath.Join(dir, "config")
 	data := `apiVersion: v1
 kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+clusters: [{name: c, cluster: {server: "` + srv.URL + `"}}]
 users: [{name: u, user: {token: x}}]
 contexts:
 - {name: plain, context: {cluster: c, user: u}}
@@ -60,7 +66,7 @@ current-context: plain
 			if tt.flagNS != "" {
 				f.Namespace = &tt.flagNS
 			}
-			c, err := NewClients(f)
+			c, err := NewClients(t.Context(), f)
 			if err != nil {
 				t.Fatal(err)
 			}

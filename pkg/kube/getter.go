@@ -27,9 +27,11 @@ type Getter struct {
 var _ genericclioptions.RESTClientGetter = (*Getter)(nil)
 
 // NewGetter builds the shared discovery client and REST mapper from cfg; loader is the kubeconfig
-// loader the config came from (namespace and contexts).
+// loader the config came from (namespace and contexts). cfg.Timeout bounds each request's wait for
+// an answer, as in FromConfig.
 func NewGetter(cfg *rest.Config, loader clientcmd.ClientConfig) (*Getter, error) {
 	cfg = rest.CopyConfig(cfg)
+	bound(cfg)
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building the discovery client: %w", err)

@@ -23,7 +23,7 @@ func TestAdminStepsPerHop(t *testing.T) {
 		{"v7.2.2c", "v7.3.1", "crd-strimzi,crd-psmdb,priorityclasses,storageclasses", false},
 		{"v7.3.1", "v7.3.6", "", false},
 		{"v7.3.6", "v8.0.0", "crd-strimzi,crd-psmdb,storageclasses", true},
-		{"", "v8.0.0", "", false},
+		{"", "v8.0.0", "priorityclasses,storageclasses", false},
 		{"v7.1.3a", "v7.2.2c", "", false},
 	} {
 		h := Hop{To: *get(tt.to)}
@@ -44,6 +44,26 @@ func TestAdminStepsPerHop(t *testing.T) {
 			t.Errorf("%s → %s: steps %q, want %q", tt.from, tt.to, got, tt.want)
 		}
 	}
+}
+
+func TestAdminCRDStepFiles(t *testing.T) {
+	m := MustLoad()
+	from, _ := m.Get("v7.3.6")
+	to, _ := m.Get("v8.0.0")
+	for _, s := range AdminSteps(Hop{From: &from, To: to}) {
+		if s.ID != "crd-psmdb" {
+			continue
+		}
+		if s.Target() != "1.17.0" || s.From != "1.13.0" {
+			t.Fatalf("crd-psmdb: from %s target %s, want 1.13.0 → 1.17.0", s.From, s.Target())
+		}
+		want := "manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml"
+		if s.Files[0] != want || len(s.Files) != 9 {
+			t.Fatalf("crd-psmdb files %v: want %s first, then 4 CRD and 4 RBAC manifests", s.Files, want)
+		}
+		return
+	}
+	t.Fatal("no crd-psmdb step on the 8.0 hop")
 }
 
 // The vendor's upgrade from 1.0.x (v1.0.2, v1.0.3 = v7.1.0) to the 1.1 charts is a backup,

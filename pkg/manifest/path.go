@@ -19,7 +19,12 @@ type Hop struct {
 }
 
 // PathError explains why a target cannot be reached.
-type PathError struct{ Msg string }
+type PathError struct {
+	Msg string
+	// Downgrade is true when the target is older than the installed release: the vendor's
+	// procedure never goes backwards; a rollback, or a restore from backup, does.
+	Downgrade bool
+}
 
 // Error implements error.
 func (e *PathError) Error() string { return e.Msg }
@@ -49,7 +54,7 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 		return nil, nil
 	}
 	if to.Before(*from) {
-		return nil, &PathError{Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`", to.Name, from.Name)}
+		return nil, &PathError{Downgrade: true, Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`", to.Name, from.Name)}
 	}
 	if ft.Line() == tt.Line() {
 		return []Hop{{From: from, To: to, Kind: HopPatch}}, nil

@@ -1,11 +1,13 @@
 package manifest
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 )
 
 // Request is how a command names a release: a name (the target, the installed release, an
@@ -16,8 +18,10 @@ type Request struct {
 	// ("V7.3.1", "7.3.4c", "v1.1.1"). Empty: File, else Default, else the newest release.
 	Name string
 	// File is a VERSIONS file holding the release (for a release the matrix does not know); Name,
-	// when given, names it (see ReadRelease).
-	File string
+	// when given, names it (see ReadRelease). It is read with pkg/input (capped); the read ends
+	// when Context does (nil: it is not interrupted).
+	File    string
+	Context context.Context
 	// Added are releases that complete the matrix for this request (a release bundle's), the
 	// matrix's own entries winning; AddedFrom names where they come from, for the note.
 	Added     []Release
@@ -120,7 +124,11 @@ func (m *Matrix) ResolveRelease(req Request) (Resolution, error) {
 	res := Resolution{Matrix: mm}
 	var notes []string
 	if req.File != "" {
-		data, err := os.ReadFile(req.File)
+		ctx := req.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		data, err := input.ReadFile(ctx, input.Versions, req.File)
 		if err != nil {
 			return res, &FileError{File: req.File, Err: err}
 		}

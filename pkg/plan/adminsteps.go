@@ -5,28 +5,26 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 )
 
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
 // NotChecked is the detail of every cluster-admin step of an offline plan.
 const NotChecked = "cannot be checked without the cluster"
 
-// adminSteps lists the cluster-admin steps of a hop (manifest.AdminSteps) and checks them read-only.
-func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
+// adminSteps lists the cluster-admin steps of hop i of path (manifest.AdminSteps) and judges them
+// read-only: the CRD steps with pkg/adminstep (the live CRDs against the vendor's manifests of
+// in.Admin), the PriorityClasses and StorageClasses with the rules of pkg/prereq. It returns the
+// note of the hop: why its steps are inferred, said once.
+func adminSteps(ctx context.Context, in Input, path []manifest.Hop, i int) ([]AdminStep, string) {
 	var out []AdminStep
-	for _, spec := range manifest.AdminSteps(h) {
-		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixAt(in.State.Namespace, h.To), Inferred: spec.Inferred,
-			NeedsAck: spec.Kind == manifest.AdminManual || spec.Inferred}
+	note := ""
+	for _, spec := range manifest.AdminSteps(path[i]) {
+		s := AdminStep{ID: spec.ID, Description: spec.Description, Fix: spec.FixAt(in.State.Namespace, path[i].To), Inferred: spec.Inferred}
 		switch {
 		case spec.Kind == manifest.AdminBlocking:
 			// A procedure the tools do not run: the hop stays blocked, cluster or not.
@@ -35,7 +33,8 @@ func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 			// No cluster was read: the step is to do as far as the plan knows.
 			s.Status, s.Detail = AdminUnknown, NotChecked
 		case spec.Kind == manifest.AdminCRDs:
-			crdStatus(ctx, in, spec, &s)
+			v, _ := adminstep.JudgeStep(ctx, in.Dynamic, in.Admin, path, i, spec)
+			s.Status, s.Detail = AdminStatus(v.Status), v.Detail
 		case spec.Kind == manifest.AdminPriorityClasses:
 			priorityStatus(ctx, in, &s)
 		case spec.Kind == manifest.AdminStorageClasses:
@@ -43,12 +42,15 @@ func adminSteps(ctx context.Context, in Input, h manifest.Hop) []AdminStep {
 		default:
 			s.Status, s.Detail = AdminUnknown, "the plan cannot verify this step: make sure it was done ("+spec.Doc+")"
 		}
-		if spec.Inferred {
-			s.Detail = strings.TrimPrefix(s.Detail+"; inferred: the vendor's text for this step could not be read, follow "+spec.Doc, "; ")
+		// A step verified done needs nobody's word; one that cannot be verified, and whose
+		// text is inferred or manual, needs the user's acknowledgement.
+		s.NeedsAck = s.Status != AdminDone && (spec.Kind == manifest.AdminManual || spec.Inferred)
+		if spec.Inferred && note == "" {
+			note = "inferred: the vendor's text for these steps could not be read, follow " + spec.Doc
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, note
 }
 
 // check reports the step of hop n (to: the hop's target) through pkg/check.
@@ -69,58 +71,6 @@ func (s AdminStep) check(n int, to string) check.Check {
 		c.Details = []string{s.Detail}
 	}
 	return c
-}
-
-func crdStatus(ctx context.Context, in Input, spec manifest.AdminStep, s *AdminStep) {
-	if in.Dynamic == nil {
-		s.Status, s.Detail = AdminUnknown, "no cluster access"
-		return
-	}
-	minV, err := semver.NewVersion(spec.MinVersion)
-	if err != nil {
-		s.Status, s.Detail = AdminUnknown, fmt.Sprintf("the step's minimum version %q is not a version", spec.MinVersion)
-		return
-	}
-	var missing, old []string
-	for _, n := range spec.CRDs {
-		u, err := in.Dynamic.Resource(crdGVR).Get(ctx, n, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			missing = append(missing, n)
-			continue
-		case apierrors.IsForbidden(err):
-			s.Status, s.Detail = AdminUnknown, "reading CustomResourceDefinitions is forbidden for this account: ask a cluster admin"
-			return
-		case err != nil:
-			s.Status, s.Detail = AdminUnknown, fmt.Sprintf("reading CRD %s: %v", n, err)
-			return
-		}
-		if v, err := semver.NewVersion(crdVersion(u)); err == nil && v.LessThan(minV) {
-			old = append(old, fmt.Sprintf("%s is %s", n, v.Original()))
-		}
-	}
-	switch {
-	case len(missing) > 0:
-		s.Status, s.Detail = AdminTodo, "missing: "+strings.Join(missing, ", ")
-	case len(old) > 0:
-		s.Status, s.Detail = AdminTodo, "older than "+spec.MinVersion+": "+strings.Join(old, ", ")
-	default:
-		s.Status = AdminDone
-	}
-}
-
-// crdVersion reads the operator version a CRD was installed from, from the labels the vendor's
-// and the operators' manifests set.
-func crdVersion(u *unstructured.Unstructured) string {
-	for _, k := range []string{"app.kubernetes.io/version", "strimzi.io/version", "operator-version", "version"} {
-		if v, ok := u.GetLabels()[k]; ok && v != "" {
-			return strings.TrimPrefix(v, "v")
-		}
-		if v, ok := u.GetAnnotations()[k]; ok && v != "" {
-			return strings.TrimPrefix(v, "v")
-		}
-	}
-	return ""
 }
 
 // priorityStatus applies the PriorityClass rule of the TPE cluster prerequisites (the same as

@@ -28,7 +28,7 @@ func TestPlanFromRelease(t *testing.T) {
 			map[string]check.Status{"kubernetes.1": check.Skip, "kubernetes.2": check.Skip, "kubernetes.3": check.Skip}, true, "", 2},
 		{"7.1.3a → 7.2.2c, Kubernetes 1.21 too old", "v7.1.3a", "v7.2.2c", "v1.21.0", "v7.2.2c", ActionUpgrade, map[string]check.Status{"kubernetes.1": check.Fail}, true, "", 1},
 		{"v7.3.0 is planned from itself, not from v7.3.1 which shares its charts", "v7.3.0", "v7.3.1", "", "", ActionNone, nil, false, "", 2},
-		{"backwards", "v7.3.1", "v7.2.2c", "", "", ActionUpgrade, nil, false, "rollback", 2},
+		{"backwards is a downgrade", "v7.3.1", "v7.2.2c", "", "", ActionDowngrade, nil, false, "this is a downgrade", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -33,6 +34,7 @@ const (
 	ActionUpgrade   Action = "upgrade"
 	ActionNone      Action = "none"
 	ActionUnchanged Action = "unchanged" // a chart already at the hop's version
+	ActionDowngrade Action = "downgrade" // a target older than the installed release: rollback or restore, not reachable
 )
 
 // Report categories of a plan.
@@ -94,12 +96,14 @@ type AdminStep struct {
 
 // Hop is one hop of the plan.
 type Hop struct {
-	N          int                `json:"n"`
-	From       string             `json:"from,omitempty"`
-	To         string             `json:"to"`
-	Kind       string             `json:"kind"`
-	Charts     []ChartChange      `json:"charts"`
-	AdminSteps []AdminStep        `json:"adminSteps"`
+	N          int           `json:"n"`
+	From       string        `json:"from,omitempty"`
+	To         string        `json:"to"`
+	Kind       string        `json:"kind"`
+	Charts     []ChartChange `json:"charts"`
+	AdminSteps []AdminStep   `json:"adminSteps"`
+	// AdminNote says once why the hop's steps are inferred ("" when none is).
+	AdminNote  string             `json:"adminNote,omitempty"`
 	Kubernetes manifest.KubeRange `json:"kubernetes"`
 	// Backup is true when an upgrade backup is taken before the hop (TakesBackup).
 	Backup bool `json:"backup"`
@@ -115,14 +119,16 @@ type Plan struct {
 	Offline       bool                 `json:"offline,omitempty"`
 	InstalledRefs map[string]Installed `json:"installedReleases,omitempty"`
 	// Target is the name of the release the plan reaches.
-	Target        string        `json:"target"`
-	Action        Action        `json:"action"`
-	Reachable     bool          `json:"reachable"`
-	Reason        string        `json:"reason,omitempty"`
-	ServerVersion string        `json:"serverVersion,omitempty"`
-	Hops          []Hop         `json:"hops"`
-	Downtime      []string      `json:"downtime,omitempty"`
-	Report        *check.Report `json:"report"`
+	Target        string   `json:"target"`
+	Action        Action   `json:"action"`
+	Reachable     bool     `json:"reachable"`
+	Reason        string   `json:"reason,omitempty"`
+	ServerVersion string   `json:"serverVersion,omitempty"`
+	Hops          []Hop    `json:"hops"`
+	Downtime      []string `json:"downtime,omitempty"`
+	// Report is the plan's checks; its fields (kind, checks, summary) are the plan's top-level
+	// fields, as in every check report (docs/output-schema.md).
+	*check.Report
 
 	to   manifest.Release
 	path []manifest.Hop
@@ -181,6 +187,9 @@ type Input struct {
 	Values     values.Values
 	ValueFiles []string
 	Charts     charts.Source
+	// Admin reads the vendor's manifests the CRD steps are judged against (the configuration
+	// repository or a release bundle); nil: those steps cannot be verified.
+	Admin adminstep.Source
 	// SkipBackup: the run takes no upgrade backup (--skip-backup), so the backup configuration
 	// only warns (BackupRequired).
 	SkipBackup bool
@@ -252,6 +261,14 @@ func build(ctx context.Context, in Input) *Plan {
 		}
 	}
 	hops, err := in.Matrix.Path(from, in.To)
+	var pe *manifest.PathError
+	if errors.As(err, &pe) && pe.Downgrade {
+		p.Action = ActionDowngrade
+		p.Reason = fmt.Sprintf("%s is older than the installed %s: this is a downgrade, which no upgrade does", in.To.Name, from.Name)
+		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
+			Remediation: fmt.Sprintf("as the TPE rollback procedure says: roll back to the revision that ran %s (`helm tpe rollback`, which restores the backup taken before the upgrade), or reinstall %s and restore a backup taken on it", in.To.Name, in.To.Name)})
+		return p
+	}
 	if err != nil {
 		p.Reason = err.Error()
 		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
@@ -294,7 +311,10 @@ func build(ctx context.Context, in Input) *Plan {
 					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); helm tpe upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
 			}
 		}
-		ph.AdminSteps = adminSteps(ctx, in, h)
+		ph.AdminSteps, ph.AdminNote = adminSteps(ctx, in, hops, i)
+		if ph.AdminSteps == nil {
+			ph.AdminSteps = []AdminStep{} // an empty list in JSON, not null (docs/output-schema.md)
+		}
 		for _, s := range ph.AdminSteps {
 			rep.Add(s.check(ph.N, h.To.Name))
 		}

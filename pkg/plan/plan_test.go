@@ -1,6 +1,9 @@
 package plan
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +14,7 @@ import (
 	dynfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 	"github.com/thingpark-tools/kubectl-tpe/internal/helmtest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -86,7 +90,7 @@ func planFor(t *testing.T, installed, target, server string, kube *fake.Clientse
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := Input{Matrix: m, State: st, To: to, Server: serverVersion(server), Values: vals, ValueFiles: files}
+	in := Input{Matrix: m, State: st, To: to, Server: serverVersion(server), Values: vals, ValueFiles: files, Admin: fixtureRepo{}}
 	if kube != nil {
 		in.Kube = kube
 	}
@@ -106,9 +110,8 @@ func statusOf(p *Plan, id string) check.Status {
 
 func TestPlanHopsAndAdminSteps(t *testing.T) {
 	allPC := helmtest.PriorityClasses("thingpark-datapath", "thingpark-data", "thingpark-others")
-	crdsOK := []runtime.Object{helmtest.CRDObject("kafkas.kafka.strimzi.io", "0.32.0"), helmtest.CRDObject("strimzipodsets.core.strimzi.io", ""),
-		helmtest.CRDObject("perconaservermongodbs.psmdb.percona.com", "1.13.0"), helmtest.CRDObject("perconaservermongodbbackups.psmdb.percona.com", ""),
-		helmtest.CRDObject("perconaservermongodbrestores.psmdb.percona.com", "")}
+	crdsOK := append(helmtest.FixtureCRDs(t, "manifests/upgrade/strimzi-crds-0.32.0.yaml", true),
+		helmtest.FixtureCRDs(t, "manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml", true)...)
 	tests := []struct {
 		name      string
 		installed string
@@ -129,9 +132,9 @@ func TestPlanHopsAndAdminSteps(t *testing.T) {
 			kube: fake.NewClientset(allPC...), dyn: helmtest.NewDynamic(crdsOK...), hops: "v7.2.2c→v7.3.1(major)",
 			steps:  map[string]AdminStatus{"crd-strimzi": AdminDone, "crd-psmdb": AdminDone, "priorityclasses": AdminDone},
 			checks: map[string]check.Status{"kubernetes.1": check.Warn}, worst: check.Warn},
-		{name: "old strimzi CRDs are not done", installed: "v7.2.2c", target: "v7.3.1", server: "v1.26.0",
-			kube: fake.NewClientset(allPC...), dyn: helmtest.NewDynamic(helmtest.CRDObject("kafkas.kafka.strimzi.io", "0.26.1"), helmtest.CRDObject("strimzipodsets.core.strimzi.io", "0.26.1")),
-			hops: "v7.2.2c→v7.3.1(major)", steps: map[string]AdminStatus{"crd-strimzi": AdminTodo}, worst: check.Fail},
+		{name: "strimzi CRDs of no known version are not done (a version label proves nothing)", installed: "v7.2.2c", target: "v7.3.1", server: "v1.26.0",
+			kube: fake.NewClientset(allPC...), dyn: helmtest.NewDynamic(helmtest.CRDObject("kafkas.kafka.strimzi.io", "0.32.0"), helmtest.CRDObject("strimzipodsets.core.strimzi.io", "0.32.0")),
+			hops: "v7.2.2c→v7.3.1(major)", steps: map[string]AdminStatus{"crd-strimzi": AdminUnknown}, checks: map[string]check.Status{"admin.1.crd-strimzi": check.Manual}},
 		{name: "older cluster blocks", installed: "v7.2.2c", target: "v7.3.1", server: "v1.22.5",
 			kube: fake.NewClientset(allPC...), dyn: helmtest.NewDynamic(crdsOK...), hops: "v7.2.2c→v7.3.1(major)",
 			checks: map[string]check.Status{"kubernetes.1": check.Fail}, worst: check.Fail},
@@ -246,3 +249,64 @@ func TestUnknownKeysSubchartsAndSchema(t *testing.T) {
 }
 
 // helmtest.FakeExec plays the thingpark-enterprise-controller and the PUM, as the vendor's tools print.
+
+// fixtureRepo serves the fixture configuration repository at any ref.
+type fixtureRepo struct{}
+
+func (fixtureRepo) Read(_ context.Context, _ manifest.Release, p string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(configrepo.Dir(), p))
+}
+
+func (fixtureRepo) Describe() string { return "the fixture repository" }
+
+// TestPlanCRDStepsOf80 judges the 8.0 hop on the vendor-shaped fixtures: Percona at 1.13.0 is to
+// do (next 1.14.0), Strimzi 0.42 is not 0.44, and once all are applied nothing needs --ack-admin-steps.
+func TestPlanCRDStepsOf80(t *testing.T) {
+	strimzi := func(v string) []runtime.Object {
+		return helmtest.FixtureCRDs(t, "manifests/upgrade/strimzi-crds-"+v+".yaml", true)
+	}
+	psmdb := func(v string) []runtime.Object {
+		return helmtest.FixtureCRDs(t, "manifests/upgrade/percona-server-mongodb-operator-crds-"+v+".yaml", true)
+	}
+	tests := []struct {
+		name   string
+		crds   []runtime.Object
+		psmdb  AdminStatus
+		detail string
+		strimz AdminStatus
+		acks   int
+	}{
+		{"7.3-era CRDs", append(strimzi("0.32.0"), psmdb("1.13.0")...), AdminTodo, "Percona CRDs match 1.13.0; next: 1.14.0", AdminTodo, 3},
+		{"strimzi 0.42 is not 0.44", append(strimzi("0.42.0"), psmdb("1.15.0")...), AdminTodo, "Percona CRDs match 1.15.0; next: 1.16.1", AdminUnknown, 3},
+		{"all applied", append(strimzi("0.44.0"), psmdb("1.17.0")...), AdminDone, "Percona CRDs match 1.17.0", AdminDone, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pcs := helmtest.PriorityClasses("thingpark-datapath", "thingpark-data", "thingpark-others")
+			p := planFor(t, "v7.3.6", "v8.0.0", "v1.28.0", fake.NewClientset(pcs...), helmtest.NewDynamic(tt.crds...), nil, nil)
+			if len(p.Hops) != 1 {
+				t.Fatalf("hops %+v", p.Hops)
+			}
+			got := map[string]AdminStep{}
+			for _, s := range p.Hops[0].AdminSteps {
+				got[s.ID] = s
+				if strings.Contains(s.Detail, "inferred") {
+					t.Errorf("step %s repeats the inferred note: %s", s.ID, s.Detail)
+				}
+			}
+			if s := got["crd-psmdb"]; s.Status != tt.psmdb || s.Detail != tt.detail {
+				t.Errorf("crd-psmdb = %s %q, want %s %q", s.Status, s.Detail, tt.psmdb, tt.detail)
+			}
+			if s := got["crd-strimzi"]; s.Status != tt.strimz {
+				t.Errorf("crd-strimzi = %s %q, want %s", s.Status, s.Detail, tt.strimz)
+			}
+			if !strings.Contains(p.Hops[0].AdminNote, "inferred") {
+				t.Errorf("hop note %q: want the inferred note once per hop", p.Hops[0].AdminNote)
+			}
+			// the storage step (no values file) cannot be verified: it alone needs an acknowledgement
+			if n := len(p.Unverifiable()); n != tt.acks {
+				t.Errorf("unverifiable steps %v, want %d", p.Unverifiable(), tt.acks)
+			}
+		})
+	}
+}

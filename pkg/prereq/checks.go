@@ -44,11 +44,20 @@ func (v ServerVersion) Parse() (major, minor int, ok bool) {
 	return ma, mi, err1 == nil && err2 == nil && ma > 0
 }
 
-// minorOf returns the minor of "1.27" (0 when malformed; the matrix is tested to be well formed).
-func minorOf(v string) int {
-	_, m, _ := strings.Cut(v, ".")
-	n, _ := strconv.Atoi(m)
-	return n
+// kubeVersion is a Kubernetes major.minor, compared as a pair (2.25 is newer than 1.27, not older).
+type kubeVersion struct{ major, minor int }
+
+// parseKube reads "1.27" (0.0 when malformed; the matrix is tested to be well formed).
+func parseKube(v string) kubeVersion {
+	ma, mi, _ := strings.Cut(v, ".")
+	a, _ := strconv.Atoi(ma)
+	b, _ := strconv.Atoi(mi)
+	return kubeVersion{a, b}
+}
+
+// less reports whether v is older than w.
+func (v kubeVersion) less(w kubeVersion) bool {
+	return v.major < w.major || v.major == w.major && v.minor < w.minor
 }
 
 // CheckKubernetes judges the cluster's Kubernetes version against the range TPE release rel
@@ -73,18 +82,19 @@ func CheckKubernetes(rel manifest.Release, known bool, sv ServerVersion, strict 
 		c.Remediation = "name a known release (see `helm tpe releases`), or upgrade the plugins"
 		return c
 	}
-	lo, hi := minorOf(rel.Kubernetes.Min), minorOf(rel.Kubernetes.Max)
+	lo, hi := parseKube(rel.Kubernetes.Min), parseKube(rel.Kubernetes.Max)
+	cur := kubeVersion{major, minor}
 	rng := fmt.Sprintf("%s–%s", rel.Kubernetes.Min, rel.Kubernetes.Max)
 	src := ""
 	if rel.Kubernetes.Source == "inferred" {
 		src = " (range inferred from the vendor's repository, not stated by its docs)"
 	}
 	switch {
-	case major != 1 || minor < lo:
+	case cur.less(lo):
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("Kubernetes %s is older than the versions supported by TPE %s (%s)%s", have, rel.Name, rng, src)
 		c.Remediation = fmt.Sprintf("upgrade the cluster to Kubernetes %s or later", rel.Kubernetes.Min)
-	case minor > hi:
+	case hi.less(cur):
 		c.Status = check.Warn
 		c.Message = fmt.Sprintf("Kubernetes %s is newer than the versions validated for TPE %s (%s)%s", have, rel.Name, rng, src)
 		c.Remediation = "the vendor did not validate this version: plan for it with Actility support, or use a cluster version in " + rng

@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // LogsOptions say which logs Logs prints.
@@ -56,7 +58,7 @@ func Logs(ctx context.Context, c kubernetes.Interface, w io.Writer, o LogsOption
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
 				mu.Lock()
-				fmt.Fprintf(w, "[%s/%s] %s\n", s.Pod, s.Container, sc.Text())
+				fmt.Fprintf(w, "[%s/%s] %s\n", s.Pod, s.Container, text.Safe(sc.Text()))
 				mu.Unlock()
 			}
 			if err := sc.Err(); err != nil && ctx.Err() == nil {

@@ -137,7 +137,9 @@ var requiredKeys = []string{"uid", "requestID", "errorCounter", "iterationCounte
 // entry count that does not match the header.
 func Parse(raw string) (*Status, error) {
 	st := &Status{Raw: raw, Entries: []Entry{}}
-	content := strings.ReplaceAll(raw, "\r\n", "\n")
+	// A terminal's `kubectl exec -it` may colour the output: the escape sequences are not part of
+	// the states (a coloured ABORTED must not read as an unknown state).
+	content := strings.ReplaceAll(text.StripANSI(raw), "\r\n", "\n")
 	content = strings.ReplaceAll(content, "\r", "\n")
 	lines := strings.Split(content, "\n")
 	fail := func(line int, format string, args ...any) (*Status, error) {

@@ -8,12 +8,17 @@ package redact
 
 import (
 	"errors"
+	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
-// Redactor removes secrets from text before it is shown.
+// Redactor removes secrets from text before it is shown: the secrets it was given (and those
+// Add gives it later), and the credentials of every URL (URLs). A nil Redactor still masks URL
+// credentials. It is safe for concurrent use.
 type Redactor struct {
+	mu      sync.RWMutex // guards secrets and rep (Add)
 	secrets []string
 	rep     *strings.Replacer
 }
@@ -78,18 +83,61 @@ func build(rules []rule) *strings.Replacer {
 	return strings.NewReplacer(args...)
 }
 
-// String returns s with every secret replaced.
-func (r *Redactor) String(s string) string {
-	if r == nil || r.rep == nil {
-		return s
+// Add makes r hide more secrets, as New does (a command learns the secrets of the values once it
+// has read them, and its output streams hide them from then on).
+func (r *Redactor) Add(secrets ...string) {
+	if r == nil {
+		return
 	}
-	return r.rep.Replace(s)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	have := map[string]bool{}
+	for _, s := range r.secrets {
+		have[s] = true
+	}
+	all := append([]string(nil), r.secrets...)
+	for _, s := range secrets {
+		if strings.TrimSpace(s) != "" && !have[s] {
+			have[s] = true
+			all = append(all, s)
+		}
+	}
+	if len(all) == len(r.secrets) {
+		return
+	}
+	n := New(all...)
+	r.secrets, r.rep = n.secrets, n.rep
+}
+
+// String returns s with every secret replaced and the credentials of its URLs masked.
+func (r *Redactor) String(s string) string {
+	if r != nil {
+		r.mu.RLock()
+		rep := r.rep
+		r.mu.RUnlock()
+		if rep != nil {
+			s = rep.Replace(s)
+		}
+	}
+	return URLs(s)
+}
+
+// Holds reports whether s holds one of r's secrets, in any form it hides (URL credentials
+// aside): the check of text that must not be shown at all rather than masked.
+func (r *Redactor) Holds(s string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	rep := r.rep
+	r.mu.RUnlock()
+	return rep != nil && rep.Replace(s) != s
 }
 
 // Error returns err with secrets removed from its message (the chain is not kept: a wrapped
 // error could print the secret again).
 func (r *Redactor) Error(err error) error {
-	if err == nil || r == nil || r.rep == nil {
+	if err == nil {
 		return err
 	}
 	msg := err.Error()
@@ -104,7 +152,29 @@ func (r *Redactor) Secrets() []string {
 	if r == nil {
 		return nil
 	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return append([]string(nil), r.secrets...)
+}
+
+// urlUserinfo is the user information of a URL ("scheme://user:password@host"): a scheme, then
+// anything but a separator up to the "@" that ends the authority.
+var urlUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)([^\s/?#@"'<>\x60]+)@`)
+
+// URLs masks the credentials of every URL in s: "http://AKIA:SECRET@minio:9000" becomes
+// "http://****:****@minio:9000" and "https://token@host" "https://****@host". A backup, chart
+// repository or registry URL in values or flags is shown, its credentials never.
+func URLs(s string) string {
+	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+		return s
+	}
+	return urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlUserinfo.FindStringSubmatch(m)
+		if strings.Contains(sub[2], ":") || strings.Contains(sub[2], "%3A") || strings.Contains(sub[2], "%3a") {
+			return sub[1] + "****:****@"
+		}
+		return sub[1] + "****@"
+	})
 }
 
 // Mask shows at most the last 4 characters of a secret ("****abcd"); short secrets are hidden.

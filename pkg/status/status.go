@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -266,6 +267,8 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 	for i := range in.events {
 		events[i] = &in.events[i]
 	}
+	// healthy holds the objects ("Kind/name") that are fine now: their warning events are history.
+	healthy := map[string]bool{}
 	// Workloads, judged with the same rules as `kubectl tpe wait`.
 	if err := firstErr(in.errs, "statefulsets", "deployments"); err != nil {
 		d.Add(unreadable("workloads.ready", CategoryWorkloads, "statefulsets and deployments", ns, err))
@@ -284,6 +287,9 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 			objs.PVCs = append(objs.PVCs, &in.pvcs[i])
 		}
 		snap := wait.Assess(wait.ForReady, objs)
+		for _, w := range snap.Workloads {
+			healthy[w.Kind+"/"+w.Name] = w.Done
+		}
 		notReady := snap.NotReady()
 		c := check.Check{ID: "workloads.ready", Category: CategoryWorkloads, Status: check.Pass,
 			Message: fmt.Sprintf("%d/%d StatefulSets and Deployments ready", len(snap.Workloads)-len(notReady), len(snap.Workloads))}
@@ -308,6 +314,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 		for i := range in.pvcs {
 			if in.pvcs[i].Status.Phase == corev1.ClaimBound {
 				bound++
+				healthy["PersistentVolumeClaim/"+in.pvcs[i].Name] = true
 			} else {
 				details = append(details, wait.PVCReason(&in.pvcs[i], events))
 			}
@@ -339,6 +346,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 				details = append(details, why)
 			} else {
 				ready++
+				healthy["Pod/"+p.Name] = true
 			}
 		}
 		sort.Strings(details)
@@ -353,31 +361,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 	if err := in.errs["events"]; err != nil {
 		d.Add(unreadable("workloads.events", CategoryWorkloads, "events", ns, err))
 	} else {
-		now := cfg.Now()
-		var recent []*corev1.Event
-		for _, e := range events {
-			if now.Sub(wait.EventTime(e)) <= cfg.EventWindow {
-				recent = append(recent, e)
-			}
-		}
-		sort.Slice(recent, func(i, j int) bool { return wait.EventTime(recent[i]).After(wait.EventTime(recent[j])) })
-		c := check.Check{ID: "workloads.events", Category: CategoryWorkloads, Status: check.Pass,
-			Message: fmt.Sprintf("no warning event in the last %s", cfg.EventWindow)}
-		if len(recent) > 0 {
-			c.Status = check.Warn
-			c.Message = fmt.Sprintf("%d warning event(s) in the last %s", len(recent), cfg.EventWindow)
-			var details []string
-			for _, e := range recent {
-				n := ""
-				if e.Count > 1 {
-					n = fmt.Sprintf(" (x%d)", e.Count)
-				}
-				details = append(details, fmt.Sprintf("%s ago %s/%s %s%s: %s", shortDur(now.Sub(wait.EventTime(e))),
-					e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, n, text.OneLine(e.Message, 300)))
-			}
-			c.Details = limit(details, 10)
-		}
-		d.Add(c)
+		d.Add(eventsCheck(cfg, events, healthy))
 	}
 }
 
@@ -425,4 +409,56 @@ func shortDur(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// conflictMessage is how the API server words an optimistic-concurrency conflict: a controller
+// wrote an object that changed under it and simply retries, nothing is wrong.
+const conflictMessage = "the object has been modified"
+
+// eventsCheck judges the recent warning events: those of objects that are healthy now (a pod
+// that did not fit until the cluster scaled, and has been ready since) are history, shown but not
+// warned of; optimistic-concurrency conflicts are dropped.
+func eventsCheck(cfg Config, events []*corev1.Event, healthy map[string]bool) check.Check {
+	now := cfg.Now()
+	var current, history []*corev1.Event
+	for _, e := range events {
+		switch {
+		case now.Sub(wait.EventTime(e)) > cfg.EventWindow, strings.Contains(e.Message, conflictMessage):
+		case healthy[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name]:
+			history = append(history, e)
+		default:
+			current = append(current, e)
+		}
+	}
+	byTime := func(l []*corev1.Event) {
+		sort.Slice(l, func(i, j int) bool { return wait.EventTime(l[i]).After(wait.EventTime(l[j])) })
+	}
+	byTime(current)
+	byTime(history)
+	line := func(e *corev1.Event, suffix string) string {
+		n := ""
+		if e.Count > 1 {
+			n = fmt.Sprintf(" (x%d)", e.Count)
+		}
+		return fmt.Sprintf("%s ago %s/%s %s%s: %s%s", shortDur(now.Sub(wait.EventTime(e))),
+			e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, n, text.OneLine(e.Message, 300), suffix)
+	}
+	c := check.Check{ID: "workloads.events", Category: CategoryWorkloads, Status: check.Pass,
+		Message: fmt.Sprintf("no warning event in the last %s", cfg.EventWindow)}
+	var details []string
+	for _, e := range current {
+		details = append(details, line(e, ""))
+	}
+	if len(current) > 0 {
+		c.Status = check.Warn
+		c.Message = fmt.Sprintf("%d warning event(s) in the last %s", len(current), cfg.EventWindow)
+	}
+	if len(history) > 0 {
+		c.Message += fmt.Sprintf(" (%d earlier one(s) of objects healthy now, not counted)", len(history))
+		for _, e := range history {
+			details = append(details, line(e, " (history: healthy now)"))
+		}
+	}
+	c.Details = limit(details, 10)
+	return c
 }

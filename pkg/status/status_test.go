@@ -195,6 +195,13 @@ func TestUnhealthy(t *testing.T) {
 			*o = append(*o, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: ns}, Type: corev1.EventTypeWarning, Reason: "BackOff",
 				InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "x"}, LastTimestamp: metav1.Time{Time: now.Add(-5 * time.Minute)}, Message: "Back-off restarting"})
 		}, nil, "workloads.events", check.Warn, "1 warning event(s)"},
+		{"a FailedScheduling event of a pod ready since is history, a conflict is dropped", func(o *[]runtime.Object) {
+			*o = append(*o, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1", Namespace: ns}, Type: corev1.EventTypeWarning, Reason: "FailedScheduling",
+				InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "mongo-0"}, LastTimestamp: metav1.Time{Time: now.Add(-5 * time.Minute)}, Message: "0/1 nodes are available: 1 Insufficient cpu."},
+				&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e2", Namespace: ns}, Type: corev1.EventTypeWarning, Reason: "FailedUpdate",
+					InvolvedObject: corev1.ObjectReference{Kind: "Lease", Name: "x"}, LastTimestamp: metav1.Time{Time: now.Add(-4 * time.Minute)},
+					Message: `Operation cannot be fulfilled on leases "x": the object has been modified; please apply your changes to the latest version and try again`})
+		}, nil, "workloads.events", check.Pass, "no warning event in the last 1h0m0s (1 earlier one(s) of objects healthy now, not counted) 5m ago Pod/mongo-0 FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu. (history: healthy now)"},
 		{"pum aborted", nil, &fakeExec{stdout: strings.Replace(pumDone, "PROCESSED", "ABORTED", 1)}, "pum.verdict", check.Fail, "post-upgrade procedure failed"},
 		{"pum in progress", nil, &fakeExec{stdout: strings.Replace(pumDone, "PROCESSED", "INIT", 1)}, "pum.verdict", check.Warn, "in progress: 0/1"},
 		{"pum unreadable", nil, &fakeExec{err: errors.New("boom")}, "pum.verdict", check.Fail, "cannot read"},

@@ -52,9 +52,10 @@ func TestWatch(t *testing.T) {
 	}
 	startActions := len(c.Actions())
 
-	// A warning event arrives: the events section changes, with no new list.
+	// A warning event arrives: the events section changes, with no new list. (Its pod is not
+	// among the ready ones: an event of a pod ready now is history, not a warning.)
 	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1", Namespace: ns}, Type: corev1.EventTypeWarning, Reason: "BackOff",
-		Message: "back-off restarting", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "mongo-0"}, LastTimestamp: metav1.Time{Time: now.Add(-time.Minute)}}
+		Message: "back-off restarting", InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "lrc-0"}, LastTimestamp: metav1.Time{Time: now.Add(-time.Minute)}}
 	if _, err := c.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -39,6 +40,9 @@ type Deps struct {
 	// Charts opens the chart repository once the values are loaded (the installation ID may be
 	// in them).
 	Charts func(values.Values) (Repository, error)
+	// Admin reads the vendor's manifests the plan judges the CRD steps against (nil: they cannot
+	// be verified).
+	Admin adminstep.Source
 	// Log receives progress lines; Note receives plain notices.
 	Log  func(format string, a ...any)
 	Note func(string)
@@ -130,7 +134,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	// A repository that cannot be opened is reported after the plan's checks, so that a values
 	// problem (the more likely cause, e.g. no installation ID) is shown first.
 	repo, repoErr := d.Charts(vals)
-	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic,
+	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic, Admin: d.Admin,
 		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup}
 	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
 		return nil, err
@@ -257,7 +261,7 @@ func (d Deps) withDefaults() Deps {
 // checkVerb refuses install on an installed namespace and upgrade on an empty one.
 func checkVerb(verb plan.Action, p *plan.Plan) error {
 	switch {
-	case verb == plan.ActionInstall && p.Action == plan.ActionUpgrade:
+	case verb == plan.ActionInstall && (p.Action == plan.ActionUpgrade || p.Action == plan.ActionDowngrade):
 		return fmt.Errorf("namespace %s already holds %s: use `helm tpe upgrade --to %s`", p.Namespace, p.Installed, p.Target)
 	case verb == plan.ActionUpgrade && p.Action == plan.ActionInstall:
 		return fmt.Errorf("namespace %s holds no TPE release: use `helm tpe install --to %s`", p.Namespace, p.Target)

@@ -45,6 +45,9 @@ type Backup struct {
 	TenantID       string `json:"-"`
 	ClientID       string `json:"-"`
 	ClientSecret   string `json:"-"`
+	// WrongType lists the keys of the configured option whose value is not a string (a map, a
+	// list, a number or a boolean), as "<path> is a <type>": they are not "missing".
+	WrongType []string `json:"wrongType,omitempty"`
 }
 
 // BackupFromValues reads global.backup (or the 7.1 top-level backup block). ok is false when
@@ -69,6 +72,9 @@ func BackupFromValues(v Values) (Backup, bool) {
 		b.Kind = b.Kinds[0]
 	}
 	p := path + "." + b.Kind + "."
+	if b.Kind != "" {
+		b.WrongType = wrongTyped(v.Map(path+"."+b.Kind), p)
+	}
 	switch b.Kind {
 	case BackupS3Compat:
 		b.URL, b.Bucket = v.String(p+"url"), v.String(p+"bucket")
@@ -85,11 +91,40 @@ func BackupFromValues(v Values) (Backup, bool) {
 	return b, true
 }
 
-// Missing returns the values paths of the mandatory fields the configured option lacks.
+// wrongTyped lists the keys of m whose value is set but not a string, as "<prefix><key> is a <type>".
+func wrongTyped(m map[string]any, prefix string) []string {
+	var out []string
+	for k, x := range m {
+		kind := ""
+		switch x.(type) {
+		case nil, string:
+			continue
+		case map[string]any:
+			kind = "map"
+		case []any:
+			kind = "list"
+		case bool:
+			kind = "boolean"
+		default:
+			kind = "number"
+		}
+		out = append(out, fmt.Sprintf("%s%s is a %s", prefix, k, kind))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Missing returns the values paths of the mandatory fields the configured option lacks (a key
+// of the wrong type is in WrongType, not here).
 func (b Backup) Missing() []string {
 	p := b.Path + "." + b.Kind + "."
 	var miss []string
 	need := func(name, val string) {
+		for _, w := range b.WrongType {
+			if strings.HasPrefix(w, p+name+" ") {
+				return
+			}
+		}
 		if strings.TrimSpace(val) == "" {
 			miss = append(miss, p+name)
 		}
@@ -158,6 +193,16 @@ func CheckBackup(v Values) check.Check {
 		c.Message = fmt.Sprintf("%s configures %d storages (%s): keep exactly one", b.Path, len(b.Kinds), strings.Join(b.Kinds, ", "))
 		c.Remediation = "remove all but one of " + strings.Join(b.Kinds, ", ") + " under " + b.Path
 	default:
+		if len(b.WrongType) > 0 {
+			c.Status = check.Fail
+			c.Message = fmt.Sprintf("%s: %s has a value of the wrong type: %s, want a string", b.Path, b.Describe(), strings.Join(b.WrongType, ", "))
+			if miss := b.Missing(); len(miss) > 0 {
+				c.Message += "; it is missing " + strings.Join(miss, ", ")
+			}
+			c.Details = b.WrongType
+			c.Remediation = "write each of these as a string on one line, quoted (key: \"...\"), not as a block, a list or a number"
+			return c
+		}
 		if miss := b.Missing(); len(miss) > 0 {
 			c.Status = check.Fail
 			c.Message = fmt.Sprintf("%s: %s is missing %s", b.Path, b.Describe(), strings.Join(miss, ", "))

@@ -100,7 +100,11 @@ func CheckTLS(in TLSInput) ([]check.Check, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: the certificate is not valid PEM: %w", src, err)
 	}
-	leaf := certs[0]
+	// The server certificate comes first; a file with an intermediate first would be served in
+	// that order, and every other check would judge the intermediate (a key "of another pair", a
+	// host name it does not cover): say what is wrong, and judge the server certificate.
+	server := serverIndex(certs)
+	leaf := certs[server]
 	var key crypto.Signer
 	if len(strings.TrimSpace(string(in.KeyPEM))) > 0 {
 		if key, err = parseKey(in.KeyPEM); err != nil {
@@ -118,7 +122,7 @@ func CheckTLS(in TLSInput) ([]check.Check, error) {
 		{ID: "tls.parse", Category: CategoryTLS, Status: check.Pass,
 			Message: fmt.Sprintf("%s: %s parses (%d certificate(s) in the chain)", src, name, len(certs))},
 		checkKeyPair(src, name, leaf, key, names),
-		checkChain(src, name, certs, roots, now, names),
+		checkChain(src, name, certs, roots, now, server, names),
 		checkExpiry(src, name, leaf, now),
 		checkHostname(src, name, leaf, in.Hostname, names),
 	}
@@ -165,8 +169,29 @@ func keyKind(k crypto.Signer) string {
 	return "unknown"
 }
 
-func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Time, names TLSNames) check.Check {
+// serverIndex is the index of the server certificate of a chain file: 0, unless the file starts
+// with a CA certificate and a later one is not a CA (the intermediate was put first).
+func serverIndex(certs []*x509.Certificate) int {
+	if !certs[0].IsCA {
+		return 0
+	}
+	for i, c := range certs[1:] {
+		if !c.IsCA {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Time, server int, names TLSNames) check.Check {
 	c := check.Check{ID: "tls.chain", Category: CategoryTLS}
+	if server > 0 {
+		c.Status = check.Fail
+		c.Message = fmt.Sprintf("%s: the chain is in the wrong order: it starts with the %s, a CA certificate, and the server's %s is certificate %d of %d",
+			src, describe(certs[0]), name, server+1, len(certs))
+		c.Remediation = "put the server certificate first, then every intermediate (each followed by the one that issued it), in " + names.Cert
+		return c
+	}
 	opts := x509.VerifyOptions{Intermediates: x509.NewCertPool(), CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
 	for _, ic := range certs[1:] {
@@ -191,6 +216,19 @@ func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Tim
 		c.Status = check.Fail
 		if len(roots) == 0 {
 			c.Status = check.Warn
+		}
+		var inv x509.CertificateInvalidError
+		if errors.As(err, &inv) && inv.Reason == x509.Expired && inv.Cert != nil {
+			// An issuer out of its validity: x509 words it with the time the chain was judged
+			// at (the leaf's own expiry, see above), which says nothing useful.
+			ic := inv.Cert
+			when := "expired on " + ic.NotAfter.UTC().Format(time.DateOnly)
+			if opts.CurrentTime.Before(ic.NotBefore) {
+				when = "is not valid before " + ic.NotBefore.UTC().Format(time.DateOnly)
+			}
+			c.Message = fmt.Sprintf("%s: the %s is issued by the %s, which %s", src, name, describe(ic), when)
+			c.Remediation = "renew the " + describe(ic) + " (or get a certificate from a current CA), then update global.ingress.tls.certificate and global.ingress.tls.caCertificate"
+			return c
 		}
 		c.Message = fmt.Sprintf("%s: the %s does not verify to %s: %v", src, name, what, chainReason(err))
 		c.Remediation = "put the server certificate first, then every intermediate, in " + names.Cert +

@@ -7,8 +7,9 @@
 package values
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,18 +18,27 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 )
 
 // Values is a merged values tree, as Helm sees it.
 type Values map[string]any
 
-// Load reads and deep-merges the files in order (later files win, as with helm -f). A file that
-// cannot be read or parsed is an error naming the file. No files: empty values (callers need no
-// "if -f was given" branch).
-func Load(files []string) (Values, error) {
+// Load is LoadContext without interruption (a FIFO given as a values file blocks until its
+// writer is done).
+func Load(files []string) (Values, error) { return LoadContext(context.Background(), files) }
+
+// LoadContext reads and deep-merges the files in order (later files win, as with helm -f). A file
+// that cannot be read or parsed is an error naming the file; a file over input.Values's cap is an
+// input.TooLargeError. Reading ends when ctx is done.
+func LoadContext(ctx context.Context, files []string) (Values, error) {
 	out := Values{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := input.ReadFile(ctx, input.Values, f)
+		var tooLarge *input.TooLargeError
+		if errors.As(err, &tooLarge) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading values file %q: %w", f, err)
 		}

@@ -102,6 +102,8 @@ func TestCheckBackup(t *testing.T) {
 			check.Pass, []string{"S3-compatible", `"b"`}, BackupS3Compat},
 		{"s3compat missing", `global: {backup: {s3Compat: {url: "http://minio:9000", accessKey: AKIASECRET}}}`,
 			check.Fail, []string{"global.backup.s3Compat.bucket", "global.backup.s3Compat.secretAccessKey"}, BackupS3Compat},
+		{"s3compat secret of the wrong type", `global: {backup: {s3Compat: {url: "http://minio:9000", bucket: b, accessKey: AKIASECRET, secretAccessKey: {value: SUPERSECRET}}}}`,
+			check.Fail, []string{"global.backup.s3Compat.secretAccessKey is a map", "wrong type"}, BackupS3Compat},
 		{"amazon iam role", `global: {backup: {amazon: {region: us-east-2, bucket: b}}}`, check.Pass, []string{"IAM role"}, BackupAmazon},
 		{"amazon half key", `global: {backup: {amazon: {region: us-east-2, bucket: b, accessKey: AKIASECRET}}}`,
 			check.Fail, []string{"global.backup.amazon.secretAccessKey"}, BackupAmazon},

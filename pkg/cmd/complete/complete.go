@@ -58,12 +58,12 @@ func Releases() Func {
 // completes nothing rather than failing the shell.
 func Namespaces(getter genericclioptions.RESTClientGetter) Func {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		c, err := kube.NewClients(getter)
+		ctx, cancel := context.WithTimeout(contextOf(cmd), Timeout)
+		defer cancel()
+		c, err := kube.NewClients(ctx, getter)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		ctx, cancel := context.WithTimeout(contextOf(cmd), Timeout)
-		defer cancel()
 		list, err := c.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp

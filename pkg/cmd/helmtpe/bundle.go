@@ -23,7 +23,7 @@ func NewCmdBundle(env *Env) *cobra.Command {
 			bundle.`),
 		Example: templates.Examples(`
 			# On a connected machine: everything to upgrade a site from 7.1.3a to 7.3.1
-			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml -o tpe-v7.3.1.tar.gz
+			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml --output-file tpe-v7.3.1.tar.gz
 
 			# On the deployment machine of the site
 			helm tpe bundle verify tpe-v7.3.1.tar.gz --digest sha256:...

@@ -30,6 +30,7 @@ type BundleCreateOptions struct {
 	From       string
 	ValueFiles []string
 	File       string
+	Output     string
 	Force      bool
 
 	env *Env
@@ -40,7 +41,7 @@ type BundleCreateOptions struct {
 func NewCmdBundleCreate(env *Env) *cobra.Command {
 	o := &BundleCreateOptions{env: env, IOStreams: env.Streams}
 	cmd := &cobra.Command{
-		Use:   "create --to RELEASE [--from RELEASE] [-f VALUES]... [-o FILE]",
+		Use:   "create --to RELEASE [--from RELEASE] [-f VALUES]... [--output-file FILE]",
 		Short: "Build a release bundle on a machine that reaches the vendor's repositories",
 		Long: templates.LongDesc(`
 			Build a release bundle: the four charts of every release on the path from --from to --to
@@ -50,12 +51,15 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 			steps where the vendor publishes them; the images the charts render with your values (-f); and
 			a checksum of every file.
 
-			What the vendor does not publish for a release is listed in the bundle as missing. A file that
-			would contain the installation ID or another secret of your values is refused. The summary
+			What the vendor does not publish for a release is listed in the bundle as missing; a
+			configuration repository that cannot be read at all (down, unreachable, blocked) is an error
+			and no bundle is written. A file that would contain the installation ID or another secret of
+			your values is refused, and so are images whose references would hold one (the rule of
+			"helm tpe images"). The summary
 			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".`),
 		Example: templates.Examples(`
 			# A two-hop upgrade path, with the values the images are rendered with
-			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml -o tpe-v7.3.1.tar.gz
+			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml --output-file tpe-v7.3.1.tar.gz
 
 			# A fresh install of 7.3.1, from a repository given by URL
 			helm tpe bundle create --to v7.3.1 --repo-url https://repository.thingpark.com/charts --installation-id-file ~/.tpe/id`),
@@ -66,7 +70,9 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	o.Repo.add(cmd)
 	cmd.Flags().StringVar(&o.From, "from", "", "the release the site runs (omit for a fresh install)")
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files the images are rendered with (repeatable)")
-	cmd.Flags().StringVarP(&o.File, "output", "o", "", "the bundle file to write (default tpe-bundle-<to>.tar.gz)")
+	cmd.Flags().StringVar(&o.File, "output-file", "", "the bundle `FILE` to write (default tpe-bundle-<to>.tar.gz)")
+	cli.AliasFlag(cmd.Flags(), "output-file", "file")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite the bundle file if it exists")
 	return cmd
 }
@@ -85,6 +91,11 @@ func (o *BundleCreateOptions) checkFile() error {
 // Run builds the bundle.
 func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	start := time.Now()
+	format, file, err := cli.FileAndFormat(o.Output, o.File, o.ErrOut, cli.FormatTable, cli.FormatJSON, cli.FormatYAML)
+	if err != nil {
+		return err
+	}
+	o.File = file
 	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return err
@@ -103,6 +114,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hideValues(o.ErrOut, vals)
 	if o.File == "" {
 		o.File = "tpe-bundle-" + to.Name + ".tar.gz"
 	}
@@ -128,9 +140,21 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		var ce *airgap.ConfigError
+		if errors.As(err, &ce) {
+			err = fmt.Errorf("%w; check this machine's access to it (HTTPS_PROXY), or set %s to a mirror of it", err, catalog.EnvRawBase)
+		}
 		return red.Error(err)
 	}
 	bm := res.Manifest
+	if format != cli.FormatTable {
+		sum := BundleCreateResult{File: o.File, From: bm.From, Releases: bm.ReleaseNames(), Charts: countCharts(bm),
+			Images: len(bm.Images()), AdminManifests: len(bm.Admin), Digest: res.Digest, Size: res.Size}
+		for _, ms := range bm.Missing {
+			sum.Missing = append(sum.Missing, ms.What+": "+ms.Reason)
+		}
+		return cli.WriteData(o.Out, format, sum)
+	}
 	fmt.Fprintf(o.Out, "Bundle:    %s (%s, built in %s)\n", o.File, bundle.Size(res.Size), time.Since(start).Round(time.Second))
 	fmt.Fprintf(o.Out, "Path:      %s\n", pathLine(bm))
 	fmt.Fprintf(o.Out, "Charts:    %d, images: %d, cluster-admin manifests: %d\n", countCharts(bm), len(bm.Images()), len(bm.Admin))
@@ -140,6 +164,19 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	fmt.Fprintf(o.Out, "Digest:    %s\n", res.Digest)
 	fmt.Fprintf(o.Out, "\nOn the deployment machine: helm tpe bundle verify %s --digest %s\n", filepath.Base(o.File), res.Digest)
 	return nil
+}
+
+// BundleCreateResult is the -o json|yaml summary of `bundle create`.
+type BundleCreateResult struct {
+	File           string   `json:"file"`
+	From           string   `json:"from,omitempty"`
+	Releases       []string `json:"releases"`
+	Charts         int      `json:"charts"`
+	Images         int      `json:"images"`
+	AdminManifests int      `json:"adminManifests"`
+	Missing        []string `json:"missing,omitempty"`
+	Digest         string   `json:"digest"`
+	Size           int64    `json:"size"`
 }
 
 func pathLine(m *bundle.Manifest) string {

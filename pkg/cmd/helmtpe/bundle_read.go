@@ -101,7 +101,9 @@ func (o *BundleReadOptions) Run() error {
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 		return err
 	}
-	if o.Digest != "" && !strings.HasPrefix(o.Digest, "sha256:") {
+	// A malformed digest is bad input (exit 1), not a bundle that does not match (exit 2).
+	o.Digest = strings.ToLower(strings.TrimSpace(o.Digest))
+	if o.Digest != "" && !bundle.ValidDigest(o.Digest) {
 		return fmt.Errorf("--digest %q: want sha256:<64 hex digits>, as `bundle create` prints it", o.Digest)
 	}
 	var progress bundle.Progress

@@ -1,9 +1,12 @@
 package helmtpe
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	helmcli "helm.sh/helm/v3/pkg/cli"
@@ -26,8 +29,9 @@ func UserAgent() string { return "helm-tpe/" + cli.Version().Version }
 // log tells what Helm's install/upgrade costs from what helm tpe adds.
 func HelmUserAgent() string { return UserAgent() + " (helm-sdk)" }
 
-// setUserAgent makes every client built from Helm's settings announce helm-tpe.
-func setUserAgent(settings *helmcli.EnvSettings) {
+// setUserAgent makes every client built from Helm's settings announce helm-tpe, and wait timeout
+// for the API server's answer (--request-timeout).
+func setUserAgent(settings *helmcli.EnvSettings, timeout time.Duration) {
 	cf, ok := settings.RESTClientGetter().(*genericclioptions.ConfigFlags)
 	if !ok || cf.WrapConfigFn == nil {
 		return
@@ -36,6 +40,7 @@ func setUserAgent(settings *helmcli.EnvSettings) {
 	cf.WrapConfigFn = func(c *rest.Config) *rest.Config {
 		c = prev(c)
 		c.UserAgent = UserAgent()
+		c.Timeout = timeout
 		return c
 	}
 }
@@ -54,15 +59,20 @@ type Cluster struct {
 // settings.RESTClientGetter(), which discovers the API again for every Helm action, but a
 // kube.Getter over the same kubeconfig: one REST config, one memory-cached discovery and one REST
 // mapper for the whole command, shared by every Helm action (with the HelmUserAgent).
-func (e *Env) Cluster() (*Cluster, error) {
+func (e *Env) Cluster(ctx context.Context) (*Cluster, error) {
 	if e.cluster != nil {
 		return e.cluster, nil
 	}
 	settingsGetter := e.Settings.RESTClientGetter()
-	clients, err := kube.NewClients(settingsGetter)
+	clients, err := kube.NewClients(ctx, settingsGetter)
+	var ue *kube.UnreachableError
+	if errors.As(err, &ue) {
+		return nil, &UnreachableError{Err: ue}
+	}
 	if err != nil {
 		return nil, helmFlagNames(err)
 	}
+	clients.Health.OnChange(kube.HealthLines(e.Streams.ErrOut))
 	ns := clients.TPENamespace()
 	// Helm's getter must agree: resources without a namespace land in the TPE namespace.
 	e.Settings.SetNamespace(ns)
@@ -82,6 +92,20 @@ func (e *Env) Cluster() (*Cluster, error) {
 	e.cluster = &Cluster{Clients: clients, Namespace: ns, Action: cfg,
 		Exec: podexec.Kube{Client: clients.Kube, Config: clients.Config}}
 	return e.cluster, nil
+}
+
+// namespace is the TPE namespace commands work in (Cluster's), read from the kubeconfig without
+// building clients.
+func (e *Env) namespace() string {
+	if e.cluster != nil {
+		return e.cluster.Namespace
+	}
+	ns, explicit, err := e.Settings.RESTClientGetter().ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		// No readable kubeconfig: -n (or HELM_NAMESPACE) alone.
+		return kube.TPENamespace(e.Settings.Namespace(), false)
+	}
+	return kube.TPENamespace(ns, explicit)
 }
 
 // runExec is the Executor of an install/upgrade run: it finds each Deployment's pod once
@@ -112,3 +136,12 @@ func (e *Env) debugf(format string, v ...any) {
 	}
 	klog.V(4).Infof(format, v...)
 }
+
+// UnreachableError is kube.UnreachableError with what to check, in helm's flag names.
+type UnreachableError struct{ Err *kube.UnreachableError }
+
+func (e *UnreachableError) Error() string {
+	return e.Err.Error() + ": check that KUBECONFIG (or --kubeconfig) and --kube-context name the TPE cluster and that it is up; --request-timeout sets how long to wait"
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }

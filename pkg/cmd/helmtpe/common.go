@@ -12,11 +12,15 @@ import (
 	"golang.org/x/term"
 	"helm.sh/helm/v3/pkg/getter"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/adminstep"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -56,6 +60,9 @@ type repoFlags struct {
 	RepoName string
 	RepoURL  string
 	IDFile   string
+	// AllowInsecureHTTP is --allow-insecure-http: send the installation ID to a plain http
+	// repository (charts.PlainHTTP) anyway.
+	AllowInsecureHTTP bool
 	// Bundle is --bundle: the charts come from this release bundle, no repository is contacted.
 	Bundle string
 
@@ -66,6 +73,29 @@ func (r *repoFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.RepoName, "repo", charts.DefaultRepoName, "`NAME` of the chart repository added by helm tpe repo add")
 	cmd.Flags().StringVar(&r.RepoURL, "repo-url", "", "chart repository `URL` to use directly instead of --repo (the installation ID is then read as repo add reads it)")
 	cmd.Flags().StringVar(&r.IDFile, "installation-id-file", "", "file holding the installation ID (with --repo-url)")
+	addAllowInsecureHTTP(cmd, &r.AllowInsecureHTTP)
+}
+
+// FlagAllowInsecureHTTP accepts a plain http chart repository, which receives the installation ID
+// in clear.
+const FlagAllowInsecureHTTP = "allow-insecure-http"
+
+func addAllowInsecureHTTP(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, FlagAllowInsecureHTTP, false, "accept a plain http chart repository (not on this machine), to which the installation ID is sent in clear; refused without it")
+}
+
+// checkPlainHTTP refuses a chart repository URL that would receive the installation ID in clear
+// (charts.PlainHTTP), unless allowed; allowed, it warns.
+func checkPlainHTTP(u, from string, allowed bool, errOut io.Writer) error {
+	if !charts.PlainHTTP(u) {
+		return nil
+	}
+	e := &charts.InsecureURLError{URL: u}
+	if !allowed {
+		return fmt.Errorf("%s: %w: use its https URL, or pass --%s to send it anyway on a network you trust", from, e, FlagAllowInsecureHTTP)
+	}
+	fmt.Fprintf(errOut, "warning: %s (--%s)\n", e, FlagAllowInsecureHTTP)
+	return nil
 }
 
 // addBundle adds --bundle.
@@ -118,7 +148,7 @@ func (r *repoFlags) target(ctx context.Context, e *Env, t *targetFlags, errOut i
 	if err != nil {
 		return nil, manifest.Release{}, err
 	}
-	req := manifest.Request{Name: t.To, File: t.Manifest}
+	req := manifest.Request{Name: t.To, File: t.Manifest, Context: ctx}
 	if r.Bundle != "" {
 		b, err := r.openBundle()
 		if err != nil {
@@ -165,20 +195,41 @@ func (r *repoFlags) source(e *Env, vals values.Values, in io.Reader, errOut io.W
 	return r.open(e, vals, in, errOut)
 }
 
+// adminSource returns where the vendor's admin manifests come from: --bundle, else the
+// configuration repository over HTTPS (the client of releases --refresh).
+func (r *repoFlags) adminSource() adminstep.Source {
+	if r.Bundle != "" {
+		if b, err := r.openBundle(); err == nil {
+			return adminstep.Cached(adminstep.Bundle{B: b, Path: r.Bundle})
+		}
+		return nil
+	}
+	return adminstep.Cached(adminstep.Repo{Config: catalog.ConfigFromEnv()})
+}
+
 // open returns the chart repository: --repo-url with an installation ID, else --repo from
 // Helm's repositories.yaml.
 func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Writer) (*charts.Repo, error) {
 	getters := getter.All(e.Settings)
 	if r.RepoURL == "" {
-		rp, err := charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
+		repo, err := charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
 		var nr *charts.RepoNotReadyError
 		switch {
 		case errors.As(err, &nr) && nr.NoCredentials:
 			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` (user = password = installation ID)", err, nr.Name)
 		case errors.As(err, &nr):
 			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` first, or pass --repo-url", err, nr.Name)
+		case err != nil:
+			return nil, err
 		}
-		return rp, err
+		redact.Of(errOut).Add(repo.ID)
+		if err := checkPlainHTTP(repo.URL, "--repo "+r.RepoName, r.AllowInsecureHTTP, errOut); err != nil {
+			return nil, err
+		}
+		return repo, nil
+	}
+	if err := checkPlainHTTP(r.RepoURL, "--repo-url", r.AllowInsecureHTTP, errOut); err != nil {
+		return nil, err
 	}
 	id, _, err := installationID(r.IDFile, vals, in, errOut)
 	if err != nil {
@@ -191,7 +242,8 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 // installationID reads the installation ID from, in order: the file, $HELM_TPE_INSTALLATION_ID,
 // the values' global.installationId, a prompt without echo. It is never a flag value (shell
 // history). It returns the ID and where it came from.
-func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (string, string, error) {
+func installationID(file string, vals values.Values, in io.Reader, errOut io.Writer) (id, from string, err error) {
+	defer func() { redact.Of(errOut).Add(id) }()
 	if file != "" {
 		id, err := charts.ReadIDFile(file)
 		if err != nil {
@@ -217,11 +269,17 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	if err != nil {
 		return "", "", fmt.Errorf("reading the installation ID: %w", err)
 	}
-	id := strings.TrimSpace(string(b))
+	id = strings.TrimSpace(string(b))
 	if id == "" {
 		return "", "", fmt.Errorf("no installation ID entered")
 	}
 	return id, "prompt", nil
+}
+
+// hideValues makes the output streams of the command (w is one of them) hide the secrets of
+// vals from now on, wherever they appear: the values' secrets in a message, a table, an error.
+func hideValues(w io.Writer, vals values.Values) {
+	redact.Of(w).Add(redact.Strings(redact.FromValues(vals))...)
 }
 
 // helmFlagNames words an error of pkg/kube with Helm's global flags (--kube-context, not
@@ -232,6 +290,15 @@ func helmFlagNames(err error) error {
 		return ke.WithFlags("--kubeconfig", "--kube-context")
 	}
 	return err
+}
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
 }
 
 // confirm asks on the terminal; without one, the error says to pass --yes.

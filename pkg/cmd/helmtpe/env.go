@@ -89,7 +89,7 @@ func (o *EnvOptions) Info() EnvInfo {
 		driver = "secret"
 	}
 	return EnvInfo{
-		Namespace:   s.Namespace(),
+		Namespace:   o.env.namespace(),
 		KubeContext: s.KubeContext,
 		KubeConfig:  kubeconfig,
 		Debug:       s.Debug,
@@ -130,7 +130,7 @@ func writeEnvTable(w io.Writer, info EnvInfo) error {
 // offlineNamespace is the namespace of a command that reads no cluster: -n (or HELM_NAMESPACE,
 // which Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
 func offlineNamespace(e *Env, cmd *cobra.Command) string {
-	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || os.Getenv("HELM_NAMESPACE") != "" {
+	if f := cmd.Flag("namespace"); (f != nil && f.Changed) || (os.Getenv("HELM_NAMESPACE") != "" && !e.helmDefaultIgnored) {
 		return e.Settings.Namespace()
 	}
 	return manifest.DefaultNamespace

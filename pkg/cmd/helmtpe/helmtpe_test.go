@@ -185,10 +185,14 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"install", "--to", "v7.3.1"}, "-f is required"},
 		{[]string{"rollback", "--yes"}, "needs --backup NAME"},
 		{[]string{"plan"}, "--to is required"},
+		{[]string{"plan", "--to", "v7.3.1", "--color", "banana"}, `invalid argument "banana" for "--color" flag: must be auto, always or never`},
+		{[]string{"repo", "add", "--repo-url", "", "--installation-id-file", "/nonexistent/id"}, "--repo and --repo-url must not be empty"},
+		{[]string{"repo", "add", "--url", "", "--installation-id-file", "/nonexistent/id"}, "--repo and --repo-url must not be empty"}, // the older name is an alias
 		{[]string{"plan", "--bundle", "b.tar.gz", "--refresh"}, "--bundle cannot be used with --refresh"},
 		{[]string{"upgrade", "--bundle", "b.tar.gz", "--repo-url", "http://x", "-f", "x.yaml"}, "--bundle cannot be used with --repo-url"},
 		{[]string{"upgrade", "--bundle", "/nonexistent/b.tar.gz", "-f", "x.yaml"}, "--bundle: reading the bundle"},
 		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "abc"}, "--digest \"abc\""},
+		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "sha256:abc"}, "--digest \"sha256:abc\""},
 		{[]string{"repo", "add", "--to", "v7.3.1"}, "no installation ID"},
 		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file: reading the installation ID file"},
 	}
@@ -197,6 +201,9 @@ func TestFlagValidation(t *testing.T) {
 			_, _, err := run(t, nil, tt.args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+			if cli.ExitCode(err) != cli.ExitErr {
+				t.Errorf("exit code %d, want %d (bad input)", cli.ExitCode(err), cli.ExitErr)
 			}
 		})
 	}

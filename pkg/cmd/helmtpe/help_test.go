@@ -2,6 +2,8 @@ package helmtpe
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,6 +85,15 @@ func TestFlagCompletionsAreWired(t *testing.T) {
 }
 
 func TestEnvReportsHelmSettings(t *testing.T) {
+	// A kubeconfig whose context names no namespace, as Helm sees it before exporting
+	// HELM_NAMESPACE=default.
+	kc := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:1'}\n"+
+		"contexts:\n- name: c\n  context: {cluster: k, user: u}\nusers:\n- name: u\n  user: {token: t}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plugin := map[string]string{"HELM_NAMESPACE": "default", "HELM_KUBECONTEXT": "", "KUBECONFIG": kc,
+		"HELM_PLUGIN_NAME": "tpe", "HELM_PLUGIN_DIR": "/p/tpe", "HELM_BIN": "/usr/bin/helm", "HELM_DRIVER": "secret"}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -103,6 +114,23 @@ func TestEnvReportsHelmSettings(t *testing.T) {
 			want: EnvInfo{Namespace: "other", KubeContext: "dev", KubeConfig: "/tmp/kc", HelmDriver: "secret"},
 		},
 	}
+	tests = append(tests,
+		// Helm exports HELM_NAMESPACE=default when nothing names a namespace: it was taken as a choice.
+		struct {
+			name string
+			env  map[string]string
+			args []string
+			want EnvInfo
+		}{name: "as a plugin: HELM_NAMESPACE=default is not a choice", env: plugin,
+			want: EnvInfo{Namespace: "thingpark-enterprise", KubeConfig: kc, HelmDriver: "secret", Plugin: true, PluginDir: "/p/tpe", HelmBin: "/usr/bin/helm"}},
+		struct {
+			name string
+			env  map[string]string
+			args []string
+			want EnvInfo
+		}{name: "standalone: -n default is", env: map[string]string{"HELM_NAMESPACE": "", "KUBECONFIG": kc, "HELM_PLUGIN_NAME": "", "HELM_PLUGIN_DIR": "", "HELM_BIN": "", "HELM_DRIVER": ""},
+			args: []string{"-n", "default"}, want: EnvInfo{Namespace: "default", KubeConfig: kc, HelmDriver: "secret"}},
+	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
@@ -70,6 +70,10 @@ func NewCmdImages(env *Env) *cobra.Command {
 			listed as "cannot be redirected by values": mirror them under the same name, or ask the vendor.
 			The mirror holds each image under its path without the original registry host, e.g.
 			quay.io/strimzi/operator:0.33.2 as HOST/PATH/strimzi/operator:0.33.2.
+
+			An image list is meant to be copied (mirroring scripts, release bundles, tickets): when an image
+			reference would hold a secret of your values (the installation ID in a registry host name), it
+			is not printed and the command fails, as "bundle create" does.
 
 			Exit codes: 0 the images are listed (warnings go to stderr), 1 error.`),
 		Example: templates.Examples(`
@@ -138,10 +142,11 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 		return nil, err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	vals, err := values.Load(o.ValueFiles)
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
 		return nil, err
 	}
+	hideValues(o.ErrOut, vals)
 	cfg := images.Config{Release: rel, Values: vals, Namespace: namespace, Registry: o.Registry}
 	if o.ChartDir != "" {
 		cfg.Charts = &charts.Dir{Path: o.ChartDir}
@@ -163,9 +168,9 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 // ref (best effort: a note, and nil).
 func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
 	if o.VendorManifest != "" {
-		data, err := os.ReadFile(o.VendorManifest)
+		data, err := readFlagFile(ctx, "--vendor-manifest", input.ImageList, o.VendorManifest)
 		if err != nil {
-			return nil, "", fmt.Errorf("reading --vendor-manifest: %w", err)
+			return nil, "", err
 		}
 		return images.ParseContainerManifest(data), o.VendorManifest, nil
 	}

@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,7 +12,11 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 // fixture731Images are the images the fixture charts of v7.3.1 render with the default values.
@@ -103,6 +108,31 @@ func TestImagesCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("the installation ID in a registry host name is refused, as bundle create refuses it", func(t *testing.T) {
+		const id = "f00dfeed1234abcd5678"
+		vals := writeTemp(t, "global:\n  installationId: "+id+"\n  repositories:\n    containerImagesRegistry:\n      fqdn: "+id+".registry.example.com\n")
+		for _, o := range []string{"table", "json"} {
+			out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "-f", vals, "-o", o)
+			var se *images.SecretInImageError
+			if !errors.As(err, &se) || cli.ExitCode(err) != cli.ExitErr {
+				t.Fatalf("-o %s: err = %v, want a SecretInImageError (exit 1)", o, err)
+			}
+			if all := out + stderr + err.Error(); strings.Contains(all, id) || !strings.Contains(err.Error(), "registry host name") {
+				t.Errorf("-o %s: the ID is shown, or the error does not say why:\n%s", o, all)
+			}
+		}
+		// bundle create renders its images through the same rule (renderImages).
+		rel, err := manifest.MustLoad().Resolve("v7.3.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := values.Load([]string{vals})
+		var se *images.SecretInImageError
+		if _, err := renderImages(t.Context(), rel, &charts.Dir{Path: dir}, v); !errors.As(err, &se) {
+			t.Errorf("bundle create's images: %v", err)
+		}
+	})
+
 	t.Run("the report as JSON", func(t *testing.T) {
 		out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "--registry", "mirror.example.com", "-o", "json")
 		if err != nil {
@@ -158,7 +188,7 @@ func TestImagesCommand(t *testing.T) {
 	}{
 		{"a scheme in --registry", "without a scheme", []string{"--registry", "https://mirror.example.com"}},
 		{"a missing --chart-dir", "--chart-dir /nonexistent is not a directory", []string{"--chart-dir", "/nonexistent"}},
-		{"a missing --vendor-manifest", "reading --vendor-manifest", []string{"--chart-dir", dir, "--vendor-manifest", "/nonexistent"}},
+		{"a missing --vendor-manifest", "--vendor-manifest: open /nonexistent", []string{"--chart-dir", dir, "--vendor-manifest", "/nonexistent"}},
 		{"no repository", "helm tpe repo add", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +220,19 @@ func TestImagesFromBundle(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tpe.tar.gz")
 	if _, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", file); err != nil {
 		t.Fatalf("bundle create: %v\n%s", err, stderr)
+	} else if !strings.Contains(stderr, "name the file with --output-file") {
+		t.Errorf("-o FILE (the older spelling) gives no warning:\n%s", stderr)
+	}
+	// -o is only a format: -o json prints the summary as JSON, the file is --output-file.
+	dir := t.TempDir()
+	file2 := filepath.Join(dir, "again.tar.gz")
+	sum, stderr, err := run(t, nil, "bundle", "create", "--to", "v7.3.1", "--repo-url", url, "--installation-id-file", idFile, "-o", "json", "--output-file", file2)
+	var res BundleCreateResult
+	if err != nil || json.Unmarshal([]byte(sum), &res) != nil || res.File != file2 || res.Digest == "" {
+		t.Fatalf("bundle create -o json: %v %+v\n%s\n%s", err, res, sum, stderr)
+	}
+	if _, err := os.Stat("json"); err == nil {
+		t.Error("-o json wrote a file named json")
 	}
 	// a file in a directory that does not exist: the error names it (not a temporary file), and
 	// nothing is downloaded

@@ -126,12 +126,18 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	cl, err := o.env.Cluster()
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return err
 	}
 	deps := upgrade.Deps{Helm: cl.Action, Kube: cl.Clients.Kube, Dynamic: cl.Clients.Dynamic, Exec: cl.runExec(), Server: o.env.serverVersion(cl),
-		Charts: func(v values.Values) (upgrade.Repository, error) { return o.Repo.source(o.env, v, o.In, o.ErrOut) },
+		Charts: func(v values.Values) (upgrade.Repository, error) {
+			if !o.ShowSecrets {
+				hideValues(o.ErrOut, v)
+			}
+			return o.Repo.source(o.env, v, o.In, o.ErrOut)
+		},
+		Admin: o.Repo.adminSource(),
 		Log: func(f string, a ...any) {
 			fmt.Fprintf(o.ErrOut, "[%s] %s\n", time.Since(start).Round(time.Second), fmt.Sprintf(f, a...))
 		},

@@ -88,6 +88,8 @@ func TestPlanWithoutCluster(t *testing.T) {
 			[]string{"values.schema.json", "global.legacyKey"}, ""},
 		{"an unknown --from", []string{"--from", "v9.9.9", "--to", "v7.3.1"}, 0, nil, `--from: unknown TPE release "v9.9.9"`},
 		{"a bad --kube-version", []string{"--from", "v7.2.2c", "--to", "v7.3.1", "--kube-version", "latest"}, 0, nil, "--kube-version"},
+		{"a --chart-dir without the target's charts is an error, as for images", []string{"--from", "v7.2.2c", "--to", "v7.3.1", "-f", old, "--chart-dir", chartDir(t, "v7.2.2c")}, 0, nil,
+			"--chart-dir: chart thingpark-data-controllers 1.2.4 is not in"},
 		{"a missing --chart-dir", []string{"--from", "v7.2.2c", "--to", "v7.3.1", "--chart-dir", "/nonexistent"}, 0, nil, "--chart-dir /nonexistent is not a directory"},
 	}
 	for _, tt := range tests {

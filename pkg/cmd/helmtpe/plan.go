@@ -109,7 +109,7 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
-	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	cli.ColorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 
@@ -161,8 +161,17 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	}
 	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
 	if len(o.ValueFiles) > 0 {
+		hideValues(o.ErrOut, vals)
 		if o.ChartDir != "" {
-			in.Charts = &charts.Dir{Path: o.ChartDir}
+			// Charts the user named and plan cannot use are bad input, as for images: an
+			// error, not a skipped check.
+			dir := &charts.Dir{Path: o.ChartDir}
+			for _, c := range to.Charts() {
+				if _, err := dir.LoadChart(c.Chart, c.Version); err != nil {
+					return nil, fmt.Errorf("--chart-dir: %w: give the directory of %s's four charts (helm pull them, or unpack a release bundle)", err, to.Name)
+				}
+			}
+			in.Charts = dir
 		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
 			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
 		} else {
@@ -170,6 +179,12 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		}
 	} else if o.ChartDir != "" {
 		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
+	} else if o.Repo.Bundle != "" {
+		// Without values the charts are not read, but the bundle must still hold every release of
+		// the path (the plan's bundle check), as with values.
+		if in.Charts, err = o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
+			return nil, err
+		}
 	}
 	in.Values = vals
 	if o.From != "" {
@@ -177,7 +192,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		in.State = plan.StateOf(m, from, namespace())
 		return noted(plan.New(ctx, in)), nil
 	}
-	cl, err := o.env.Cluster()
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}
@@ -185,6 +200,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		return nil, err
 	}
 	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
+	in.Admin = o.Repo.adminSource()
 	if o.KubeVersion == "" {
 		in.Server = o.env.serverVersion(cl)
 	}
@@ -228,6 +244,8 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		fmt.Fprintf(w, "Kubernetes: %s\n", p.ServerVersion)
 	}
 	switch {
+	case p.Action == plan.ActionDowngrade:
+		fmt.Fprintf(w, "Action:     downgrade, which no upgrade does: roll back (helm tpe rollback) or restore from a backup\n")
 	case !p.Reachable:
 		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
 	case p.Action == plan.ActionNone:
@@ -270,6 +288,9 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 					line += " — the plan cannot verify it: install/upgrade need --ack-admin-steps"
 				}
 				fmt.Fprintln(w, line)
+			}
+			if h.AdminNote != "" {
+				fmt.Fprintln(w, "    ("+h.AdminNote+")")
 			}
 		}
 	}

@@ -249,7 +249,7 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 					return fmt.Errorf("%w (or versions)", err)
 				}
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&o.Manifest, "manifest", "", "VERSIONS file to read instead of the embedded matrix")
@@ -258,12 +258,12 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 }
 
 // Run prints the manifest.
-func (o *ManifestOptions) Run() error {
+func (o *ManifestOptions) Run(ctx context.Context) error {
 	m, err := manifest.Load()
 	if err != nil {
 		return err
 	}
-	res, err := o.release(m)
+	res, err := o.release(ctx, m)
 	if err != nil {
 		return err
 	}
@@ -273,8 +273,8 @@ func (o *ManifestOptions) Run() error {
 // release is the release to show (manifest.ResolveRelease): --manifest's file (named by RELEASE,
 // its directory or its charts, else a custom release), else RELEASE or the newest known release.
 // Errors name RELEASE or --manifest, the two inputs of this command.
-func (o *ManifestOptions) release(m *manifest.Matrix) (manifest.Resolution, error) {
-	res, err := m.ResolveRelease(manifest.Request{Name: o.Release, File: o.Manifest, Unnamed: true})
+func (o *ManifestOptions) release(ctx context.Context, m *manifest.Matrix) (manifest.Resolution, error) {
+	res, err := m.ResolveRelease(manifest.Request{Name: o.Release, File: o.Manifest, Unnamed: true, Context: ctx})
 	if err != nil {
 		return res, manifest.InputError(err, "RELEASE", "--manifest")
 	}

@@ -1,6 +1,7 @@
 package helmtpe
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -22,8 +23,10 @@ type RepoAddOptions struct {
 	URL        string
 	IDFile     string
 	ValueFiles []string
-	To         string
-	Output     string
+	// AllowInsecureHTTP is --allow-insecure-http.
+	AllowInsecureHTTP bool
+	To                string
+	Output            string
 
 	env    *Env
 	format cli.Format
@@ -87,7 +90,12 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 			The installation ID is read from --installation-id-file, the HELM_TPE_INSTALLATION_ID variable,
 			global.installationId of the values files (-f), or a prompt that does not echo. It is never a
 			plain flag value (shell history), and it is never printed: at most its last 4 characters.
-			repositories.yaml is written with mode 0600.`),
+			repositories.yaml is written with mode 0600.
+
+			The installation ID is the repository's user and password, sent with every request: a plain
+			http URL would carry it in clear, so it is refused unless --allow-insecure-http is given (then
+			with a warning, on every command that uses the repository). http to this machine (localhost,
+			127.0.0.1, ::1: a local mirror or a tunnel) is accepted.`),
 		Example: templates.Examples(`
 			# Add the vendor repository, reading the ID from a file
 			helm tpe repo add --installation-id-file ~/.tpe/installation-id
@@ -97,21 +105,25 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 
 			# A mirror, ID from the environment (a mirror that lacks the newest release is added with a
 			# warning listing the releases it serves)
-			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --name tpe-mirror --url https://mirror.example.com/charts`),
+			HELM_TPE_INSTALLATION_ID=... helm tpe repo add --repo tpe-mirror --repo-url https://mirror.example.com/charts`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
 				return err
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&o.Name, "name", o.Name, "repository name in Helm's repositories.yaml")
-	cmd.Flags().StringVar(&o.URL, "url", o.URL, "repository URL")
+	// --repo and --repo-url, as every command that reads the repository names them.
+	cmd.Flags().StringVar(&o.Name, "repo", o.Name, "repository `NAME` in Helm's repositories.yaml (what --repo of the other commands names)")
+	cmd.Flags().StringVar(&o.URL, "repo-url", o.URL, "repository `URL`")
+	cli.AliasFlag(cmd.Flags(), "repo", "name")
+	cli.AliasFlag(cmd.Flags(), "repo-url", "url")
 	cmd.Flags().StringVar(&o.IDFile, "installation-id-file", "", "file holding the installation ID")
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
 	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	addAllowInsecureHTTP(cmd, &o.AllowInsecureHTTP)
 	return cmd
 }
 
@@ -122,7 +134,7 @@ func (o *RepoAddOptions) Complete() error {
 		return err
 	}
 	if o.Name == "" || o.URL == "" {
-		return fmt.Errorf("--name and --url must not be empty")
+		return fmt.Errorf("--repo and --repo-url must not be empty")
 	}
 	if o.matrix, err = manifest.Load(); err != nil {
 		return err
@@ -140,9 +152,13 @@ func (o *RepoAddOptions) Complete() error {
 }
 
 // Run adds and checks the repository.
-func (o *RepoAddOptions) Run() error {
-	vals, err := values.Load(o.ValueFiles)
+func (o *RepoAddOptions) Run(ctx context.Context) error {
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
+		return err
+	}
+	hideValues(o.ErrOut, vals)
+	if err := checkPlainHTTP(o.URL, "--repo-url", o.AllowInsecureHTTP, o.ErrOut); err != nil {
 		return err
 	}
 	id, src, err := installationID(o.IDFile, vals, o.In, o.ErrOut)
@@ -151,7 +167,7 @@ func (o *RepoAddOptions) Run() error {
 	}
 	red := redact.New(id)
 	r := &charts.Repo{Name: o.Name, URL: o.URL, ID: id, RepoConfig: o.env.Settings.RepositoryConfig,
-		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings), URLFrom: "--url"}
+		RepoCache: o.env.Settings.RepositoryCache, Getters: getter.All(o.env.Settings), URLFrom: "--repo-url"}
 	fmt.Fprintf(o.ErrOut, "checking %s with installation ID %s (from %s) ...\n", o.URL, redact.Mask(id), src)
 	if _, err := r.FetchIndex(); err != nil {
 		return red.Error(err)

@@ -97,7 +97,7 @@ func (o *RollbackOptions) Validate() error {
 // Run feeds rollback.Run with the flags, the cluster and the terminal, and prints its outcome.
 func (o *RollbackOptions) Run(ctx context.Context) error {
 	start := time.Now()
-	cl, err := o.env.Cluster()
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package helmtpe
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,7 +72,7 @@ func NewCmdValuesGet(env *Env) *cobra.Command {
 			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 				return err
 			}
-			return o.Run()
+			return o.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVarP(&o.Dir, "dir", "d", o.Dir, "directory to write the files into (created with mode 0700)")
@@ -80,8 +81,8 @@ func NewCmdValuesGet(env *Env) *cobra.Command {
 }
 
 // Run writes the files.
-func (o *ValuesGetOptions) Run() error {
-	cl, err := o.env.Cluster()
+func (o *ValuesGetOptions) Run(ctx context.Context) error {
+	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return err
 	}

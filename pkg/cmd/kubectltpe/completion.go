@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/i18n"
 	"k8s.io/kubectl/pkg/util/templates"
 )
 
@@ -19,7 +18,7 @@ const CompletionHelperName = "kubectl_complete-tpe"
 var completionShells = []string{"bash", "zsh", "fish", "powershell"}
 
 var (
-	completionLong = templates.LongDesc(i18n.T(`
+	completionLong = `
 		Print a shell completion script for kubectl-tpe (bash, zsh, fish or powershell).
 
 		There are two ways to complete the plugin:
@@ -33,9 +32,9 @@ var (
 
 		Flags complete their values: --namespace from the cluster, --context from the kubeconfig,
 		--to and --tpe-version from the embedded TPE release list, --hosting, --profile and
-		--output from their fixed values.`))
+		--output from their fixed values.`
 
-	completionExample = templates.Examples(i18n.T(`
+	completionExample = templates.Examples(`
 		# kubectl tpe <TAB>: put the completion helper next to kubectl-tpe on PATH
 		ln -s "$(command -v kubectl-tpe)" "$(dirname "$(command -v kubectl-tpe)")/kubectl_complete-tpe"
 
@@ -49,7 +48,7 @@ var (
 		kubectl-tpe completion fish > ~/.config/fish/completions/kubectl-tpe.fish
 
 		# ... in PowerShell
-		kubectl-tpe completion powershell | Out-String | Invoke-Expression`))
+		kubectl-tpe completion powershell | Out-String | Invoke-Expression`)
 )
 
 // Args returns the arguments the root command executes for the process's command line argv

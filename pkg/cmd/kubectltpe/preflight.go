@@ -20,16 +20,18 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
 var (
-	preflightLong = templates.LongDesc(`
+	preflightLong = `
 		Check a Kubernetes cluster against every requirement of the TPE cluster prerequisites
 		page, as named checks with a status (pass, warn, fail, skip, manual), a message that names
 		the object, and a remediation:
@@ -78,14 +80,14 @@ var (
 		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
 		before anything is sent to the cluster.
 
-		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`)
+		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`
 
 	preflightExample = templates.Examples(`
 		# Check everything the current user can be checked for, against the newest TPE release
 		%[1]s preflight
 
 		# As cluster administrator, before creating the prerequisites on AKS
-		%[1]s preflight --profile admin --hosting aks --tpe-version v7.3.1
+		%[1]s preflight --profile admin --hosting aks --to v7.3.1
 
 		# As the application operator, with the values you will install with
 		%[1]s preflight --profile operator -n thingpark-enterprise -f values-thingpark-stack.yaml --segment l --probe
@@ -179,8 +181,9 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Profile, "profile", o.Profile, "Account profile whose permissions are checked: admin, operator or all (default: all for a cluster administrator, else operator)")
-	fl.StringVar(&o.TPEVersion, "tpe-version", o.TPEVersion, "Target TPE release, e.g. v7.3.1 (default: the newest known release)")
-	fl.StringVar(&o.Manifest, "manifest", o.Manifest, "Release manifest (VERSIONS file) of the target release, instead of --tpe-version")
+	fl.StringVar(&o.TPEVersion, "to", o.TPEVersion, "Target TPE `RELEASE`, e.g. v7.3.1 (default: the newest known release)")
+	cli.AliasFlag(fl, "to", "tpe-version")
+	fl.StringVar(&o.Manifest, "manifest", o.Manifest, "Release manifest (VERSIONS file) of the target release, instead of --to")
 	fl.StringVar(&o.Hosting, "hosting", o.Hosting, "Hosting of the cluster: aks, eks, gke or other (selects the expected StorageClasses and CSI driver)")
 	fl.StringArrayVarP(&o.ValuesFiles, "values", "f", o.ValuesFiles, "TPE values file the operator installs with (repeatable, merged like helm -f)")
 	fl.StringVar(&o.Segment, "segment", o.Segment, "Sizing segment: S, M, L, XL or XXL (judges allocatable CPU and memory)")
@@ -195,7 +198,7 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.BoolVar(&o.NetworkTest, "network-test", o.NetworkTest, "Run iperf3 probe pods, one per zone, to measure inter-zone latency and bandwidth (they are removed afterwards)")
 	fl.StringVar(&o.NetworkTestImage, "network-test-image", o.NetworkTestImage, "Image of the --network-test pods (iperf3 as entrypoint)")
 	fl.DurationVar(&o.NetworkTestTimeout, "network-test-timeout", o.NetworkTestTimeout, "Time limit of --network-test")
-	fl.StringVar(&o.Bundle, "bundle", o.Bundle, "Release bundle `FILE` the site installs from (made by helm tpe bundle create): verify it instead of probing the vendor's repositories, and with --probe check that the cluster can pull its images; its target is the default --tpe-version")
+	fl.StringVar(&o.Bundle, "bundle", o.Bundle, "Release bundle `FILE` the site installs from (made by helm tpe bundle create): verify it instead of probing the vendor's repositories, and with --probe check that the cluster can pull its images; its target is the default --to")
 	fl.DurationVar(&o.PullTimeout, "pull-timeout", o.PullTimeout, "Time limit of the image pull test of --bundle --probe")
 	fl.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM file of the server certificate (then its chain) to verify, instead of the values' global.ingress.tls")
 	fl.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM file of the private key of --tls-cert")
@@ -203,7 +206,7 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.StringVar(&o.PriorityClassNames, "priority-class-names", o.PriorityClassNames, "PriorityClass spelling expected first: docs (thingpark-datapath, -data, -others) or vendor (thingpark-data-path, -data, -other)")
 	fl.StringVar(&o.StorageClassName, "storage-class-name", o.StorageClassName, "StorageClass expected for --hosting other")
 	fl.StringVar(&o.StorageProvisioner, "storage-provisioner", o.StorageProvisioner, "Provisioner named in the remediation for --hosting other")
-	fl.StringVar(&o.Color, "color", o.Color, "Colour the table: auto, always or never (NO_COLOR is honoured)")
+	cli.ColorFlag(fl, &o.Color)
 	fl.StringSliceVar(&o.Only, "only", o.Only, "Run only these checks: ids, id globs (tls.*) or categories (TLS), comma-separated; TLS, values and backup checks need no cluster")
 	fl.StringSliceVar(&o.Skip, "skip", o.Skip, "Do not run these checks: ids, id globs or categories, comma-separated")
 	return cmd
@@ -225,7 +228,7 @@ func (o *PreflightOptions) Validate() error {
 		return fmt.Errorf("--segment must be S, M, L, XL or XXL, got %q", o.Segment)
 	}
 	if o.TPEVersion != "" && o.Manifest != "" {
-		return fmt.Errorf("--tpe-version and --manifest both name the target release: give one")
+		return fmt.Errorf("--to and --manifest both name the target release: give one")
 	}
 	if o.FailOn != "fail" && o.FailOn != "warn" {
 		return fmt.Errorf("--fail-on must be fail or warn, got %q", o.FailOn)
@@ -239,10 +242,25 @@ func (o *PreflightOptions) Validate() error {
 	if o.ProbeTimeout <= 0 || o.NetworkTestTimeout <= 0 || o.PullTimeout <= 0 {
 		return fmt.Errorf("--probe-timeout, --network-test-timeout and --pull-timeout must be positive")
 	}
-	if o.Color != "auto" && o.Color != "always" && o.Color != "never" {
-		return fmt.Errorf("--color must be auto, always or never, got %q", o.Color)
+	if err := cli.ValidColor(o.Color); err != nil {
+		return err
 	}
 	return o.selection().Validate()
+}
+
+// describeSelection is "--only tls --skip tls" as given, for messages.
+func (o *PreflightOptions) describeSelection() string {
+	var parts []string
+	if len(o.Only) > 0 {
+		parts = append(parts, "--only "+strings.Join(o.Only, ","))
+	}
+	if len(o.Skip) > 0 {
+		parts = append(parts, "--skip "+strings.Join(o.Skip, ","))
+	}
+	if len(parts) == 0 {
+		return "(every check)"
+	}
+	return strings.Join(parts, " ")
 }
 
 func (o *PreflightOptions) selection() preflight.Selection {
@@ -252,7 +270,7 @@ func (o *PreflightOptions) selection() preflight.Selection {
 // Complete reads the input files, resolves the release and builds the clients. Every input
 // error is reported here, before any request reaches the cluster.
 func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	req := manifest.Request{Name: o.TPEVersion, File: o.Manifest}
+	req := manifest.Request{Name: o.TPEVersion, File: o.Manifest, Context: ctx}
 	var b *bundle.Bundle
 	var bundleErr, err error
 	if o.Bundle != "" {
@@ -269,7 +287,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	}
 	target, err := preflight.ResolveTarget(manifest.MustLoad(), req)
 	if err != nil {
-		return manifest.InputError(err, "--tpe-version", "--manifest")
+		return manifest.InputError(err, "--to", "--manifest")
 	}
 	cfg := preflight.Config{Profile: o.Profile, Target: target, Hosting: o.Hosting, Segment: strings.ToUpper(o.Segment),
 		Hostname: o.Hostname, Strict: o.Strict, Probe: o.Probe, ProbeTimeout: o.ProbeTimeout,
@@ -280,11 +298,13 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		Select:      o.selection(),
 		Bundle:      b, BundleErr: bundleErr, PullRunID: runID(), PullTimeout: o.PullTimeout,
 	}
-	if cfg.Values, err = values.Load(o.ValuesFiles); err != nil {
+	if cfg.Values, err = values.LoadContext(ctx, o.ValuesFiles); err != nil {
 		return err
 	}
+	// From now on the output streams hide the values' secrets wherever they appear.
+	redact.Of(o.Out).Add(redact.Strings(redact.FromValues(cfg.Values))...)
 	cfg.HasValues = len(o.ValuesFiles) > 0
-	if err := o.completeTLS(&cfg); err != nil {
+	if err := o.completeTLS(ctx, &cfg); err != nil {
 		return err
 	}
 	if cfg.Hostname == "" && cfg.HasValues {
@@ -296,7 +316,7 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 		return nil
 	}
 
-	if o.clients, err = newClients(f); err != nil {
+	if o.clients, err = clientsFor(ctx, f, o.ErrOut); err != nil {
 		return err
 	}
 	cfg.Namespace = o.clients.TPENamespace()
@@ -325,8 +345,16 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if o.clients != nil {
 		klog.V(1).Infof("preflight: %s in %s", o.clients.Counter, time.Since(start).Round(time.Millisecond))
 	}
-	if err := check.Write(o.Out, o.format, rep, cli.UseColor(o.Out, o.Color)); err != nil {
-		return err
+	if rep.Summary.Total > 0 || o.format != cli.FormatTable {
+		if err := check.Write(o.Out, o.format, rep, cli.UseColor(o.Out, o.Color)); err != nil {
+			return err
+		}
+	}
+	if rep.Summary.Total == rep.Summary.Skip {
+		// A selection that runs nothing (every check skipped, or none selected) verified
+		// nothing: never "OK" (exit 2, docs/output-schema.md).
+		return cli.Failed(fmt.Errorf("no check ran: the selection %s leaves none that can run with the given inputs (%d selected, all skipped), so nothing was verified; "+
+			"the TLS checks need a certificate (--tls-cert or global.ingress.tls of -f), the values and backup checks need -f", o.describeSelection(), rep.Summary.Total))
 	}
 	threshold := check.Fail
 	if o.FailOn == "warn" {
@@ -342,4 +370,13 @@ func runID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
@@ -18,23 +18,23 @@ import (
 // completeTLS reads the certificate files (--tls-cert, --tls-key, --tls-ca) into cfg.TLS, or
 // takes the certificate of the values, and parses it now, so that a bad PEM fails before the
 // cluster is contacted.
-func (o *PreflightOptions) completeTLS(cfg *preflight.Config) error {
+func (o *PreflightOptions) completeTLS(ctx context.Context, cfg *preflight.Config) error {
 	var err error
 	if o.TLSCert != "" {
 		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
 			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname,
 			Names: values.TLSNames{Cert: "--tls-cert", Key: "--tls-key", CA: "--tls-ca", Hostname: "--hostname"}}
-		if in.CertPEM, err = os.ReadFile(o.TLSCert); err != nil {
-			return fmt.Errorf("reading --tls-cert: %w", err)
+		if in.CertPEM, err = readFlagFile(ctx, "--tls-cert", input.PEM, o.TLSCert); err != nil {
+			return err
 		}
 		if o.TLSKey != "" {
-			if in.KeyPEM, err = os.ReadFile(o.TLSKey); err != nil {
-				return fmt.Errorf("reading --tls-key: %w", err)
+			if in.KeyPEM, err = readFlagFile(ctx, "--tls-key", input.PEM, o.TLSKey); err != nil {
+				return err
 			}
 		}
 		if o.TLSCA != "" {
-			if in.CAPEM, err = os.ReadFile(o.TLSCA); err != nil {
-				return fmt.Errorf("reading --tls-ca: %w", err)
+			if in.CAPEM, err = readFlagFile(ctx, "--tls-ca", input.PEM, o.TLSCA); err != nil {
+				return err
 			}
 		}
 		// Parse now, so that a bad PEM fails before the cluster is contacted.
@@ -59,6 +59,7 @@ func (o *PreflightOptions) reviewer(ctx context.Context, namespace string) (rbac
 		Direct: func() (kubernetes.Interface, error) {
 			direct := rest.CopyConfig(o.clients.Config)
 			direct.Impersonate, direct.WrapTransport = rest.ImpersonationConfig{}, nil
+			direct.Timeout = o.clients.RequestTimeout
 			c, err := kube.FromConfig(direct, o.clients.Namespace, o.clients.ExplicitNamespace)
 			if err != nil {
 				return nil, err

@@ -66,6 +66,8 @@ func TestPreflightOnlyWithoutKubeconfig(t *testing.T) {
 		{"a bad CA file names --tls-ca", tls(good, goodKey, badCA), 1, "--tls-ca " + badCA + ": the CA certificate is not valid PEM"},
 		{"a cluster check still needs a kubeconfig", []string{"preflight", "--only", "tls,nodes"}, 1, "no Kubernetes cluster is configured"},
 		{"a typo is an error", []string{"preflight", "--only", "tsl"}, 1, `--only "tsl" matches no check`},
+		{"--only tls without a certificate ran nothing: not OK", []string{"preflight", "--only", "tls"}, 2, "no check ran: the selection --only tls"},
+		{"--only tls --skip tls ran nothing: not OK", []string{"preflight", "--only", "tls", "--skip", "tls", "--tls-cert", good}, 2, "no check ran: the selection --only tls --skip tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestPreflightOnlyWithoutKubeconfig(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d (err %v)\nstdout:\n%s\nstderr:\n%s", code, tt.code, err, out, errOut)
 			}
-			if tt.code == 1 {
+			if tt.code == 1 || strings.HasPrefix(tt.mention, "no check ran") {
 				if err == nil || !strings.Contains(err.Error(), tt.mention) {
 					t.Fatalf("err %v, want %q", err, tt.mention)
 				}

@@ -49,11 +49,14 @@ func TestPrereqsShow(t *testing.T) {
 			[]string{"name: thingpark-data-path", "value: 1000000", "name: thingpark-csi-gp2-xfs", "provisioner: ebs.csi.aws.com", "name: nginx-tpe"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "eks"}, // the newest release: 8.0
 			[]string{"name: thingpark-csi-gp3-xfs", "name: thingpark-csi-gp3-ext4", "type: gp3"}, ""},
-		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "8.0.0"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--to", "8.0.0"},
 			[]string{"name: thingpark-csi-gp3-xfs", "type: gp3"}, ""},
-		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--tpe-version"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--to", "seven"}, nil, "--to"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "seven"}, nil, "--to"}, // the older name is an alias
+		{[]string{"preflight", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag: must be auto, always or never`},
+		{[]string{"status", "--color", "banana"}, nil, `invalid argument "banana" for "--color" flag`},
 		// An unknown release is bad input (its objects would be guessed), naming the known ones.
-		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "v9.9.9"}, nil, `--tpe-version: unknown TPE release "v9.9.9": known releases are`},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "v9.9.9"}, nil, `--to: unknown TPE release "v9.9.9": known releases are`},
 		{[]string{"prereqs", "show", "--hosting", "eks", "--tpe-version", "V7.3.4C"},
 			[]string{"Note: v7.3.4c is an alias of v7.3.6 (the vendor renamed it)", "type: gp2"}, ""},
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
@@ -97,7 +100,7 @@ func TestPreflightUnknownRelease(t *testing.T) {
 	root := NewCmdRoot(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out})
 	root.SetArgs([]string{"preflight", "--tpe-version", "v9.9.9", "--kubeconfig", "/nonexistent"})
 	err := root.Execute()
-	if err == nil || !strings.Contains(err.Error(), `--tpe-version: unknown TPE release "v9.9.9": known releases are`) || !strings.Contains(err.Error(), "v7.3.0") {
+	if err == nil || !strings.Contains(err.Error(), `--to: unknown TPE release "v9.9.9": known releases are`) || !strings.Contains(err.Error(), "v7.3.0") {
 		t.Fatalf("err = %v", err)
 	}
 }

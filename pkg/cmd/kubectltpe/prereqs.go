@@ -19,7 +19,7 @@ import (
 )
 
 var (
-	prereqsLong = templates.LongDesc(`
+	prereqsLong = `
 		Show or create the cluster-wide objects a cluster administrator provides before TPE is
 		installed (the prerequisites page, "Cluster wide resources" step):
 
@@ -28,13 +28,13 @@ var (
 		  manifest's spelling thingpark-data-path, thingpark-data, thingpark-other);
 		* the StorageClasses of the hosting (aks: disk.csi.azure.com, eks: ebs.csi.aws.com,
 		  gke: pd.csi.storage.gke.io, all WaitForFirstConsumer; other: one WaitForFirstConsumer
-		  class with the provisioner you name). They follow the target release (--tpe-version,
+		  class with the provisioner you name). They follow the target release (--to,
 		  default the newest): on eks TPE 8.0 uses gp3 volumes (thingpark-csi-gp3-xfs, -ext4),
 		  7.x gp2 (thingpark-csi-gp2-xfs, -ext4);
 		* the IngressClass nginx-tpe for controller k8s.io/ingress-nginx.
 
 		CRDs and the third-party controllers' ClusterRoles come with the charts and the vendor's
-		manifests and are not created here.`)
+		manifests and are not created here.`
 
 	prereqsExample = templates.Examples(`
 		# Review the manifests for AKS
@@ -43,21 +43,21 @@ var (
 		# Create them with server-side apply
 		%[1]s prereqs apply --hosting aks`)
 
-	prereqsShowLong = templates.LongDesc(`
+	prereqsShowLong = `
 		Print the cluster-wide manifests of the hosting as YAML (or JSON), for review or for your
-		own GitOps repository. Nothing is sent to the cluster.`)
+		own GitOps repository. Nothing is sent to the cluster.`
 
 	prereqsShowExample = templates.Examples(`
 		# The objects for EKS, in the vendor manifest's PriorityClass spelling
 		%[1]s prereqs show --hosting eks --priority-class-names=vendor
 
 		# The EKS StorageClasses of TPE 7.3 (gp2) rather than 8.0 (gp3)
-		%[1]s prereqs show --hosting eks --tpe-version v7.3.6
+		%[1]s prereqs show --hosting eks --to v7.3.6
 
 		# For another hosting, with the provisioner of your storage
 		%[1]s prereqs show --hosting other --storage-provisioner rancher.io/local-path`)
 
-	prereqsApplyLong = templates.LongDesc(`
+	prereqsApplyLong = `
 		Apply the cluster-wide objects with server-side apply under field manager kubectl-tpe,
 		and report per object: created, configured, unchanged or conflict. A field owned by
 		another field manager (kubectl, helm, a GitOps tool) is never overwritten unless you pass
@@ -67,7 +67,30 @@ var (
 		--dry-run=client only reads (three lists, no mutating request); --dry-run=server asks the
 		API server to validate the apply without persisting it.
 
-		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`)
+		With --to RELEASE (and no --hosting) it applies instead the cluster-admin steps of every
+		hop from the installed release (read from the namespace's Helm releases, or --from) to
+		RELEASE, in order, as helm tpe plan lists them:
+
+		* the operators' CRDs by server-side apply, one version at a time (the Percona MongoDB
+		  operator 1.14.0, 1.15.0, 1.16.1, 1.17.0 on the 8.0 hop, with its namespaced RBAC
+		  first; Strimzi 0.44.0), each verified before the next: Established, and matching the
+		  vendor's manifest of that version (served and storage versions, schemas);
+		* the PriorityClasses the values (-f) name, in their spelling; without one, the spelling
+		  of the vendor's examples/priority-class/default.yaml (thingpark-data-path,
+		  thingpark-data, thingpark-other); the output says which;
+		* the StorageClasses the values name that the vendor's examples/storage files define.
+
+		The manifests come from the vendor's configuration repository at the release's ref
+		(HTTPS), or from a release bundle (--bundle) at a site without internet access. A step
+		already done makes no request: a second run says "nothing to do". A CRD newer than a
+		step is never downgraded; CRDs that match no known version stop the run. An interrupted
+		run is resumed by running it again: the live CRDs tell where it stopped (a version half
+		applied is applied again). The permissions are checked before any change: run as the
+		operator, the command names what is missing and changes nothing. A conflict with an
+		earlier owner of the fields (Helm installed the 7.x CRDs) is explained; review the
+		change with --dry-run=server (a diff), then pass --force-conflicts.
+
+		Exit codes: 0 applied, 2 a conflict or a failure on some object, 1 error.`
 
 	prereqsApplyExample = templates.Examples(`
 		# Create the prerequisites on GKE
@@ -77,7 +100,14 @@ var (
 		%[1]s prereqs apply --hosting other --storage-provisioner rancher.io/local-path --dry-run=client
 
 		# Take over fields another tool set
-		%[1]s prereqs apply --hosting aks --force-conflicts`)
+		%[1]s prereqs apply --hosting aks --force-conflicts
+
+		# The cluster-admin steps of the upgrade to 8.0: review the changes, then apply them
+		%[1]s prereqs apply --to v8.0.0 -f values.yaml --dry-run=server
+		%[1]s prereqs apply --to v8.0.0 -f values.yaml --force-conflicts
+
+		# The same at a site without internet access
+		%[1]s prereqs apply --to v8.0.0 -f values.yaml --bundle tpe-v8.0.0.tar.gz`)
 )
 
 // PrereqsOptions are the options shared by `prereqs show` and `prereqs apply`.
@@ -86,9 +116,11 @@ type PrereqsOptions struct {
 	Output         string
 	DryRun         string
 	ForceConflicts bool
+	// Steps select the cluster-admin steps of a path (prereqs apply --to).
+	Steps stepsFlags
 
 	format cli.Format
-	// note says what --tpe-version resolved to, when that is not plain.
+	// note says what --to resolved to, when that is not plain.
 	note string
 	genericiooptions.IOStreams
 }
@@ -108,7 +140,8 @@ func (o *PrereqsOptions) addFlags(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Config.StorageClassName, "storage-class-name", o.Config.StorageClassName, "Name of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.Provisioner, "storage-provisioner", o.Config.Provisioner, "Provisioner (CSI driver) of the StorageClass for --hosting other")
 	fl.StringVar(&o.Config.IngressClassName, "ingress-class-name", o.Config.IngressClassName, "Name of the IngressClass")
-	fl.StringVar(&o.Config.TPEVersion, "tpe-version", o.Config.TPEVersion, "Target TPE release, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	fl.StringVar(&o.Config.TPEVersion, "to", o.Config.TPEVersion, "Target TPE `RELEASE`, e.g. v7.3.6 (default: the newest known release); on eks, 8.0 uses gp3 StorageClasses, 7.x gp2")
+	cli.AliasFlag(fl, "to", "tpe-version")
 }
 
 // NewCmdPrereqs builds `kubectl tpe prereqs`.
@@ -150,22 +183,30 @@ func newCmdPrereqsApply(f cmdutil.Factory, streams genericiooptions.IOStreams) *
 	o.Output = "table"
 	cmd := &cobra.Command{
 		Use:     "apply",
-		Short:   "Create the cluster-wide objects with server-side apply",
+		Short:   "Create the cluster-wide objects, or apply the cluster-admin steps of an upgrade (--to)",
 		Long:    prereqsApplyLong,
 		Example: fmt.Sprintf(prereqsApplyExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("to") || cmd.Flags().Changed("tpe-version") {
+				o.Steps.To = o.Config.TPEVersion
+			}
 			if err := o.Validate(true); err != nil {
 				return err
 			}
-			clients, err := newClients(f)
+			clients, err := clientsFor(cmd.Context(), f, o.ErrOut)
 			if err != nil {
 				return err
+			}
+			if o.stepsMode() {
+				return o.RunSteps(cmd.Context(), clients)
 			}
 			return o.RunApply(cmd.Context(), clients)
 		},
 	}
 	o.addFlags(cmd.Flags())
+	cmd.Flags().Lookup("to").Usage = "Target TPE `RELEASE`: without --hosting, apply the cluster-admin steps of every hop up to it (e.g. v8.0.0); with --hosting, the release whose objects are applied (on eks, 8.0 uses gp3 StorageClasses, 7.x gp2) (alias: --tpe-version)"
+	o.Steps.add(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (only reads) or "server" (validated by the API server, not persisted)`)
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = prereq.DryRunClient
@@ -175,7 +216,16 @@ func newCmdPrereqsApply(f cmdutil.Factory, streams genericiooptions.IOStreams) *
 
 // Validate checks the flags.
 func (o *PrereqsOptions) Validate(apply bool) error {
+	if apply && o.stepsMode() {
+		return o.validateApply()
+	}
+	if apply && o.Steps.To != "" && o.Config.TPEVersion == "" {
+		o.Config.TPEVersion = o.Steps.To
+	}
 	if o.Config.Hosting == "" {
+		if apply {
+			return fmt.Errorf("--hosting or --to is required: --hosting (one of %s) applies the objects of a hosting, --to RELEASE the cluster-admin steps of the path to RELEASE", strings.Join(prereq.Hostings, ", "))
+		}
 		return fmt.Errorf("--hosting is required: one of %s", strings.Join(prereq.Hostings, ", "))
 	}
 	if err := o.Config.Validate(); err != nil {
@@ -190,26 +240,35 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 	// An unknown release is bad input: its objects would be guessed.
 	res, err := manifest.MustLoad().ResolveRelease(manifest.Request{Name: o.Config.TPEVersion})
 	if err != nil {
-		return manifest.InputError(err, "--tpe-version", "")
+		return manifest.InputError(err, "--to", "")
 	}
 	o.Config.TPEVersion, o.note = res.Release.Name, res.Note
 	if apply {
-		o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML)
-		if err != nil {
-			return err
+		if o.Steps.From != "" || o.Steps.Bundle != "" || len(o.Steps.ValueFiles) > 0 {
+			return fmt.Errorf("--from, --bundle and -f select the cluster-admin steps of --to: drop --hosting to apply them")
 		}
-		switch o.DryRun {
-		case prereq.DryRunNone, prereq.DryRunClient, prereq.DryRunServer:
-		default:
-			return fmt.Errorf(`--dry-run must be "none", "client" or "server", got %q`, o.DryRun)
-		}
-		if o.ForceConflicts && o.DryRun == prereq.DryRunClient {
-			return fmt.Errorf("--force-conflicts has no effect with --dry-run=client: use --dry-run=server")
-		}
-		return nil
+		return o.validateApply()
 	}
 	o.format, err = cli.ParseFormat(o.Output, cli.FormatYAML, cli.FormatJSON)
 	return err
+}
+
+// validateApply checks the flags of prereqs apply common to both modes.
+func (o *PrereqsOptions) validateApply() error {
+	var err error
+	o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML)
+	if err != nil {
+		return err
+	}
+	switch o.DryRun {
+	case prereq.DryRunNone, prereq.DryRunClient, prereq.DryRunServer:
+	default:
+		return fmt.Errorf(`--dry-run must be "none", "client" or "server", got %q`, o.DryRun)
+	}
+	if o.ForceConflicts && o.DryRun == prereq.DryRunClient {
+		return fmt.Errorf("--force-conflicts has no effect with --dry-run=client: use --dry-run=server")
+	}
+	return nil
 }
 
 // RunShow prints the manifests.

@@ -1,10 +1,11 @@
 package kubectltpe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,16 +16,18 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 var (
-	pumLong = templates.LongDesc(`
+	pumLong = `
 		Read and drive the TPE post-upgrade manager (PUM), which runs data migrations after an
 		upgrade of the thingpark-enterprise chart. These commands replace
-		"kubectl exec deploy/pum -- status|restart" and "kubectl logs jobs.batch/pum-process".`)
+		"kubectl exec deploy/pum -- status|restart" and "kubectl logs jobs.batch/pum-process".`
 
 	pumExample = templates.Examples(`
 		# Show the post-upgrade requests and the verdict
@@ -39,7 +42,7 @@ var (
 		# Follow the logs of the post-upgrade procedure
 		%[1]s pum logs -f`)
 
-	pumStatusLong = templates.LongDesc(`
+	pumStatusLong = `
 		Run "status" in a ready pod of deploy/pum (through the exec subresource, as
 		"kubectl exec deploy/pum -- status" does) and show one row per post-upgrade request: its
 		state, how long it has been in that state, and its error and iteration counters. Then give
@@ -58,7 +61,7 @@ var (
 		codes, and no cluster is contacted, so no kubeconfig is needed. Copied text may have CRLF
 		line ends, no final newline, or shell prompt lines before or after the dump.
 
-		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`)
+		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`
 
 	pumStatusExample = templates.Examples(`
 		# Show the status of the post-upgrade procedure
@@ -73,10 +76,10 @@ var (
 		# Wait for it (reading the status every 10s) and print the result as JSON
 		%[1]s pum status --wait --timeout 30m --interval 10s -o json`)
 
-	pumRestartLong = templates.LongDesc(`
+	pumRestartLong = `
 		Run "restart" in deploy/pum, which starts the post-upgrade procedure again (for example
 		after it failed), then show the status. It asks for confirmation on a terminal; without
-		a terminal it refuses unless --yes is given.`)
+		a terminal it refuses unless --yes is given.`
 
 	pumRestartExample = templates.Examples(`
 		# Restart after confirming
@@ -85,9 +88,9 @@ var (
 		# Restart from a script
 		%[1]s pum restart --yes`)
 
-	pumLogsLong = templates.LongDesc(`
+	pumLogsLong = `
 		Print the logs of the pods of Job pum-process (the post-upgrade procedure), all
-		containers, oldest pod first, as "kubectl logs jobs.batch/pum-process" does for one pod.`)
+		containers, oldest pod first, as "kubectl logs jobs.batch/pum-process" does for one pod.`
 
 	pumLogsExample = templates.Examples(`
 		# Print the logs of the post-upgrade procedure
@@ -145,7 +148,7 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 		Example: fmt.Sprintf(pumStatusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -162,8 +165,8 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
-	c, err := newClients(f)
+func pumExecutor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (podexec.Executor, string, error) {
+	c, err := clientsFor(ctx, f, errOut)
 	if err != nil {
 		return nil, "", err
 	}
@@ -171,11 +174,11 @@ func pumExecutor(f cmdutil.Factory) (podexec.Executor, string, error) {
 }
 
 // Complete builds the executor (nothing with --file: a saved dump needs no cluster).
-func (o *PUMStatusOptions) Complete(f cmdutil.Factory) error {
+func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Exec != nil || o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(f)
+	ex, ns, err := pumExecutor(ctx, f, o.ErrOut)
 	o.Exec, o.Namespace = ex, ns
 	return err
 }
@@ -203,7 +206,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 	var st *pum.Status
 	var err error
 	if o.File != "" {
-		st, err = o.readFile()
+		st, err = o.readFile(ctx)
 	} else if o.Wait {
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
@@ -211,7 +214,7 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 		st, err = pum.Wait(wctx, o.Exec, o.Namespace, o.Interval, func(s *pum.Status) {
 			if line := progressLine(s); line != last {
 				last = line
-				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), line)
+				fmt.Fprintf(o.ErrOut, "%s %s\n", o.Now().UTC().Format("15:04:05"), text.Safe(line))
 			}
 		})
 		var te *pum.WaitTimeoutError
@@ -239,24 +242,27 @@ func (o *PUMStatusOptions) Run(ctx context.Context) error {
 }
 
 // readFile parses the saved dump of --file (stdin for "-").
-func (o *PUMStatusOptions) readFile() (*pum.Status, error) {
+func (o *PUMStatusOptions) readFile(ctx context.Context) (*pum.Status, error) {
 	if o.File == "-" {
 		if o.In == nil {
 			return nil, fmt.Errorf("--file -: no standard input")
 		}
-		return pum.ReadDump(o.In, "standard input")
+		data, err := input.Read(ctx, input.StatusDump, o.In, input.Stdin)
+		if err != nil {
+			return nil, fmt.Errorf("--file -: %w", err)
+		}
+		return pum.ReadDump(bytes.NewReader(data), "standard input")
 	}
-	f, err := os.Open(o.File)
+	data, err := readFlagFile(ctx, "--file", input.StatusDump, o.File)
 	if err != nil {
-		return nil, fmt.Errorf("--file: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	return pum.ReadDump(f, o.File)
+	return pum.ReadDump(bytes.NewReader(data), o.File)
 }
 
 func (o *PUMStatusOptions) print(st *pum.Status) error {
 	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
 	if o.format != cli.FormatTable {
 		return cli.WriteData(o.Out, o.format, st)

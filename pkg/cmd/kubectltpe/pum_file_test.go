@@ -77,6 +77,10 @@ func TestPUMStatusFile(t *testing.T) {
 			code:  0, extraWarnings: []string{`ignored line 1 before the first entry: "admin@bastion:~$ kubectl exec deploy/pum -- status"`, `after the last entry: "admin@bastion:~$"`}},
 		{name: "UTF-16 from PowerShell", live: string(sample), saved: utf16LE(crlf(string(sample))), code: 0},
 		{name: "failed verdict on stdin", live: aborted, saved: []byte(crlf(aborted)), stdin: true, code: 2},
+		// What a terminal's `kubectl exec -it` can give: states coloured with ANSI codes (ABORTED was
+		// read as an unknown state, "in progress", exit 0).
+		{name: "ANSI colours", live: aborted, saved: []byte(strings.ReplaceAll(crlf(aborted), "'ABORTED'", "\x1b[1;31m'ABORTED'\x1b[0m")), code: 2},
+		{name: "ANSI colours inside the quotes", live: aborted, saved: []byte(strings.ReplaceAll(aborted, "ABORTED", "\x1b[31mABORTED\x1b[m")), code: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

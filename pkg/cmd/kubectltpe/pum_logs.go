@@ -40,7 +40,7 @@ func NewCmdPUMLogs(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -60,11 +60,11 @@ func (o *PUMLogsOptions) Validate() error {
 }
 
 // Complete builds the client.
-func (o *PUMLogsOptions) Complete(f cmdutil.Factory) error {
+func (o *PUMLogsOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := newClients(f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // PUMRestartOptions are the options of `kubectl tpe pum restart`.
@@ -37,7 +38,7 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Exec == nil {
-				ex, ns, err := pumExecutor(f)
+				ex, ns, err := pumExecutor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}
@@ -76,7 +77,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 		return explainPUM(ctx, o.Exec, err)
 	}
 	if out != "" {
-		fmt.Fprintln(o.ErrOut, out)
+		fmt.Fprintln(o.ErrOut, text.Safe(out))
 	}
 	fmt.Fprintf(o.ErrOut, "post-upgrade procedure restarted in namespace %s\n", o.Namespace)
 	st, err := pum.Get(ctx, o.Exec, o.Namespace)
@@ -84,7 +85,7 @@ func (o *PUMRestartOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("restarted, but reading the status afterwards failed: %w", err)
 	}
 	for _, w := range st.Warnings {
-		fmt.Fprintf(o.ErrOut, "warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
 	return writePUMTable(o.Out, st, time.Now())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 )
 
 // writePUMTable prints one row per entry, then the verdict and the last response of aborted
@@ -35,7 +36,7 @@ func writePUMTable(w io.Writer, st *pum.Status, now time.Time) error {
 	}
 	fmt.Fprintf(w, "\nVerdict: %s (%d of %d request(s) processed or skipped)\n", st.Verdict, finished, len(st.Entries))
 	for _, e := range st.Aborted() {
-		fmt.Fprintf(w, "  ABORTED %s: last response %s\n", e.RequestID, string(e.LastResponse))
+		fmt.Fprintf(w, "  ABORTED %s: last response %s\n", text.Safe(e.RequestID), text.Safe(string(e.LastResponse)))
 	}
 	if st.Verdict == pum.Failed {
 		fmt.Fprintf(w, "To fix: read the logs (%s pum logs), fix the cause, then run %s pum restart.\n", DisplayName, DisplayName)

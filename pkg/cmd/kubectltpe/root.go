@@ -2,8 +2,11 @@
 package kubectltpe
 
 import (
+	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -12,14 +15,16 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 )
 
 // DisplayName is how the command is shown in help and examples.
 const DisplayName = "kubectl tpe"
 
-var rootLong = templates.LongDesc(`
+var rootLong = `
 	kubectl tpe checks and prepares a Kubernetes cluster for ThingPark Enterprise (TPE), and
 	watches a TPE installation during and after an upgrade.
 
@@ -27,10 +32,14 @@ var rootLong = templates.LongDesc(`
 	prerequisites (PriorityClasses, StorageClasses, IngressClass, CRDs, RBAC). TPE operators use
 	"wait", "pum" and "status" during a maintenance window, and "support-bundle" to open a ticket.
 
-	Exit codes: 0 success, 1 error (bad input, API error), 2 a check failed or a wait timed out.`)
+	Exit codes: 0 success, 1 error (bad input, API error, an API server that does not answer), 2 a
+	check failed or a wait timed out, 130 interrupted (Ctrl-C; 143 for SIGTERM).`
 
-// NewCmdRoot builds the `kubectl tpe` command tree.
+// NewCmdRoot builds the `kubectl tpe` command tree. Everything it prints, and its errors, go
+// through one Redactor (URL credentials always; the values' secrets once a command read them).
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	red := redact.New()
+	streams.Out, streams.ErrOut = red.Writer(streams.Out), red.Writer(streams.ErrOut)
 	cmd := &cobra.Command{
 		Use:           "kubectl-tpe",
 		Short:         "Check, prepare and watch a ThingPark Enterprise cluster",
@@ -42,7 +51,11 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 	flags := cmd.PersistentFlags()
 	configFlags := genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag().WithDiscoveryBurst(300).WithDiscoveryQPS(50)
+	// kubectl waits for ever by default; a maintenance-window tool says within seconds that the
+	// API server does not answer (kube.DefaultRequestTimeout, see docs/reliability.md).
+	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
+	flags.Lookup("request-timeout").Usage = kube.RequestTimeoutUsage
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
@@ -61,7 +74,39 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	complete.Flag(cmd, "namespace", complete.Namespaces(f))
 	complete.Flag(cmd, "context", complete.Contexts(f))
 	complete.Tree(cmd)
+	// The Long texts are formatted (templates.LongDesc, a markdown pass of ~30 ms for the tree)
+	// only when help is shown, not on every run: `kubectl tpe version` pays nothing for them.
+	help := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		formatLong(c)
+		help(c, args)
+	})
+	cli.RedactErrors(cmd, red.String)
 	return cmd
+}
+
+// formattedAnnotation marks a command whose Long text has been formatted.
+const formattedAnnotation = "kubectl-tpe/long-formatted"
+
+// formatLong formats the Long text of c once.
+func formatLong(c *cobra.Command) {
+	if c.Annotations[formattedAnnotation] != "" {
+		return
+	}
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Long = templates.LongDesc(c.Long)
+	c.Annotations[formattedAnnotation] = "true"
+}
+
+// FormatHelp formats the Long text of every command of the tree, as help shows it (for the
+// generated reference pages).
+func FormatHelp(root *cobra.Command) {
+	formatLong(root)
+	for _, c := range root.Commands() {
+		FormatHelp(c)
+	}
 }
 
 // addKlogFlags exposes only -v of klog, as kubectl plugins usually do.
@@ -73,12 +118,22 @@ func addKlogFlags(cmd *cobra.Command) {
 	}
 }
 
-// newClients builds the clients of a command, wording a kubeconfig error with kubectl's flags.
-func newClients(getter genericclioptions.RESTClientGetter) (*kube.Clients, error) {
-	c, err := kube.NewClients(getter)
+// clientsFor builds the clients of a command (kube.NewClients, which probes the API server once)
+// and, when the server does not answer, says what to check with kubectl's flag names. Later, a
+// line on errOut says when the server stops answering and when it is back (kube.Health).
+func clientsFor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (*kube.Clients, error) {
+	c, err := kube.NewClients(ctx, f)
+	var ue *kube.UnreachableError
+	if errors.As(err, &ue) {
+		return nil, fmt.Errorf("%w: check that KUBECONFIG (or --kubeconfig) and --context name the TPE cluster and that it is up; --request-timeout sets how long to wait", err)
+	}
 	var ke *kube.KubeconfigError
 	if errors.As(err, &ke) {
 		return nil, ke.WithFlags("--kubeconfig", "--context")
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	c.Health.OnChange(kube.HealthLines(errOut))
+	return c, nil
 }

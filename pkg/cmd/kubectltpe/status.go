@@ -23,7 +23,7 @@ import (
 )
 
 var (
-	statusLong = templates.LongDesc(`
+	statusLong = `
 		Answer "is my TPE healthy, and which release is it?" on one screen:
 
 		* the four Helm releases of the namespace (chart, version, revision, status), read from
@@ -46,7 +46,7 @@ var (
 		while the procedure is in progress.
 		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
 
-		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`)
+		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`
 
 	statusExample = templates.Examples(`
 		# Show the dashboard of the TPE installation in thingpark-enterprise
@@ -90,7 +90,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Example: fmt.Sprintf(statusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -102,16 +102,16 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
-	cmd.Flags().StringVar(&o.Color, "color", o.Color, "colour: auto, always or never (NO_COLOR is honoured)")
+	cli.ColorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
 
 // Complete builds the clients.
-func (o *StatusOptions) Complete(f cmdutil.Factory) error {
+func (o *StatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := newClients(f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -126,10 +126,8 @@ func (o *StatusOptions) Validate() error {
 	if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 		return err
 	}
-	switch o.Color {
-	case "auto", "always", "never":
-	default:
-		return fmt.Errorf("invalid value %q for --color: must be auto, always or never", o.Color)
+	if err := cli.ValidColor(o.Color); err != nil {
+		return err
 	}
 	if o.Watch && o.Interval <= 0 {
 		return fmt.Errorf("--interval must be positive with --watch")

@@ -24,7 +24,7 @@ import (
 )
 
 var (
-	supportBundleLong = templates.LongDesc(`
+	supportBundleLong = `
 		Collect what the vendor's support asks for when an upgrade goes wrong into one .tar.gz to
 		attach to a ticket:
 
@@ -38,14 +38,14 @@ var (
 
 		Secrets are never read, and anything in logs and events that looks like a credential
 		(passwords, keys, tokens, user:password@ in URLs, private keys) is replaced by
-		***REDACTED***. Parts you may not read are skipped with a note instead of failing.`)
+		***REDACTED***. Parts you may not read are skipped with a note instead of failing.`
 
 	supportBundleExample = templates.Examples(`
 		# Write tpe-support-bundle-<namespace>-<time>.tar.gz in the current directory
 		%[1]s support-bundle
 
 		# Choose the file name
-		%[1]s support-bundle -n thingpark-enterprise -o /tmp/ticket-1234.tar.gz
+		%[1]s support-bundle -n thingpark-enterprise --output-file /tmp/ticket-1234.tar.gz
 
 		# List what a bundle contains
 		tar -xOzf /tmp/ticket-1234.tar.gz manifest.json`)
@@ -53,6 +53,8 @@ var (
 
 // SupportBundleOptions are the options of `kubectl tpe support-bundle`.
 type SupportBundleOptions struct {
+	// File is the bundle to write (--output-file); Output the format of the summary (-o).
+	File   string
 	Output string
 
 	Namespace string
@@ -67,14 +69,14 @@ type SupportBundleOptions struct {
 func NewCmdSupportBundle(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &SupportBundleOptions{IOStreams: streams, Now: time.Now}
 	cmd := &cobra.Command{
-		Use:     "support-bundle [-o file.tar.gz]",
+		Use:     "support-bundle [--output-file file.tar.gz]",
 		Short:   "Collect reports, logs and events into a .tar.gz for the vendor's support (no secrets)",
 		Long:    supportBundleLong,
 		Example: fmt.Sprintf(supportBundleExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Client == nil {
-				c, err := newClients(f)
+				c, err := clientsFor(cmd.Context(), f, o.ErrOut)
 				if err != nil {
 					return err
 				}
@@ -84,22 +86,27 @@ func NewCmdSupportBundle(f cmdutil.Factory, streams genericiooptions.IOStreams) 
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "file to write (default tpe-support-bundle-<namespace>-<UTC time>.tar.gz); it must not exist")
+	cmd.Flags().StringVar(&o.File, "output-file", o.File, "`FILE` to write (default tpe-support-bundle-<namespace>-<UTC time>.tar.gz); it must not exist")
+	cli.AliasFlag(cmd.Flags(), "output-file", "file")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
 	return cmd
 }
 
 // Run writes the bundle.
 func (o *SupportBundleOptions) Run(ctx context.Context) error {
-	path := o.Output
+	format, path, err := cli.FileAndFormat(o.Output, o.File, o.ErrOut, cli.FormatTable, cli.FormatJSON, cli.FormatYAML)
+	if err != nil {
+		return err
+	}
 	if path == "" {
 		path = fmt.Sprintf("tpe-support-bundle-%s-%s.tar.gz", o.Namespace, o.Now().UTC().Format("20060102T150405Z"))
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("-o %s: the file exists; choose another name or remove it", path)
+		return fmt.Errorf("--output-file %s: the file exists; choose another name or remove it", path)
 	}
 	if err != nil {
-		return fmt.Errorf("-o %s: %w", path, err)
+		return fmt.Errorf("--output-file %s: %w", path, err)
 	}
 	fmt.Fprintf(o.ErrOut, "Collecting the support bundle of namespace %s ...\n", o.Namespace)
 	v := cli.Version()
@@ -115,8 +122,19 @@ func (o *SupportBundleOptions) Run(ctx context.Context) error {
 	for _, s := range m.Skipped {
 		fmt.Fprintf(o.ErrOut, "skipped %s: %s\n", s.Part, s.Reason)
 	}
+	if format != cli.FormatTable {
+		return cli.WriteData(o.Out, format, SupportBundleResult{File: path, Files: len(m.Files), Skipped: len(m.Skipped), Redactions: m.Redactions})
+	}
 	fmt.Fprintf(o.Out, "wrote %s: %d files, %d part(s) skipped, %d value(s) redacted (see manifest.json)\n", path, len(m.Files), len(m.Skipped), m.Redactions)
 	return nil
+}
+
+// SupportBundleResult is the -o json|yaml summary of `support-bundle`.
+type SupportBundleResult struct {
+	File       string `json:"file"`
+	Files      int    `json:"files"`
+	Skipped    int    `json:"skipped"`
+	Redactions int    `json:"redactions"`
 }
 
 // preflight runs the preflight checks against the installed release (or the newest one), with

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -17,11 +16,12 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/wait"
 )
 
 var (
-	waitLong = templates.LongDesc(`
+	waitLong = `
 		Wait until every StatefulSet and Deployment of the TPE namespace has rolled out (or is
 		ready), as the upgrade procedure asks before checking the post-upgrade manager.
 
@@ -36,7 +36,7 @@ var (
 		scheduled, an unbound PVC, an image pull error, a crash loop.
 
 		Exit codes: 0 all ready, 2 timed out (every workload that is not ready is listed with its
-		reason) or an included Job failed, 1 error.`)
+		reason) or an included Job failed, 1 error.`
 
 	waitExample = templates.Examples(`
 		# Wait up to 20 minutes for every StatefulSet and Deployment of thingpark-enterprise
@@ -79,7 +79,7 @@ func NewCmdWait(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Example: fmt.Sprintf(waitExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f); err != nil {
+			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
 			if err := o.Validate(); err != nil {
@@ -96,11 +96,11 @@ func NewCmdWait(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 }
 
 // Complete builds the client and resolves the namespace.
-func (o *WaitOptions) Complete(f cmdutil.Factory) error {
+func (o *WaitOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 	if o.Client != nil {
 		return nil
 	}
-	c, err := newClients(f)
+	c, err := clientsFor(ctx, f, o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ type waitPrinter struct {
 }
 
 func terminalWidth(w io.Writer) int {
-	if f, ok := w.(*os.File); ok {
+	if f, ok := w.(interface{ Fd() uintptr }); ok && f.Fd() != ^uintptr(0) {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			return width
 		}
@@ -203,7 +203,7 @@ func (p *waitPrinter) print(s wait.Snapshot) {
 			}
 			line := fmt.Sprintf("%s %-40s %d/%d", mark, w.Kind+"/"+w.Name, w.Ready, w.Desired)
 			if !w.Done {
-				line += "  " + w.Reason
+				line += "  " + text.Safe(w.Reason)
 			}
 			b.WriteString(p.cut(line) + "\n")
 			p.lines++
@@ -223,7 +223,7 @@ func (p *waitPrinter) print(s wait.Snapshot) {
 		if w.Done {
 			fmt.Fprintf(p.w, "%s %s %d/%d ready\n", now, key, w.Ready, w.Desired)
 		} else {
-			fmt.Fprintf(p.w, "%s %s %d/%d waiting: %s\n", now, key, w.Ready, w.Desired, w.Reason)
+			fmt.Fprintf(p.w, "%s %s %d/%d waiting: %s\n", now, key, w.Ready, w.Desired, text.Safe(w.Reason))
 		}
 	}
 }
