@@ -12,11 +12,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
-	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -108,7 +108,7 @@ func SplitYAML(name string, data []byte) ([]Doc, error) {
 	var out []Doc
 	for {
 		raw, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
@@ -152,13 +152,4 @@ func ParseCRDs(name string, data []byte) ([]CRD, error) {
 		return nil, fmt.Errorf("%s: no CustomResourceDefinition in the manifest", name)
 	}
 	return out, nil
-}
-
-// names lists the CRD names.
-func names(cs []CRD) string {
-	var out []string
-	for _, c := range cs {
-		out = append(out, c.Name)
-	}
-	return strings.Join(out, ", ")
 }

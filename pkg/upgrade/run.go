@@ -115,7 +115,7 @@ func (e *BlockedError) Error() string { return e.Msg }
 // resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
 func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	d = d.withDefaults()
-	vals, err := values.Load(cfg.ValueFiles)
+	vals, err := values.LoadContext(ctx, cfg.ValueFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		noteTo(o.ErrOut, note)
 		from = &f
 	}
-	vals, err := values.Load(o.ValueFiles)
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
 		return err
 	}

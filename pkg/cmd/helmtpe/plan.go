@@ -155,7 +155,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		}
 		return p
 	}
-	vals, err := values.Load(o.ValueFiles)
+	vals, err := values.LoadContext(ctx, o.ValueFiles)
 	if err != nil {
 		return nil, err
 	}

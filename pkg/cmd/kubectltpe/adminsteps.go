@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -21,9 +20,9 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
-// EnvStopAfter stops `prereqs apply --to` after a CRD version ("crd-psmdb@1.15.0"), as if the
-// process were killed there: only the e2e test of the resumption sets it.
-const EnvStopAfter = "KUBECTL_TPE_E2E_STOP_AFTER"
+// afterVersion, when set, runs after each CRD version `prereqs apply --to` applied; an error
+// stops the run there. Only the e2e tests' build sets it (e2ehook.go, build tag e2e).
+var afterVersion func(step, version string) error
 
 // stepsFlags are the flags of `prereqs apply` that select the cluster-admin steps of a path. To
 // is the --to of the command (shared with --hosting, where it picks the hosting's objects), set
@@ -81,21 +80,12 @@ func (o *PrereqsOptions) RunSteps(ctx context.Context, clients *kube.Clients) er
 	if err != nil {
 		return fmt.Errorf("--to %s: %w", to.Name, err)
 	}
-	vals := values.Values{}
-	if len(o.Steps.ValueFiles) > 0 {
-		if vals, err = values.Load(o.Steps.ValueFiles); err != nil {
-			return err
-		}
+	vals, err := values.LoadContext(ctx, o.Steps.ValueFiles)
+	if err != nil {
+		return err
 	}
 	cfg := adminstep.Config{Path: path, Namespace: ns, Source: adminstep.Cached(src), Values: vals, DryRun: o.DryRun, Force: o.ForceConflicts}
-	if stop := os.Getenv(EnvStopAfter); stop != "" {
-		cfg.AfterVersion = func(step, version string) error {
-			if step+"@"+version == stop {
-				return fmt.Errorf("stopped after %s %s (%s)", step, version, EnvStopAfter)
-			}
-			return nil
-		}
-	}
+	cfg.AfterVersion = afterVersion
 	deps := adminstep.Deps{Kube: clients.Kube, Dynamic: clients.Dynamic}
 	if o.DryRun != prereq.DryRunClient {
 		// Built without a request: a run with nothing to do makes no review either.
