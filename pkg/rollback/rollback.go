@@ -94,7 +94,7 @@ func (rb *runner) plan(ctx context.Context) (*Plan, error) {
 			}
 		}
 		if target == nil {
-			return nil, &InputError{Field: FieldToRevision, Value: fmt.Sprint(rb.cfg.ToRevision), Err: fmt.Errorf("Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
+			return nil, &InputError{Field: FieldToRevision, Value: fmt.Sprint(rb.cfg.ToRevision), Err: fmt.Errorf("the Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
 				manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.cfg.Namespace, manifest.ReleaseEnterprise)}
 		}
 		if target.Version == cur.Version {
@@ -314,7 +314,7 @@ func (rb *runner) planOthers(p *Plan) error {
 			return err
 		}
 		if len(h) == 0 {
-			return &InputError{Field: FieldAllCharts, Err: fmt.Errorf("Helm release %s is not installed", c.ReleaseName)}
+			return &InputError{Field: FieldAllCharts, Err: fmt.Errorf("the Helm release %s is not installed", c.ReleaseName)}
 		}
 		cur := h[len(h)-1]
 		want := c.Chart + "-" + c.Version
