@@ -309,7 +309,7 @@ func TestFaultRepoAdd(t *testing.T) {
 		want  []string
 	}{
 		{"401", chartrepo.FaultNone, wrongID, []string{"installation ID rejected", "401"}},
-		{"404", chartrepo.FaultNotFound, "", []string{"404", "--url"}},
+		{"404", chartrepo.FaultNotFound, "", []string{"404", "--repo-url"}},
 		{"500", chartrepo.FaultServerError, "", []string{"500", "try again later"}},
 		{"truncated index", chartrepo.FaultTruncatedIndex, "", []string{"invalid or truncated"}},
 	} {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/e2e/framework"
 	"github.com/thingpark-tools/kubectl-tpe/internal/chartrepo"
+	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
 
 // helmTPE wraps the plugin runs of one test: it keeps every output, so that the test can check at
@@ -199,6 +202,25 @@ lrc: {persistence: {storageClass: %[2]s}}
 	wrongValues := writeFile(t, "wrong.yaml", fmt.Sprintf("global:\n  installationId: %q\n  backup:\n    s3Compat: {url: \"http://m:9000\", accessKey: a, secretAccessKey: b, bucket: c}\n", wrongID))
 	wrongIDFile := writeFile(t, "wrong-id", wrongID+"\n")
 
+	// The plan judges the CRD steps against the vendor's manifests: a fake configuration repository
+	// serves the project's fixtures in the vendor's shape (no version labels) at v7.3.1's ref.
+	files, err := configrepo.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v731, _ := manifest.MustLoad().Get("v7.3.1")
+	cfgRepo := httptest.NewServer(configrepo.New([]configrepo.Ref{{Name: v731.ConfigRef(), Versions: "x", Files: files}}, nil))
+	defer cfgRepo.Close()
+	online := []string{"HELM_TPE_CONFIG_REPO_RAW=" + cfgRepo.URL + "/raw", "HELM_TPE_CONFIG_REPO_API=" + cfgRepo.URL + "/api"}
+	era73 := []string{"manifests/upgrade/strimzi-crds-0.32.0.yaml", "manifests/upgrade/percona-server-mongodb-operator-crds-1.13.0.yaml"}
+	deleteOperatorCRDs := func() {
+		_, _ = env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
+		for _, f := range era73 {
+			_, _ = env.KubectlOK(t, admin, "delete", "-f", writeFile(t, filepath.Base(f), files[f]), "--ignore-not-found", "--wait=false")
+		}
+	}
+	deleteOperatorCRDs()
+
 	adminApply(t, priorityClasses)
 	t.Cleanup(func() {
 		for _, n := range []string{"tpe", "tpe-controllers", "tpe-data", "tpe-data-controllers"} {
@@ -208,7 +230,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 		_, _ = env.KubectlOK(t, admin, "delete", "priorityclass", "thingpark-datapath", "thingpark-data", "thingpark-others", "--ignore-not-found")
 		_, _ = env.KubectlOK(t, admin, "delete", "storageclass", storageClassName, "--ignore-not-found")
 		_, _ = env.KubectlOK(t, admin, "-n", env.Namespace, "delete", "pvc", "--all", "--wait=false")
-		_, _ = env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
+		deleteOperatorCRDs()
 		env.ResetController(t)
 	})
 
@@ -297,7 +319,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 	t.Run("plan to v7.3.1", func(t *testing.T) {
 		h.at(t)
 		// as cluster admin, the admin steps are read: the CRDs are missing → exit 2
-		r := h.run(admin, nil, "plan", "--to", "v7.3.1", "-f", values, "-o", "json")
+		r := h.run(admin, online, "plan", "--to", "v7.3.1", "-f", values, "-o", "json")
 		if r.Code != 2 {
 			t.Fatalf("plan before the CRD upgrade: want exit 2, got %s", r)
 		}
@@ -342,8 +364,13 @@ lrc: {persistence: {storageClass: %[2]s}}
 			}
 		}
 		// the cluster admin upgrades the CRDs: the plan can run
-		adminApply(t, dataOperatorCRDs())
-		r = h.run(admin, nil, "plan", "--to", "v7.3.1", "-f", values)
+		for _, f := range era73 {
+			adminApply(t, files[f])
+			if _, err := env.KubectlOK(t, admin, "wait", "--for=condition=Established", "--timeout=30s", "-f", writeFile(t, filepath.Base(f), files[f])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r = h.run(admin, online, "plan", "--to", "v7.3.1", "-f", values)
 		if r.Code != 0 || !strings.Contains(r.Stdout, "v7.2.2c → v7.3.1") {
 			t.Fatalf("plan after the CRD upgrade: %s", r)
 		}

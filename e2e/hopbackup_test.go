@@ -33,19 +33,17 @@ func TestHopBackups(t *testing.T) {
 			N      int
 			Backup bool
 		}
-		Report struct {
-			Checks []struct{ ID, Message string }
-		}
+		Checks []struct{ ID, Message string }
 	}
 	if err := json.Unmarshal([]byte(r.Stdout), &pl); err != nil || len(pl.Hops) != 2 || !pl.Hops[0].Backup || !pl.Hops[1].Backup {
 		t.Errorf("plan -o json: want two hops, each with a backup (%v): %s", err, redact(r.String()))
 	}
 	said := false
-	for _, c := range pl.Report.Checks {
+	for _, c := range pl.Checks {
 		said = said || c.ID == "backup.hops" && strings.Contains(c.Message, "upgrade backup before hop 1 (v7.1.3a → v7.2.2c), before hop 2 (v7.2.2c → v7.3.1)")
 	}
 	if !said {
-		t.Errorf("the plan does not say before which hops it takes a backup: %+v", pl.Report.Checks)
+		t.Errorf("the plan does not say before which hops it takes a backup: %+v", pl.Checks)
 	}
 
 	// the upgrade, with the post-upgrade procedure of hop 2 aborting: set once the backup before

@@ -182,8 +182,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 		// The diff still says which objects and lines change, with the copies masked.
 		for _, want := range []string{"--- ConfigMap tpe-spread-config (installed)", "+++ Deployment tpe-spread (new)",
-			`-  chartVersion: "1.2.`, `+  chartVersion: "1.4.`, `thingpark.com/installation-id: "<redacted global.installationId #`,
-			`args: ["--installation-id=<redacted global.installationId #`} {
+			`-  chartVersion: "1.2.`, `+  chartVersion: "1.4.`, `thingpark.com/installation-id: "<redacted installation ID #`,
+			`args: ["--installation-id=<redacted installation ID #`} {
 			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("upgrade --dry-run: %q not in the diff:\n%s", want, redact(r.Stdout))
 			}

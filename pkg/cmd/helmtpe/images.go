@@ -23,8 +23,12 @@ import (
 )
 
 // vendorFetchTimeout bounds the best-effort read of the vendor's list (an air-gapped host has no
-// route to it and must not wait long).
-const vendorFetchTimeout = 15 * time.Second
+// route to it, a proxy may hang: the list is a few KiB, so a short wait is enough). A variable for
+// the tests.
+var vendorFetchTimeout = 5 * time.Second
+
+// noVendorManifest is the --vendor-manifest value that skips the vendor's list (no request).
+const noVendorManifest = "none"
 
 // ImagesOptions are the options of `helm tpe images`.
 type ImagesOptions struct {
@@ -60,7 +64,9 @@ func NewCmdImages(env *Env) *cobra.Command {
 			The images are printed one per line on stdout, ready for a script that copies them into a
 			registry mirror. The list is compared with the vendor's container-manifest.txt of the release,
 			read from the vendor's configuration repository (from the bundle with --bundle, or from
-			--vendor-manifest FILE); when it cannot be read, a note says so and nothing is compared.
+			--vendor-manifest FILE); when it cannot be read within 5 seconds, a note says so and nothing is
+			compared. --vendor-manifest none skips the comparison and makes no network request (an
+			air-gapped host, a proxy that hangs).
 
 			--registry HOST[/PATH] names the mirror of an air-gapped installation: the command looks in the
 			charts' values for the keys that compose each image (a whole image reference, an image map's
@@ -89,6 +95,9 @@ func NewCmdImages(env *Env) *cobra.Command {
 			# From charts pulled beforehand, compared with a copy of the vendor's list, as JSON
 			helm tpe images --to v7.3.1 --chart-dir ./charts --vendor-manifest container-manifest.txt -o json
 
+			# From charts pulled beforehand, without reading the vendor's list (no network)
+			helm tpe images --to v7.3.1 --chart-dir ./charts --vendor-manifest none
+
 			# At a site without internet access: the charts and the vendor's list from a release bundle
 			helm tpe images --bundle tpe-bundle-v7.3.1.tar.gz -f values.yaml --registry registry.example.com/tpe`),
 		Args: cobra.NoArgs,
@@ -113,7 +122,7 @@ func NewCmdImages(env *Env) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files to render the charts with (repeatable)")
 	cmd.Flags().StringVar(&o.Registry, "registry", "", "registry mirror (HOST or HOST/PATH): find and check the values keys that take the images from it")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the release's four charts (.tgz or unpacked) instead of the repository")
-	cmd.Flags().StringVar(&o.VendorManifest, "vendor-manifest", "", "the vendor's container-manifest.txt of the release, read from this file instead of the vendor's configuration repository")
+	cmd.Flags().StringVar(&o.VendorManifest, "vendor-manifest", "", "the vendor's container-manifest.txt of the release, read from this `FILE` instead of the vendor's configuration repository; \"none\" skips the comparison (no network request)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (one image a line), json or yaml")
 	return cmd
 }
@@ -163,10 +172,13 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 	return images.List(ctx, cfg)
 }
 
-// vendorList reads the vendor's list: --vendor-manifest (an error when it cannot be read), else
-// the bundle's copy with --bundle, else the vendor's configuration repository at the release's
-// ref (best effort: a note, and nil).
+// vendorList reads the vendor's list: none for --vendor-manifest none, else --vendor-manifest (an
+// error when it cannot be read), else the bundle's copy with --bundle, else the vendor's
+// configuration repository at the release's ref (best effort: a note, and nil).
 func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
+	if o.VendorManifest == noVendorManifest {
+		return nil, "", nil
+	}
 	if o.VendorManifest != "" {
 		data, err := readFlagFile(ctx, "--vendor-manifest", input.ImageList, o.VendorManifest)
 		if err != nil {
@@ -189,7 +201,7 @@ func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([
 	}
 	ref := rel.ConfigRef()
 	if ref == "" {
-		fmt.Fprintf(o.ErrOut, "note: %s is not a release of the vendor's configuration repository: the images are not compared with a %s (pass --vendor-manifest FILE)\n", rel.Name, catalog.ContainerManifest)
+		fmt.Fprintf(o.ErrOut, "note: %s is not a release of the vendor's configuration repository: the images are not compared with a %s (pass --vendor-manifest FILE, or none to skip it)\n", rel.Name, catalog.ContainerManifest)
 		return nil, "", nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, vendorFetchTimeout)
@@ -200,7 +212,7 @@ func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([
 		fmt.Fprintf(o.ErrOut, "note: the vendor publishes no %s for %s (%s): the images are not compared with the vendor's list\n", catalog.ContainerManifest, rel.Name, url)
 		return nil, "", nil
 	case err != nil:
-		fmt.Fprintf(o.ErrOut, "note: the vendor's %s of %s cannot be read (%v): the images are not compared with it (pass --vendor-manifest FILE)\n", catalog.ContainerManifest, rel.Name, err)
+		fmt.Fprintf(o.ErrOut, "note: the vendor's %s of %s cannot be read (%v): the images are not compared with it (pass --vendor-manifest FILE, or none to skip it)\n", catalog.ContainerManifest, rel.Name, err)
 		return nil, "", nil
 	}
 	return images.ParseContainerManifest(data), url, nil

@@ -3,12 +3,15 @@ package helmtpe
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
@@ -260,5 +263,55 @@ func TestImagesFromBundle(t *testing.T) {
 	}
 	if _, _, err := run(t, nil, "images", "--bundle", file, "--chart-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--bundle cannot be used with --chart-dir") {
 		t.Errorf("--bundle with --chart-dir: %v", err)
+	}
+}
+
+// TestImagesVendorManifestNone: --vendor-manifest none reads no vendor's list, so no request is
+// made (it was always tried, even with --chart-dir: 15 s behind a proxy that hangs); without it,
+// a configuration repository that hangs costs vendorFetchTimeout and a note, not an error.
+func TestImagesVendorManifestNone(t *testing.T) {
+	noKubeconfig(t)
+	dir := chartDir(t, "v7.3.1")
+	var requests atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		select { // a proxy that hangs
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	t.Setenv(catalog.EnvAPIBase, srv.URL+"/api")
+	t.Setenv(catalog.EnvRawBase, srv.URL+"/raw")
+
+	out, stderr, err := run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir, "--vendor-manifest", "none")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("--vendor-manifest none made %d request(s)", n)
+	}
+	if got := lines(out); !reflect.DeepEqual(got, fixture731Images) {
+		t.Errorf("stdout:\n%s", out)
+	}
+	if strings.Contains(stderr, "differ") || strings.Contains(stderr, "cannot be read") {
+		t.Errorf("stderr compares or notes a list it should not read:\n%s", stderr)
+	}
+
+	old := vendorFetchTimeout
+	vendorFetchTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { vendorFetchTimeout = old })
+	start := time.Now()
+	_, stderr, err = run(t, nil, "images", "--to", "v7.3.1", "--chart-dir", dir)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if requests.Load() == 0 || !strings.Contains(stderr, "cannot be read") || !strings.Contains(stderr, "--vendor-manifest FILE, or none") {
+		t.Errorf("%d request(s); stderr:\n%s", requests.Load(), stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a hanging configuration repository took %v", d)
 	}
 }

@@ -59,7 +59,22 @@ var (
 		With --file, judge a saved dump instead (the output of "kubectl exec deploy/pum --
 		status" that a customer sent; "-" reads stdin): same table, verdict, warnings and exit
 		codes, and no cluster is contacted, so no kubeconfig is needed. Copied text may have CRLF
-		line ends, no final newline, or shell prompt lines before or after the dump.
+		line ends, no final newline, or shell prompt lines before or after the dump. A dump with
+		one request looks like this (one "key: value" line per field, a request per block):
+
+		    1 entrie(s)
+		    uid: 2
+		    scope: 'ALL'
+		    serviceID: 'TWA'
+		    requestID: 'RDTP-7689-bs-certificate-migration'
+		    state: 'PROCESSED'
+		    stateTimestamp: '2024-03-05T10:15:00.000Z'
+		    lastResponse: '{"status":200,"message":"OK"}'
+		    errorCounter: 0
+		    iterationCounter: 5
+
+		For a saved dump, the table shows when each request entered its state (STATE SINCE, the
+		dump's stateTimestamp, "-" when it has none) instead of how long ago that was.
 
 		Exit codes: 0 done (or in progress without --wait), 2 failed or --wait timed out, 1 error.`
 
@@ -266,6 +281,10 @@ func (o *PUMStatusOptions) print(st *pum.Status) error {
 	}
 	if o.format != cli.FormatTable {
 		return cli.WriteData(o.Out, o.format, st)
+	}
+	if o.File != "" {
+		// A saved dump was taken at an unknown time: "in state for 2y" would count from now.
+		return writePUMTable(o.Out, st, time.Time{})
 	}
 	return writePUMTable(o.Out, st, o.Now())
 }

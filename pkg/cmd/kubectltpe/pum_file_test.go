@@ -3,15 +3,18 @@ package kubectltpe
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 )
 
 // runRoot runs `kubectl tpe ARGS` through the whole command tree with stdin and no kubeconfig
@@ -27,12 +30,15 @@ func runRoot(t *testing.T, stdin string, args ...string) (stdout, stderr string,
 	return out.String(), errOut.String(), cli.ExitCode(err), err
 }
 
-// liveStatus runs the live `pum status` on an exec that prints dump.
+// liveStatus runs the live `pum status` on an exec that prints dump. Its clock is zero, so the
+// table's time column is the one of a saved dump (STATE SINCE, the dump's timestamps):
+// TestPUMStatusFileStateTime checks that column on its own.
 func liveStatus(t *testing.T, dump string) (stdout, stderr string, code int) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o := NewPUMStatusOptions(streams)
 	o.Exec, o.Namespace = &scriptedExec{outputs: []string{dump}}, "tpe"
+	o.Now = func() time.Time { return time.Time{} }
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +152,77 @@ func TestPUMStatusFileErrors(t *testing.T) {
 				t.Errorf("exit %d, err %v; want exit 1 and %q", code, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPUMStatusFileStateTime: for a saved dump the time column is the dump's own stateTimestamp
+// (it was counted from now: "2y" for a dump of two years ago), "-" when an entry has none; the
+// live status still shows how long each entry has been in its state.
+func TestPUMStatusFileStateTime(t *testing.T) {
+	sample, err := os.ReadFile("../../pum/testdata/upgrade-procedure-sample.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTime := "1 entrie(s)\nuid: 7\nrequestID: 'req-7'\nstate: 'INIT'\nerrorCounter: 0\niterationCounter: 0\n"
+	dir := t.TempDir()
+	tests := []struct {
+		name, dump string
+		want       []string
+	}{
+		{"timestamps of the dump", string(sample), []string{"STATE SINCE", "2022-06-27T14:05:11Z", "2022-06-27T14:14:11Z"}},
+		{"no timestamp", noTime, []string{"STATE SINCE", "INIT    -             0"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := filepath.Join(dir, fmt.Sprintf("dump%d.txt", i))
+			if err := os.WriteFile(f, []byte(tt.dump), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, _, err := runRoot(t, "", "pum", "status", "--file", f)
+			if err != nil && cli.ExitCode(err) == 1 {
+				t.Fatalf("error %v\n%s", err, errOut)
+			}
+			if strings.Contains(out, "IN STATE") {
+				t.Errorf("a saved dump has an IN STATE column counted from now:\n%s", out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	// The live status keeps the duration.
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := NewPUMStatusOptions(streams)
+	o.Exec, o.Namespace = &scriptedExec{outputs: []string{string(sample)}}, "tpe"
+	o.Now = func() time.Time { return time.Date(2022, 6, 27, 16, 5, 11, 0, time.UTC) }
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_ = o.Run(t.Context())
+	if !strings.Contains(out.String(), "IN STATE") || !strings.Contains(out.String(), "2h") {
+		t.Errorf("live status lacks IN STATE 2h:\n%s", out)
+	}
+}
+
+// TestPUMStatusHelpSample: the dump shown in `pum status --help` is one that --file reads, with
+// no warning.
+func TestPUMStatusHelpSample(t *testing.T) {
+	var dump []string
+	for _, l := range strings.Split(pumStatusLong, "\n") {
+		if strings.HasPrefix(l, "\t\t    ") {
+			dump = append(dump, strings.TrimSpace(l))
+		}
+	}
+	if len(dump) < 5 {
+		t.Fatalf("the help shows no sample dump:\n%s", pumStatusLong)
+	}
+	st, err := pum.ReadDump(strings.NewReader(strings.Join(dump, "\n")), "help sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Entries) != 1 || st.Verdict != pum.Done || len(st.Warnings) != 0 {
+		t.Errorf("help sample read as %d entries, verdict %q, warnings %q", len(st.Entries), st.Verdict, st.Warnings)
 	}
 }

@@ -15,12 +15,17 @@ import (
 )
 
 // writePUMTable prints one row per entry, then the verdict and the last response of aborted
-// entries.
+// entries. The time column is how long each entry has been in its state (IN STATE) at now; a zero
+// now (a saved dump, taken at an unknown time) shows the state's timestamp instead (STATE SINCE).
 func writePUMTable(w io.Writer, st *pum.Status, now time.Time) error {
 	if len(st.Entries) > 0 {
-		t := cli.NewTable(w, "UID", "REQUEST", "SCOPE", "STATE", "IN STATE", "ERRORS", "ITERATIONS")
+		timeCol := "IN STATE"
+		if now.IsZero() {
+			timeCol = "STATE SINCE"
+		}
+		t := cli.NewTable(w, "UID", "REQUEST", "SCOPE", "STATE", timeCol, "ERRORS", "ITERATIONS")
 		for _, e := range st.Entries {
-			t.Row(e.UID, e.RequestID, e.Scope, e.DisplayState(), since(e.StateTimestamp, now), fmt.Sprint(e.ErrorCounter), fmt.Sprint(e.IterationCounter))
+			t.Row(e.UID, e.RequestID, e.Scope, e.DisplayState(), stateTime(e.StateTimestamp, now), fmt.Sprint(e.ErrorCounter), fmt.Sprint(e.IterationCounter))
 		}
 		if err := t.Render(); err != nil {
 			return err
@@ -44,10 +49,15 @@ func writePUMTable(w io.Writer, st *pum.Status, now time.Time) error {
 	return nil
 }
 
-func since(ts string, now time.Time) string {
+// stateTime is the time column of a row: the duration from ts to now, or, for a zero now, ts in
+// UTC to the second; "-" when ts is missing or not a time.
+func stateTime(ts string, now time.Time) string {
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {
 		return "-"
+	}
+	if now.IsZero() {
+		return t.UTC().Format(time.RFC3339)
 	}
 	d := now.Sub(t)
 	if d < 0 {
