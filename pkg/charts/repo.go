@@ -59,6 +59,20 @@ type RepoError struct {
 // Error implements error.
 func (e *RepoError) Error() string { return e.Msg }
 
+// RepoNotReadyError is a chart repository that Helm's repositories.yaml does not hold, or holds
+// without credentials (NoCredentials). The command says how to add it.
+type RepoNotReadyError struct {
+	Name, RepoConfig string
+	NoCredentials    bool
+}
+
+func (e *RepoNotReadyError) Error() string {
+	if e.NoCredentials {
+		return fmt.Sprintf("the chart repository %q has no credentials", e.Name)
+	}
+	return fmt.Sprintf("the chart repository %q is not configured in %s", e.Name, e.RepoConfig)
+}
+
 // LoadRepo reads the repository name from Helm's repositories.yaml (added by `helm tpe repo add`
 // or `helm repo add`). A missing entry says how to add it.
 func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Repo, error) {
@@ -71,10 +85,10 @@ func LoadRepo(name, repoConfig, repoCache string, getters getter.Providers) (*Re
 		e = f.Get(name)
 	}
 	if e == nil {
-		return nil, fmt.Errorf("the chart repository %q is not configured in %s: run `helm tpe repo add --name %s` first, or pass --repo-url", name, repoConfig, name)
+		return nil, &RepoNotReadyError{Name: name, RepoConfig: repoConfig}
 	}
 	if e.Username == "" {
-		return nil, fmt.Errorf("the chart repository %q has no credentials: run `helm tpe repo add --name %s` (user = password = installation ID)", name, name)
+		return nil, &RepoNotReadyError{Name: name, RepoConfig: repoConfig, NoCredentials: true}
 	}
 	return &Repo{Name: name, URL: e.URL, ID: e.Password, RepoConfig: repoConfig, RepoCache: repoCache, Getters: getters,
 		URLFrom: fmt.Sprintf("the URL of repository %s (`helm repo list`)", name)}, nil
@@ -308,19 +322,19 @@ type Source interface {
 func ReadIDFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("reading --installation-id-file: %w", err)
+		return "", fmt.Errorf("reading the installation ID file: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
-		return "", fmt.Errorf("reading --installation-id-file %s: %w", path, err)
+		return "", fmt.Errorf("reading the installation ID file %s: %w", path, err)
 	}
 	for _, l := range strings.Split(string(data), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			return l, nil
 		}
 	}
-	return "", fmt.Errorf("--installation-id-file %s is empty", path)
+	return "", fmt.Errorf("the installation ID file %s is empty", path)
 }
 
 // CachedAppVersion returns a lookup of the appVersion of a chart version in the index of

@@ -89,8 +89,9 @@ func TestRepoFetchIndex(t *testing.T) {
 	if err != nil || got.ID != id || got.URL != srv.URL {
 		t.Fatalf("LoadRepo = %+v, %v", got, err)
 	}
-	if _, err := LoadRepo("other", r.RepoConfig, dir, getters); err == nil || !strings.Contains(err.Error(), "helm tpe repo add") {
-		t.Errorf("LoadRepo(other) = %v", err)
+	var nr *RepoNotReadyError
+	if _, err := LoadRepo("other", r.RepoConfig, dir, getters); !errors.As(err, &nr) || nr.Name != "other" || nr.NoCredentials {
+		t.Errorf("LoadRepo(other) = %v, want a *RepoNotReadyError (the command says how to add it)", err)
 	}
 }
 

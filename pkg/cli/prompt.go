@@ -17,8 +17,17 @@ func IsTerminal(s any) bool {
 	return ok && f.Fd() != ^uintptr(0) && term.IsTerminal(int(f.Fd()))
 }
 
-// ErrNoTerminal is returned by Confirm when it cannot ask (stdin is not a terminal).
-var ErrNoTerminal = errors.New("cannot ask for confirmation: stdin is not a terminal (pass --yes)")
+// ErrNoTerminal is returned by Confirm when it cannot ask (stdin is not a terminal); the command
+// adds the flag that answers in advance (NoTerminal).
+var ErrNoTerminal = errors.New("cannot ask for confirmation: stdin is not a terminal")
+
+// NoTerminal words ErrNoTerminal with the flag that answers in advance ("--yes").
+func NoTerminal(err error, yesFlag string) error {
+	if errors.Is(err, ErrNoTerminal) {
+		return fmt.Errorf("%w (pass %s)", err, yesFlag)
+	}
+	return err
+}
 
 // Confirm asks a yes/no question on errOut and reads the answer from in, which must be a
 // terminal. Only "yes" agrees when strict, "yes" or "y" otherwise.

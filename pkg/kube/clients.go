@@ -104,13 +104,59 @@ func FromConfig(cfg *rest.Config, ns string, explicit bool) (*Clients, error) {
 		ExplicitNamespace: explicit, Counter: counter, RequestTimeout: timeout, Health: health}, nil
 }
 
-// ConfigError turns a kubeconfig loading error into one clear message.
+// ConfigError turns a kubeconfig loading error into a *KubeconfigError.
 func ConfigError(err error) error {
-	if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
-		return fmt.Errorf("no Kubernetes cluster is configured: set --kubeconfig or the KUBECONFIG environment variable to a kubeconfig file, or use --context to pick a context (%w)", err)
-	}
-	return fmt.Errorf("cannot load the kubeconfig (check --kubeconfig, KUBECONFIG and --context): %w", err)
+	return &KubeconfigError{Empty: clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig), Err: err}
 }
+
+// KubeconfigError is a kubeconfig that names no cluster (Empty) or does not load. Where says
+// what was looked for ("~/.kube/config does not exist"; "" when unknown). Its message names no
+// flag: a command words it with its own (WithFlags).
+type KubeconfigError struct {
+	Empty bool
+	Where string
+	Err   error
+}
+
+func (e *KubeconfigError) Error() string { return e.message("", "") }
+func (e *KubeconfigError) Unwrap() error { return e.Err }
+
+// WithFlags words the error with the command's kubeconfig and context flags.
+func (e *KubeconfigError) WithFlags(kubeconfig, context string) error {
+	return &wordedError{err: e, msg: e.message(kubeconfig, context)}
+}
+
+func (e *KubeconfigError) message(kubeconfig, context string) string {
+	if !e.Empty {
+		check := "KUBECONFIG"
+		if kubeconfig != "" {
+			check = kubeconfig + ", KUBECONFIG and " + context
+		}
+		return fmt.Sprintf("cannot load the kubeconfig (check %s): %v", check, e.Err)
+	}
+	msg := "no Kubernetes cluster is configured"
+	if e.Where != "" {
+		msg += " (" + e.Where + ")"
+	}
+	if kubeconfig != "" {
+		msg += ": pass " + kubeconfig + " FILE, set KUBECONFIG to the kubeconfig of the TPE cluster, or use " + context + " to pick a context"
+	} else {
+		msg += ": set KUBECONFIG to the kubeconfig of the TPE cluster"
+	}
+	if e.Err != nil {
+		msg += fmt.Sprintf(" (%v)", e.Err)
+	}
+	return msg
+}
+
+// wordedError is an error with another message and the same chain.
+type wordedError struct {
+	err error
+	msg string
+}
+
+func (e *wordedError) Error() string { return e.msg }
+func (e *wordedError) Unwrap() error { return e.err }
 
 // cli-runtime falls back to http://localhost:8080 when no kubeconfig is found (as kubectl does);
 // for a maintenance-window tool that is a confusing list of "connection refused" errors instead
@@ -129,7 +175,7 @@ func checkConfigured(getter genericclioptions.RESTClientGetter, cfg *rest.Config
 	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
 		where = fmt.Sprintf("KUBECONFIG=%s names no readable kubeconfig file", env)
 	}
-	return fmt.Errorf("no Kubernetes cluster is configured (%s): pass --kubeconfig FILE, set KUBECONFIG to the kubeconfig of the TPE cluster, or use --context to pick a context", where)
+	return &KubeconfigError{Empty: true, Where: where}
 }
 
 // RequestCounter counts HTTP requests by verb; it is safe for concurrent use.

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,9 +21,14 @@ func TestNewClientsWithoutKubeconfigNamesWhatToDo(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error without a kubeconfig")
 	}
+	var ke *KubeconfigError
+	if !errors.As(err, &ke) {
+		t.Fatalf("error %v is no *KubeconfigError", err)
+	}
+	worded := ke.WithFlags("--kubeconfig", "--context").Error()
 	for _, want := range []string{"KUBECONFIG=" + missing, "--kubeconfig", "--context"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
+		if !strings.Contains(worded, want) {
+			t.Errorf("error %q lacks %q", worded, want)
 		}
 	}
 }

@@ -127,7 +127,7 @@ func clientResult(kind, name string, exists, same bool) Result {
 		return Result{Kind: kind, Name: name, Action: ActionWouldBeUnchanged}
 	}
 	return Result{Kind: kind, Name: name, Action: ActionWouldConfigure,
-		Message: "differs from the cluster's; --dry-run=server tells whether another field manager owns the fields"}
+		Message: "differs from the cluster's"}
 }
 
 // applyOne sends one apply patch. have is the object before (nil when absent); its type must be a
@@ -146,7 +146,7 @@ func applyOne(kind, name string, want, have any, opts ApplyOptions, patch func([
 	switch {
 	case apierrors.IsConflict(err):
 		return Result{Kind: kind, Name: name, Action: ActionConflict,
-			Message: fmt.Sprintf("%v; another field manager owns these fields: change them with that tool, or re-run with --force-conflicts to take them over", err)}
+			Message: fmt.Sprintf("%v; another field manager owns these fields: change them with that tool", err)}
 	case err != nil:
 		return Result{Kind: kind, Name: name, Action: ActionFailed, Message: err.Error()}
 	}

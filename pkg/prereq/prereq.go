@@ -89,19 +89,36 @@ func EKSVolumeType(tpeVersion string) string {
 // DefaultOtherStorageClass is the StorageClass name for hosting "other".
 const DefaultOtherStorageClass = "thingpark-standard"
 
-// Validate checks the configuration and names the flag at fault.
+// Config fields named by a ConfigError; the command words them with its flag names.
+const (
+	FieldHosting            = "Hosting"
+	FieldPriorityClassNames = "PriorityClassNames"
+	FieldProvisioner        = "Provisioner"
+)
+
+// ConfigError is an invalid field of Config: Field is one of the Field constants, Err says what
+// is wrong with it, worded to follow the field's name ("must be one of ...").
+type ConfigError struct {
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string { return e.Field + " " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate checks the configuration; its errors are *ConfigError naming the field at fault.
 func (c Config) Validate() error {
 	if !slices.Contains(Hostings, c.Hosting) {
-		return fmt.Errorf("--hosting must be one of %s, got %q", strings.Join(Hostings, ", "), c.Hosting)
+		return &ConfigError{FieldHosting, fmt.Errorf("must be one of %s, got %q", strings.Join(Hostings, ", "), c.Hosting)}
 	}
 	if c.PriorityClassNames != "" && c.PriorityClassNames != SpellingDocs && c.PriorityClassNames != SpellingVendor {
-		return fmt.Errorf("--priority-class-names must be docs or vendor, got %q", c.PriorityClassNames)
+		return &ConfigError{FieldPriorityClassNames, fmt.Errorf("must be docs or vendor, got %q", c.PriorityClassNames)}
 	}
 	if c.Hosting == HostingOther && c.Provisioner == "" {
-		return fmt.Errorf("--hosting other needs --storage-provisioner (the CSI driver or provisioner of your dynamic storage, e.g. rancher.io/local-path)")
+		return &ConfigError{FieldProvisioner, fmt.Errorf("is required with hosting other (the CSI driver or provisioner of your dynamic storage, e.g. rancher.io/local-path)")}
 	}
 	if c.Hosting != HostingOther && c.Provisioner != "" {
-		return fmt.Errorf("--storage-provisioner only applies to --hosting other (%s uses %s)", c.Hosting, CSIDrivers[c.Hosting])
+		return &ConfigError{FieldProvisioner, fmt.Errorf("only applies to hosting other (%s uses %s)", c.Hosting, CSIDrivers[c.Hosting])}
 	}
 	return nil
 }

@@ -19,10 +19,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"aks", Config{Hosting: "aks"}, ""},
 		{"other with provisioner", Config{Hosting: "other", Provisioner: "rancher.io/local-path"}, ""},
-		{"bad hosting", Config{Hosting: "ovh"}, "--hosting must be one of"},
-		{"other without provisioner", Config{Hosting: "other"}, "--storage-provisioner"},
-		{"provisioner on eks", Config{Hosting: "eks", Provisioner: "x"}, "only applies to --hosting other"},
-		{"bad spelling", Config{Hosting: "eks", PriorityClassNames: "mine"}, "--priority-class-names"},
+		{"bad hosting", Config{Hosting: "ovh"}, "Hosting must be one of"},
+		{"other without provisioner", Config{Hosting: "other"}, "Provisioner is required with hosting other"},
+		{"provisioner on eks", Config{Hosting: "eks", Provisioner: "x"}, "Provisioner only applies to hosting other"},
+		{"bad spelling", Config{Hosting: "eks", PriorityClassNames: "mine"}, "PriorityClassNames must be docs or vendor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +159,7 @@ func TestApplyConflict(t *testing.T) {
 	for _, r := range res {
 		got[r.Name] = r
 	}
-	if r := got["thingpark-data"]; r.Action != ActionConflict || !strings.Contains(r.Message, "--force-conflicts") || !r.Failed() {
+	if r := got["thingpark-data"]; r.Action != ActionConflict || !strings.Contains(r.Message, "another field manager owns these fields") || !r.Failed() {
 		t.Errorf("thingpark-data: %+v, want a conflict", r)
 	}
 	if got["thingpark-datapath"].Action != ActionCreated {

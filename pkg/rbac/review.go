@@ -64,7 +64,7 @@ func NewReviewer(ctx context.Context, cfg ReviewerConfig) (r Reviewer, user stri
 				return SubjectReviewer{Client: dc, User: name, Groups: cfg.Impersonate.Groups}, name, nil
 			}
 		}
-		return nil, "", fmt.Errorf("--as %s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%w)", name, impErr)
+		return nil, "", &ImpersonationError{User: name, Err: impErr}
 	}
 	if ssr, err := cfg.Client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{}); err == nil {
 		user = ssr.Status.UserInfo.Username
@@ -379,3 +379,17 @@ func sortPerms(ps, order []Permission) {
 	}
 	sort.SliceStable(ps, func(i, j int) bool { return idx[ps[i]] < idx[ps[j]] })
 }
+
+// ImpersonationError says that the impersonated user's permissions cannot be checked: the current
+// user may neither impersonate User nor create SubjectAccessReviews. The command names the flag
+// that asked for User.
+type ImpersonationError struct {
+	User string
+	Err  error
+}
+
+func (e *ImpersonationError) Error() string {
+	return fmt.Sprintf("%s: you may neither impersonate this user nor create SubjectAccessReviews, so its permissions cannot be checked (%v)", e.User, e.Err)
+}
+
+func (e *ImpersonationError) Unwrap() error { return e.Err }

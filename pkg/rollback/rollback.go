@@ -6,6 +6,7 @@ package rollback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -93,11 +94,11 @@ func (rb *runner) plan(ctx context.Context) (*Plan, error) {
 			}
 		}
 		if target == nil {
-			return nil, fmt.Errorf("--to-revision %d: Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
-				rb.cfg.ToRevision, manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.cfg.Namespace, manifest.ReleaseEnterprise)
+			return nil, &InputError{Field: FieldToRevision, Value: fmt.Sprint(rb.cfg.ToRevision), Err: fmt.Errorf("the Helm release %s has no such revision (it has %d..%d; see `helm history -n %s %s`)",
+				manifest.ReleaseEnterprise, h[0].Version, cur.Version, rb.cfg.Namespace, manifest.ReleaseEnterprise)}
 		}
 		if target.Version == cur.Version {
-			return nil, fmt.Errorf("--to-revision %d is the current revision: nothing to roll back", rb.cfg.ToRevision)
+			return nil, &InputError{Field: FieldToRevision, Value: fmt.Sprint(rb.cfg.ToRevision), Err: errors.New("it is the current revision: nothing to roll back")}
 		}
 	} else {
 		for i := len(h) - 2; i >= 0; i-- {
@@ -107,15 +108,16 @@ func (rb *runner) plan(ctx context.Context) (*Plan, error) {
 			}
 		}
 		if target == nil {
-			return nil, fmt.Errorf("the history of %s holds no revision with another chart version than %s: pass --to-revision (see `helm history -n %s %s`)",
-				manifest.ReleaseEnterprise, p.FromChart, rb.cfg.Namespace, manifest.ReleaseEnterprise)
+			return nil, &InputError{Field: FieldToRevision, Needed: true, Err: fmt.Errorf("the history of %s holds no revision with another chart version than %s (see `helm history -n %s %s`)",
+				manifest.ReleaseEnterprise, p.FromChart, rb.cfg.Namespace, manifest.ReleaseEnterprise)}
 		}
 	}
 	p.ToRevision, p.ToChart, p.ToAppVersion = target.Version, plan.ChartFullName(target.Chart), appVersion(target)
 	if rel := rb.releaseOf(target); rel != nil {
 		p.ToRelease = rel.Name
 	} else if rb.cfg.ToRevision == 0 {
-		return nil, fmt.Errorf("revision %d of %s (%s) matches no known TPE release: pass --to-revision to roll back to it anyway", target.Version, manifest.ReleaseEnterprise, p.ToChart)
+		return nil, &InputError{Field: FieldToRevision, Needed: true, Purpose: "to roll back to it anyway",
+			Err: fmt.Errorf("revision %d of %s (%s) matches no known TPE release", target.Version, manifest.ReleaseEnterprise, p.ToChart)}
 	} else {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("revision %d (%s) matches no known TPE release", target.Version, p.ToChart))
 	}
@@ -213,10 +215,10 @@ func (rb *runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 	if rb.cfg.Backup != "" {
 		md, err := ctl.Metadata(ctx, rb.cfg.Backup)
 		if err != nil {
-			return fmt.Errorf("--backup %s: %w", rb.cfg.Backup, err)
+			return &InputError{Field: FieldBackup, Value: rb.cfg.Backup, Err: err}
 		}
 		if why := match(md); why != "" {
-			return fmt.Errorf("--backup %s does not match revision %d of %s: %s", rb.cfg.Backup, p.ToRevision, manifest.ReleaseEnterprise, why)
+			return &InputError{Field: FieldBackup, Value: rb.cfg.Backup, Err: fmt.Errorf("does not match revision %d of %s: %s", p.ToRevision, manifest.ReleaseEnterprise, why)}
 		}
 		p.Backup, p.BackupSource = md, "--backup"
 		return nil
@@ -267,7 +269,7 @@ func (rb *runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 	} else {
 		msg += "; list-backups lists none"
 	}
-	return fmt.Errorf("%s: pass --backup NAME", msg)
+	return &InputError{Field: FieldBackup, Needed: true, Err: errors.New(msg)}
 }
 
 // backupReason explains the choice of a recorded upgrade backup.
@@ -304,7 +306,7 @@ func (rb *runner) planOthers(p *Plan) error {
 		target = &r
 	}
 	if target == nil {
-		return fmt.Errorf("--all-charts: revision %d of %s matches no known TPE release, so the versions of the other charts are unknown", p.ToRevision, manifest.ReleaseEnterprise)
+		return &InputError{Field: FieldAllCharts, Err: fmt.Errorf("revision %d of %s matches no known TPE release, so the versions of the other charts are unknown", p.ToRevision, manifest.ReleaseEnterprise)}
 	}
 	for _, c := range target.Charts()[:3] {
 		h, err := plan.History(rb.d.Helm, c.ReleaseName)
@@ -312,7 +314,7 @@ func (rb *runner) planOthers(p *Plan) error {
 			return err
 		}
 		if len(h) == 0 {
-			return fmt.Errorf("--all-charts: Helm release %s is not installed", c.ReleaseName)
+			return &InputError{Field: FieldAllCharts, Err: fmt.Errorf("the Helm release %s is not installed", c.ReleaseName)}
 		}
 		cur := h[len(h)-1]
 		want := c.Chart + "-" + c.Version
@@ -327,7 +329,7 @@ func (rb *runner) planOthers(p *Plan) error {
 			}
 		}
 		if to == nil {
-			return fmt.Errorf("--all-charts: the history of %s has no revision with %s", c.ReleaseName, want)
+			return &InputError{Field: FieldAllCharts, Err: fmt.Errorf("the history of %s has no revision with %s", c.ReleaseName, want)}
 		}
 		p.OtherCharts = append(p.OtherCharts, ChartRollback{ReleaseName: c.ReleaseName, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), ToRevision: to.Version, ToChart: want})
 	}
@@ -482,4 +484,39 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	}
 	out.Result, err = rb.run(ctx, p)
 	return out, err
+}
+
+// Config fields named by an InputError; the command words them with its flag names.
+const (
+	FieldToRevision = "ToRevision"
+	FieldBackup     = "Backup"
+	FieldAllCharts  = "AllCharts"
+)
+
+// InputError is a Config field at fault: its Value is wrong, or (Needed) the run cannot go on
+// without it (Purpose says what giving it does). Its message names the field; the command words it
+// with its flag (Word).
+type InputError struct {
+	Field, Value string
+	Needed       bool
+	Purpose      string
+	Err          error
+}
+
+func (e *InputError) Error() string { return e.Word(e.Field) }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Word words the error with name for the field ("--to-revision").
+func (e *InputError) Word(name string) string {
+	if e.Needed {
+		msg := fmt.Sprintf("%v: pass %s", e.Err, name)
+		if e.Purpose != "" {
+			msg += " " + e.Purpose
+		}
+		return msg
+	}
+	if e.Value != "" {
+		name += " " + e.Value
+	}
+	return fmt.Sprintf("%s: %v", name, e.Err)
 }

@@ -206,8 +206,13 @@ func TestRollbackRefusals(t *testing.T) {
 		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "0.0.1"}, 1, helmrelease.StatusSuperseded)
 		helmtest.InstallRelease(t, cfg, manifest.ChartRef{ReleaseName: "tpe", Chart: "thingpark-enterprise", Version: "1.2.25"}, 2, helmrelease.StatusDeployed)
 		_, err := rollbackPlan(t, cfg, nil, helmtest.NewFakeExec(), Config{})
-		if err == nil || !strings.Contains(err.Error(), "--to-revision") {
-			t.Fatalf("err = %v", err)
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Field != FieldToRevision || !ie.Needed {
+			t.Fatalf("err = %v, want an *InputError needing ToRevision", err)
+		}
+		// The command words it with its flag.
+		if got := ie.Word("--to-revision"); !strings.HasSuffix(got, "matches no known TPE release: pass --to-revision to roll back to it anyway") {
+			t.Errorf("worded = %q", got)
 		}
 	})
 	t.Run("--all-charts warns about CRDs", func(t *testing.T) {

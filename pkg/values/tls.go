@@ -35,8 +35,28 @@ type TLSInput struct {
 	KeyPEM    []byte
 	CAPEM     []byte
 	Hostname  string
+	// Names name the inputs in remediations: the values keys when empty; a command that takes
+	// them from its flags names its flags ("--tls-key").
+	Names TLSNames
 	// Now is the reference time (time.Now() when zero).
 	Now time.Time
+}
+
+// TLSNames name the inputs of a TLSInput for the user.
+type TLSNames struct {
+	Cert, Key, CA, Hostname string
+}
+
+// orValues fills the empty names with the values keys.
+func (n TLSNames) orValues() TLSNames {
+	or := func(s, d string) string {
+		if s == "" {
+			return d
+		}
+		return s
+	}
+	return TLSNames{Cert: or(n.Cert, KeyTLS+".certificate"), Key: or(n.Key, KeyTLS+".key"),
+		CA: or(n.CA, KeyTLS+".caCertificate"), Hostname: or(n.Hostname, "global.dnsHostname")}
 }
 
 // TLSFromValues returns the certificate of global.ingress.tls, and ok=false when the values give
@@ -97,14 +117,14 @@ func CheckTLS(in TLSInput) ([]check.Check, error) {
 			return nil, fmt.Errorf("%s: the CA certificate is not valid PEM: %w", caSrc, err)
 		}
 	}
-	name := describe(leaf)
+	name, names := describe(leaf), in.Names.orValues()
 	out := []check.Check{
 		{ID: "tls.parse", Category: CategoryTLS, Status: check.Pass,
 			Message: fmt.Sprintf("%s: %s parses (%d certificate(s) in the chain)", src, name, len(certs))},
-		checkKeyPair(src, name, leaf, key),
-		checkChain(src, name, certs, roots, now, server),
+		checkKeyPair(src, name, leaf, key, names),
+		checkChain(src, name, certs, roots, now, server, names),
 		checkExpiry(src, name, leaf, now),
-		checkHostname(src, name, leaf, in.Hostname),
+		checkHostname(src, name, leaf, in.Hostname, names),
 	}
 	return out, nil
 }
@@ -119,7 +139,7 @@ func describe(c *x509.Certificate) string {
 	return fmt.Sprintf("certificate serial %s", c.SerialNumber)
 }
 
-func checkKeyPair(src, name string, leaf *x509.Certificate, key crypto.Signer) check.Check {
+func checkKeyPair(src, name string, leaf *x509.Certificate, key crypto.Signer, names TLSNames) check.Check {
 	c := check.Check{ID: "tls.keypair", Category: CategoryTLS}
 	if key == nil {
 		c.Status, c.Message = check.Skip, src+": no private key given, the key pair was not checked"
@@ -129,7 +149,7 @@ func checkKeyPair(src, name string, leaf *x509.Certificate, key crypto.Signer) c
 	if !ok || !pub.Equal(key.Public()) {
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("%s: the private key does not match the %s (%s key of another pair)", src, name, keyKind(key))
-		c.Remediation = "give the key that was generated with this certificate (global.ingress.tls.key / --tls-key); " +
+		c.Remediation = "give the key that was generated with this certificate (" + names.Key + "); " +
 			"compare `openssl x509 -noout -pubkey -in cert.pem` with `openssl pkey -pubout -in key.pem`"
 		return c
 	}
@@ -163,13 +183,13 @@ func serverIndex(certs []*x509.Certificate) int {
 	return 0
 }
 
-func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Time, server int) check.Check {
+func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Time, server int, names TLSNames) check.Check {
 	c := check.Check{ID: "tls.chain", Category: CategoryTLS}
 	if server > 0 {
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("%s: the chain is in the wrong order: it starts with the %s, a CA certificate, and the server's %s is certificate %d of %d",
 			src, describe(certs[0]), name, server+1, len(certs))
-		c.Remediation = "put the server certificate first, then every intermediate (each followed by the one that issued it), in global.ingress.tls.certificate"
+		c.Remediation = "put the server certificate first, then every intermediate (each followed by the one that issued it), in " + names.Cert
 		return c
 	}
 	opts := x509.VerifyOptions{Intermediates: x509.NewCertPool(), CurrentTime: now,
@@ -211,8 +231,8 @@ func checkChain(src, name string, certs, roots []*x509.Certificate, now time.Tim
 			return c
 		}
 		c.Message = fmt.Sprintf("%s: the %s does not verify to %s: %v", src, name, what, chainReason(err))
-		c.Remediation = "put the server certificate first, then every intermediate, in global.ingress.tls.certificate, " +
-			"and the root CA that issued it in global.ingress.tls.caCertificate (--tls-ca)"
+		c.Remediation = "put the server certificate first, then every intermediate, in " + names.Cert +
+			", and the root CA that issued it in " + names.CA
 		return c
 	}
 	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the %s verifies to %s", src, name, what)
@@ -271,10 +291,10 @@ func inDays(n int) string {
 	return fmt.Sprintf("in %d days", n)
 }
 
-func checkHostname(src, name string, leaf *x509.Certificate, host string) check.Check {
+func checkHostname(src, name string, leaf *x509.Certificate, host string, names TLSNames) check.Check {
 	c := check.Check{ID: "tls.hostname", Category: CategoryTLS}
 	if host == "" {
-		c.Status, c.Message = check.Skip, src+": no host name given (--hostname or global.dnsHostname), SANs not checked"
+		c.Status, c.Message = check.Skip, src+": no host name given ("+names.Hostname+"), SANs not checked"
 		return c
 	}
 	sans := append([]string(nil), leaf.DNSNames...)
@@ -284,7 +304,7 @@ func checkHostname(src, name string, leaf *x509.Certificate, host string) check.
 	if err := leaf.VerifyHostname(host); err != nil {
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("%s: the %s does not cover host name %s (SANs: %s)", src, name, host, text.OrNone(strings.Join(sans, ", ")))
-		c.Remediation = "issue a certificate whose subjectAltName includes " + host + ", or fix --hostname / global.dnsHostname"
+		c.Remediation = "issue a certificate whose subjectAltName includes " + host + ", or fix " + names.Hostname
 		return c
 	}
 	c.Status, c.Message = check.Pass, fmt.Sprintf("%s: the %s covers %s", src, name, host)

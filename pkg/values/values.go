@@ -40,11 +40,11 @@ func LoadContext(ctx context.Context, files []string) (Values, error) {
 			return nil, err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading values file %q (-f): %w", f, err)
+			return nil, fmt.Errorf("reading values file %q: %w", f, err)
 		}
 		v, err := Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("parsing values file %q (-f): %w", f, err)
+			return nil, fmt.Errorf("parsing values file %q: %w", f, err)
 		}
 		out = Merge(out, v)
 	}

@@ -377,3 +377,31 @@ func TestLoadNoFiles(t *testing.T) {
 		t.Fatalf("Load(nil) = %#v, %v", v, err)
 	}
 }
+
+// Remediations name the values keys by default and the names a command gives (its flags).
+func TestCheckTLSNamesTheInputs(t *testing.T) {
+	kit := newCertKit(t)
+	now := time.Now()
+	good, _ := kit.leaf("tpe.example.com", now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	_, otherKey := kit.leaf("tpe.example.com", now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	for _, tt := range []struct {
+		names         TLSNames
+		key, hostname string
+	}{
+		{TLSNames{}, "(global.ingress.tls.key)", "(global.dnsHostname)"},
+		{TLSNames{Key: "--tls-key", Hostname: "--hostname"}, "(--tls-key)", "(--hostname)"},
+	} {
+		cs, err := CheckTLS(TLSInput{CertPEM: good, KeyPEM: otherKey, Names: tt.names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := check.NewReport("T")
+		r.Add(cs...)
+		if c, _ := r.Find("tls.keypair"); !strings.Contains(c.Remediation, tt.key) {
+			t.Errorf("keypair remediation %q, want %q", c.Remediation, tt.key)
+		}
+		if c, _ := r.Find("tls.hostname"); !strings.Contains(c.Message, tt.hostname) {
+			t.Errorf("hostname message %q, want %q", c.Message, tt.hostname)
+		}
+	}
+}

@@ -34,13 +34,13 @@ const (
 	ForReady For = "ready"
 )
 
-// ParseFor checks a --for value.
+// ParseFor checks a condition's name; its error names the value, the command names its flag.
 func ParseFor(s string) (For, error) {
 	switch For(s) {
 	case ForRollout, ForReady:
 		return For(s), nil
 	}
-	return "", fmt.Errorf("unknown --for value %q: use %q or %q", s, ForRollout, ForReady)
+	return "", fmt.Errorf("unknown condition %q: use %q or %q", s, ForRollout, ForReady)
 }
 
 // Options configures Run.

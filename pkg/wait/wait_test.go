@@ -257,7 +257,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := Run(t.Context(), c, Options{Namespace: ns, Selector: "a in (("}); err == nil || !strings.Contains(err.Error(), "label selector") {
 		t.Errorf("bad selector: %v", err)
 	}
-	if _, err := Run(t.Context(), c, Options{Namespace: ns, For: "complete"}); err == nil || !strings.Contains(err.Error(), "--for") {
+	if _, err := Run(t.Context(), c, Options{Namespace: ns, For: "complete"}); err == nil || !strings.Contains(err.Error(), `unknown condition "complete"`) {
 		t.Errorf("bad --for: %v", err)
 	}
 }

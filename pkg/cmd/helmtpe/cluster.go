@@ -78,7 +78,7 @@ func (e *Env) Cluster(ctx context.Context) (*Cluster, error) {
 	e.Settings.SetNamespace(ns)
 	restCfg, err := settingsGetter.ToRESTConfig()
 	if err != nil {
-		return nil, kube.ConfigError(err)
+		return nil, helmFlagNames(kube.ConfigError(err))
 	}
 	restCfg.UserAgent = HelmUserAgent()
 	getter, err := kube.NewGetter(restCfg, settingsGetter.ToRawKubeConfigLoader())

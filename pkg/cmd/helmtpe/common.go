@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -211,7 +213,13 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 	getters := getter.All(e.Settings)
 	if r.RepoURL == "" {
 		repo, err := charts.LoadRepo(r.RepoName, e.Settings.RepositoryConfig, e.Settings.RepositoryCache, getters)
-		if err != nil {
+		var nr *charts.RepoNotReadyError
+		switch {
+		case errors.As(err, &nr) && nr.NoCredentials:
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` (user = password = installation ID)", err, nr.Name)
+		case errors.As(err, &nr):
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` first, or pass --repo-url", err, nr.Name)
+		case err != nil:
 			return nil, err
 		}
 		redact.Of(errOut).Add(repo.ID)
@@ -238,7 +246,10 @@ func installationID(file string, vals values.Values, in io.Reader, errOut io.Wri
 	defer func() { redact.Of(errOut).Add(id) }()
 	if file != "" {
 		id, err := charts.ReadIDFile(file)
-		return id, "--installation-id-file", err
+		if err != nil {
+			return "", "", fmt.Errorf("--installation-id-file: %w", err)
+		}
+		return id, "--installation-id-file", nil
 	}
 	if id := strings.TrimSpace(os.Getenv(EnvInstallationID)); id != "" {
 		return id, "$" + EnvInstallationID, nil
@@ -271,23 +282,15 @@ func hideValues(w io.Writer, vals values.Values) {
 	redact.Of(w).Add(redact.Strings(redact.FromValues(vals))...)
 }
 
-// helmFlagNames names Helm's flags in an error of pkg/kube, which names kubectl's: Helm's
-// global flag for the context is --kube-context, kubectl's is --context.
+// helmFlagNames words an error of pkg/kube with Helm's global flags (--kube-context, not
+// kubectl's --context).
 func helmFlagNames(err error) error {
-	if err == nil || !strings.Contains(err.Error(), "--context") {
-		return err
+	var ke *kube.KubeconfigError
+	if errors.As(err, &ke) {
+		return ke.WithFlags("--kubeconfig", "--kube-context")
 	}
-	return &renamedError{err: err, msg: strings.ReplaceAll(err.Error(), "--context", "--kube-context")}
+	return err
 }
-
-// renamedError is an error with another message and the same chain.
-type renamedError struct {
-	err error
-	msg string
-}
-
-func (e *renamedError) Error() string { return e.msg }
-func (e *renamedError) Unwrap() error { return e.err }
 
 // readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
 func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
@@ -296,4 +299,10 @@ func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) (
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	return data, nil
+}
+
+// confirm asks on the terminal; without one, the error says to pass --yes.
+func confirm(in io.Reader, errOut io.Writer, prompt string, strict bool) (bool, error) {
+	ok, err := cli.Confirm(in, errOut, prompt, strict)
+	return ok, cli.NoTerminal(err, "--yes")
 }

@@ -194,7 +194,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "abc"}, "--digest \"abc\""},
 		{[]string{"bundle", "verify", "/nonexistent/b.tar.gz", "--digest", "sha256:abc"}, "--digest \"sha256:abc\""},
 		{[]string{"repo", "add", "--to", "v7.3.1"}, "no installation ID"},
-		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file"},
+		{[]string{"repo", "add", "--installation-id-file", "/nonexistent/id"}, "--installation-id-file: reading the installation ID file"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -146,7 +146,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		AfterStep: afterStep,
 	}
 	if !o.Yes {
-		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
+		deps.Confirm = func(prompt string) (bool, error) { return confirm(o.In, o.ErrOut, prompt, false) }
 	}
 	if o.ShowSecrets {
 		fmt.Fprintln(o.ErrOut, "WARNING: --show-secrets: the diff shows Secret data and the secret values of your values files (installation ID, keys, passwords) in clear; do not paste it in a ticket")

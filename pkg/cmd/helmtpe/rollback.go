@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -115,14 +116,15 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 			if o.Yes {
 				return true, nil
 			}
-			return cli.Confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
+			return confirm(o.In, o.ErrOut, prompt+" Type yes to restore", true)
 		},
 	}
 	if !o.Yes {
-		deps.Confirm = func(prompt string) (bool, error) { return cli.Confirm(o.In, o.ErrOut, prompt, false) }
+		deps.Confirm = func(prompt string) (bool, error) { return confirm(o.In, o.ErrOut, prompt, false) }
 	}
 	out, err := rollback.Run(ctx, deps, rollback.Config{Namespace: cl.Namespace, Matrix: m, ToRevision: o.ToRevision,
 		Backup: o.Backup, AllCharts: o.AllCharts, DryRun: o.DryRun, Timeout: o.Timeout})
+	err = rollbackFlagNames(err)
 	switch {
 	case err != nil && out != nil && out.Result != nil:
 		return cli.Failed(err)
@@ -157,3 +159,26 @@ func writeRollbackPlan(w io.Writer, f cli.Format, p *rollback.Plan) error {
 	}
 	return nil
 }
+
+// rollbackFlagNames words an input error of rollback.Run with this command's flags.
+func rollbackFlagNames(err error) error {
+	var ie *rollback.InputError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	flag := map[string]string{rollback.FieldToRevision: "--to-revision", rollback.FieldBackup: "--backup",
+		rollback.FieldAllCharts: "--all-charts"}[ie.Field]
+	if ie.Needed && ie.Field == rollback.FieldBackup {
+		flag += " NAME"
+	}
+	return &wordedError{msg: ie.Word(flag), err: err}
+}
+
+// wordedError is an error of the library worded by the command, with the same chain.
+type wordedError struct {
+	msg string
+	err error
+}
+
+func (e *wordedError) Error() string { return e.msg }
+func (e *wordedError) Unwrap() error { return e.err }

@@ -2,6 +2,8 @@ package kubectltpe
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -20,7 +22,8 @@ func (o *PreflightOptions) completeTLS(ctx context.Context, cfg *preflight.Confi
 	var err error
 	if o.TLSCert != "" {
 		in := values.TLSInput{Source: "--tls-cert " + o.TLSCert, KeySource: "--tls-key " + o.TLSKey,
-			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname}
+			CASource: "--tls-ca " + o.TLSCA, Hostname: o.Hostname,
+			Names: values.TLSNames{Cert: "--tls-cert", Key: "--tls-key", CA: "--tls-ca", Hostname: "--hostname"}}
 		if in.CertPEM, err = readFlagFile(ctx, "--tls-cert", input.PEM, o.TLSCert); err != nil {
 			return err
 		}
@@ -63,5 +66,10 @@ func (o *PreflightOptions) reviewer(ctx context.Context, namespace string) (rbac
 			}
 			return c.Kube, nil
 		}}
-	return rbac.NewReviewer(ctx, rc)
+	r, user, err := rbac.NewReviewer(ctx, rc)
+	var ie *rbac.ImpersonationError
+	if errors.As(err, &ie) {
+		return nil, "", fmt.Errorf("--as %w", err)
+	}
+	return r, user, err
 }

@@ -62,7 +62,11 @@ func TestPrereqsShow(t *testing.T) {
 		{[]string{"prereqs", "show", "--hosting", "other", "--storage-provisioner", "rancher.io/local-path", "-o", "json"},
 			[]string{`"kind": "List"`, `"provisioner": "rancher.io/local-path"`, `"volumeBindingMode": "WaitForFirstConsumer"`}, ""},
 		{[]string{"prereqs", "show"}, nil, "--hosting is required"},
-		{[]string{"prereqs", "show", "--hosting", "other"}, nil, "--storage-provisioner"},
+		{[]string{"prereqs", "show", "--hosting", "other"}, nil, "--storage-provisioner is required with hosting other"},
+		// The library names the Config field; the command words it with its flag.
+		{[]string{"prereqs", "show", "--hosting", "ovh"}, nil, "--hosting must be one of"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--storage-provisioner", "x"}, nil, "--storage-provisioner only applies to hosting other"},
+		{[]string{"prereqs", "show", "--hosting", "eks", "--priority-class-names", "mine"}, nil, "--priority-class-names must be docs or vendor"},
 		{[]string{"prereqs", "apply", "--hosting", "aks", "--dry-run=maybe"}, nil, "--dry-run must be"},
 	}
 	for _, tt := range tests {

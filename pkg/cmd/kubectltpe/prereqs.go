@@ -2,6 +2,7 @@ package kubectltpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -228,6 +229,12 @@ func (o *PrereqsOptions) Validate(apply bool) error {
 		return fmt.Errorf("--hosting is required: one of %s", strings.Join(prereq.Hostings, ", "))
 	}
 	if err := o.Config.Validate(); err != nil {
+		var ce *prereq.ConfigError
+		if errors.As(err, &ce) {
+			flag := map[string]string{prereq.FieldHosting: "--hosting", prereq.FieldPriorityClassNames: "--priority-class-names",
+				prereq.FieldProvisioner: "--storage-provisioner"}[ce.Field]
+			return fmt.Errorf("%s %w", flag, ce.Err)
+		}
 		return err
 	}
 	// An unknown release is bad input: its objects would be guessed.
@@ -298,6 +305,7 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 	if err != nil {
 		return err
 	}
+	o.addHints(res)
 	failed := 0
 	for _, r := range res {
 		if r.Failed() {
@@ -327,4 +335,17 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 		return cli.Silent
 	}
 	return nil
+}
+
+// addHints words with this command's flags what to do about a result: take over a conflict, or
+// learn from the server what a client-side dry run cannot tell.
+func (o *PrereqsOptions) addHints(res []prereq.Result) {
+	for i := range res {
+		switch {
+		case res[i].Action == prereq.ActionConflict:
+			res[i].Message += ", or re-run with --force-conflicts to take them over"
+		case res[i].Action == prereq.ActionWouldConfigure && o.DryRun == prereq.DryRunClient:
+			res[i].Message += "; --dry-run=server tells whether another field manager owns the fields"
+		}
+	}
 }

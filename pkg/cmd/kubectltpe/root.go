@@ -127,6 +127,10 @@ func clientsFor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (*kube
 	if errors.As(err, &ue) {
 		return nil, fmt.Errorf("%w: check that KUBECONFIG (or --kubeconfig) and --context name the TPE cluster and that it is up; --request-timeout sets how long to wait", err)
 	}
+	var ke *kube.KubeconfigError
+	if errors.As(err, &ke) {
+		return nil, ke.WithFlags("--kubeconfig", "--context")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ func (o *WaitOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
 // Validate checks the flags.
 func (o *WaitOptions) Validate() error {
 	if _, err := wait.ParseFor(o.For); err != nil {
-		return err
+		return fmt.Errorf("--for: %w", err)
 	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout must not be negative (use 0 to wait forever)")

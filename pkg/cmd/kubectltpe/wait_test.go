@@ -113,3 +113,13 @@ func TestStatusCommand(t *testing.T) {
 		t.Error("--color sometimes accepted")
 	}
 }
+
+// The library names the bad condition; the command names its flag.
+func TestWaitForFlagError(t *testing.T) {
+	t.Parallel()
+	o := NewWaitOptions(genericiooptions.NewTestIOStreamsDiscard())
+	o.For = "complete"
+	if err := o.Validate(); err == nil || !strings.HasPrefix(err.Error(), `--for: unknown condition "complete"`) {
+		t.Fatalf("Validate() = %v, want the --for flag named", err)
+	}
+}
