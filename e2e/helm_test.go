@@ -216,7 +216,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 	deleteOperatorCRDs := func() {
 		_, _ = env.KubectlOK(t, admin, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
 		for _, f := range era73 {
-			_, _ = env.KubectlOK(t, admin, "delete", "-f", writeFile(t, filepath.Base(f), files[f]), "--ignore-not-found", "--wait=false")
+			_, _ = env.KubectlOK(t, admin, "delete", "-f", writeFile(t, filepath.Base(f), files[f]), "--ignore-not-found")
 		}
 	}
 	deleteOperatorCRDs()
