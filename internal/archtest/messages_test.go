@@ -114,10 +114,12 @@ var notConvertedYet = map[string][]string{
 	"pkg/pum/ships.go": {
 		"no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `kubectl tpe status` shows what is installed)",
 	},
-	"pkg/rollback/rollback.go": {
+	"pkg/rollback/backup.go": {
 		"the %s to %s stopped in hop %d (step %d, %s) before tpe was upgraded: tpe still runs %s, so this rollback returns it further back, to %s; to finish the upgrade instead, fix the cause and rerun it with --resume",
 		"--backup",
 		"recorded by helm tpe ",
+	},
+	"pkg/rollback/rollback.go": {
 		"--all-charts: charts 1–3 carry operators and CRDs that only move forward; Helm does not roll CRDs back, so the older operators will run against the newer CRD versions (strimzi kafka.strimzi.io, psmdb psmdb.percona.com, cert-manager.io)",
 		"waiting after the rollback: %w; the backup %s was NOT restored: once the workloads are ready run `helm tpe rollback --backup %s`",
 	},

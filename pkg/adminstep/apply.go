@@ -2,30 +2,18 @@ package adminstep
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
-	schedulingv1 "k8s.io/api/scheduling/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
-	"github.com/thingpark-tools/kubectl-tpe/pkg/diff"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/rbac"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -250,60 +238,6 @@ func judge(ctx context.Context, d Deps, cfg Config, w *work) error {
 	return nil
 }
 
-// priorityNames are the PriorityClass names to create: the spelling the values name, else the
-// vendor's example file (examples/priority-class/default.yaml), which its values samples name.
-func priorityNames(v values.Values) (prereq.PriorityNames, string) {
-	used := map[string]bool{}
-	if v != nil {
-		for n := range v.PriorityClassNames() {
-			used[n] = true
-		}
-	}
-	count := func(p prereq.PriorityNames) int {
-		n := 0
-		for _, x := range p.Names() {
-			if used[x] {
-				n++
-			}
-		}
-		return n
-	}
-	if d, vd := count(prereq.DocsPriorityNames), count(prereq.VendorPriorityNames); d > vd {
-		return prereq.DocsPriorityNames, "PriorityClass names: the documentation's spelling, which the values name"
-	} else if vd > 0 {
-		return prereq.VendorPriorityNames, "PriorityClass names: the vendor's example spelling (examples/priority-class/default.yaml), which the values name"
-	}
-	return prereq.VendorPriorityNames, "PriorityClass names: the vendor's example spelling (examples/priority-class/default.yaml), as the values name none"
-}
-
-func missingPriority(ctx context.Context, c kubernetes.Interface, names []string) ([]string, error) {
-	list, err := c.SchedulingV1().PriorityClasses().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing PriorityClasses: %w", err)
-	}
-	var out []string
-	for _, n := range names {
-		if !slices.ContainsFunc(list.Items, func(p schedulingv1.PriorityClass) bool { return p.Name == n }) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func missingStorage(ctx context.Context, c kubernetes.Interface, names []string) ([]string, error) {
-	list, err := c.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("listing StorageClasses: %w", err)
-	}
-	var out []string
-	for _, n := range names {
-		if !slices.ContainsFunc(list.Items, func(s storagev1.StorageClass) bool { return s.Name == n }) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
 // permissions lists what the steps to do need.
 func permissions(ns string, todo []*work) []rbac.Permission {
 	var out []rbac.Permission
@@ -358,80 +292,6 @@ func run(ctx context.Context, d Deps, cfg Config, w *work, res *Result) error {
 		return applyPrereq(ctx, d, cfg, w, res, prereq.Objects{PriorityClasses: objs.PriorityClasses})
 	case manifest.AdminStorageClasses:
 		return runStorage(ctx, d, cfg, w, res)
-	}
-	return nil
-}
-
-func applyPrereq(ctx context.Context, d Deps, cfg Config, w *work, res *Result, objs prereq.Objects) error {
-	out, err := prereq.Apply(ctx, d.Kube, objs, prereq.ApplyOptions{DryRun: cfg.DryRun, ForceConflicts: cfg.Force})
-	if err != nil {
-		return err
-	}
-	for _, r := range out {
-		if r.Kind == "IngressClass" {
-			continue
-		}
-		w.res.Changes = append(w.res.Changes, Change{Kind: r.Kind, Name: r.Name, Action: r.Action, Message: r.Message})
-		switch r.Action {
-		case prereq.ActionCreated, prereq.ActionConfigured:
-			res.Applied++
-		case prereq.ActionConflict:
-			res.Conflict = true
-			w.res.Failed = r.Kind + " " + r.Name + ": " + r.Message
-		case prereq.ActionFailed:
-			w.res.Failed = r.Kind + " " + r.Name + ": " + r.Message
-		}
-	}
-	if cfg.DryRun == prereq.DryRunNone && w.res.Failed == "" {
-		w.res.After, w.res.Status = "applied", Done
-	}
-	return nil
-}
-
-// runStorage creates the StorageClasses the values name that the vendor's examples define.
-func runStorage(ctx context.Context, d Deps, cfg Config, w *work, res *Result) error {
-	missing, err := missingStorage(ctx, d.Kube, prereq.ValuesStorageClasses(cfg.Values))
-	if err != nil {
-		return err
-	}
-	found := map[string]*storagev1.StorageClass{}
-	for _, f := range w.step.Files {
-		data, err := cfg.Source.Read(ctx, cfg.Path[w.hop].To, f)
-		if err != nil {
-			continue // an example the vendor does not publish for this release
-		}
-		docs, err := SplitYAML(f, data)
-		if err != nil {
-			return err
-		}
-		for _, doc := range docs {
-			if doc.Kind != "StorageClass" || !slices.Contains(missing, doc.Name) {
-				continue
-			}
-			var sc storagev1.StorageClass
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(doc.Object, &sc); err != nil {
-				return fmt.Errorf("%s: %w", f, err)
-			}
-			found[doc.Name] = &sc
-		}
-	}
-	var objs prereq.Objects
-	var unknown []string
-	for _, n := range missing {
-		if sc, ok := found[n]; ok {
-			objs.StorageClasses = append(objs.StorageClasses, sc)
-		} else {
-			unknown = append(unknown, n)
-		}
-	}
-	if len(objs.StorageClasses) > 0 {
-		if err := applyPrereq(ctx, d, cfg, w, res, objs); err != nil {
-			return err
-		}
-	}
-	if len(unknown) > 0 && w.res.Failed == "" {
-		w.res.Status, w.res.After = Todo, ""
-		w.res.Failed = "StorageClass(es) " + strings.Join(unknown, ", ") + " are not in the vendor's StorageClass examples of " + cfg.Path[w.hop].To.Name + ": create them for your storage"
 	}
 	return nil
 }
@@ -518,183 +378,4 @@ func chainCRDs(chain []Version, v string) []string {
 		}
 	}
 	return nil
-}
-
-// kinds are the resources of the kinds the vendor's admin manifests hold.
-var kinds = map[string]struct {
-	gvr        schema.GroupVersionResource
-	namespaced bool
-}{
-	"CustomResourceDefinition": {CRDResource, false},
-	"Role":                     {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}, true},
-	"RoleBinding":              {schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"}, true},
-	"ServiceAccount":           {schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, true},
-}
-
-// applyDoc server-side applies one document under field manager kubectl-tpe (dry runs: the
-// change as a diff).
-func applyDoc(ctx context.Context, dyn dynamic.Interface, cfg Config, doc Doc) Change {
-	k, ok := kinds[doc.Kind]
-	c := Change{Kind: doc.Kind, Name: doc.Name}
-	if !ok {
-		c.Action, c.Message = prereq.ActionFailed, "this kind is not applied by the cluster-admin steps"
-		return c
-	}
-	obj := clean(doc.Object)
-	ri := dynamic.ResourceInterface(dyn.Resource(k.gvr))
-	if k.namespaced {
-		c.Namespace = cfg.Namespace
-		unstructured.SetNestedField(obj, cfg.Namespace, "metadata", "namespace") //nolint:errcheck // metadata is a map
-		ri = dyn.Resource(k.gvr).Namespace(cfg.Namespace)
-	}
-	live, err := ri.Get(ctx, doc.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		live = nil
-	case err != nil:
-		c.Action, c.Message = prereq.ActionFailed, err.Error()
-		return c
-	}
-	if cfg.DryRun == prereq.DryRunClient {
-		c.Diff = objDiff(doc.Kind, doc.Name, live, obj)
-		switch {
-		case live == nil:
-			c.Action = prereq.ActionWouldCreate
-		case c.Diff == "":
-			c.Action = prereq.ActionWouldBeUnchanged
-		default:
-			c.Action = prereq.ActionWouldConfigure
-		}
-		return c
-	}
-	data, err := json.Marshal(obj)
-	if err != nil {
-		c.Action, c.Message = prereq.ActionFailed, err.Error()
-		return c
-	}
-	force := cfg.Force
-	po := metav1.PatchOptions{FieldManager: prereq.FieldManager, Force: &force}
-	if cfg.DryRun == prereq.DryRunServer {
-		po.DryRun = []string{metav1.DryRunAll}
-	}
-	after, err := ri.Patch(ctx, doc.Name, types.ApplyPatchType, data, po)
-	switch {
-	case apierrors.IsConflict(err):
-		c.Action = prereq.ActionConflict
-		c.Message = "fields are owned by another field manager (an earlier install: Helm's crds/, kubectl apply): " + text.OneLine(err.Error(), 400) +
-			"; review the change (dry run), then force the conflicts to take them over"
-		return c
-	case err != nil:
-		c.Action, c.Message = prereq.ActionFailed, text.OneLine(err.Error(), 400)
-		return c
-	}
-	var afterObj map[string]any
-	if after != nil {
-		afterObj = after.Object
-	}
-	d := objDiff(doc.Kind, doc.Name, live, afterObj)
-	dry := cfg.DryRun == prereq.DryRunServer
-	switch {
-	case live == nil && dry:
-		c.Action = prereq.ActionWouldCreate
-	case live == nil:
-		c.Action = prereq.ActionCreated
-	case d == "" && dry:
-		c.Action = prereq.ActionWouldBeUnchanged
-	case d == "":
-		c.Action = prereq.ActionUnchanged
-	case dry:
-		c.Action = prereq.ActionWouldConfigure
-	default:
-		c.Action = prereq.ActionConfigured
-	}
-	if dry {
-		c.Diff = d
-	}
-	return c
-}
-
-// clean drops what a manifest may carry that the server owns (creationTimestamp: null, status).
-func clean(in map[string]any) map[string]any {
-	b, _ := json.Marshal(in)
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	delete(out, "status")
-	if md, ok := out["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
-	return out
-}
-
-// objDiff is the unified diff of an object's content (metadata the server maintains left out).
-func objDiff(kind, name string, live *unstructured.Unstructured, want map[string]any) string {
-	doc := func(o map[string]any) string {
-		if o == nil {
-			return ""
-		}
-		m := map[string]any{}
-		for k, v := range o {
-			if k != "status" {
-				m[k] = v
-			}
-		}
-		md := map[string]any{"name": name}
-		if orig, ok := o["metadata"].(map[string]any); ok {
-			for _, k := range []string{"namespace", "labels", "annotations"} {
-				if v, ok := orig[k]; ok {
-					md[k] = v
-				}
-			}
-		}
-		m["metadata"] = md
-		m["kind"] = kind
-		b, _ := yaml.Marshal(m)
-		return string(b)
-	}
-	var liveObj map[string]any
-	if live != nil {
-		liveObj = live.Object
-	}
-	r := diff.Manifests(doc(liveObj), doc(want), diff.Options{Context: 3})
-	return r.Text
-}
-
-// waitEstablished waits, with a watch, until CRD name is Established.
-func waitEstablished(ctx context.Context, dyn dynamic.Interface, name string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		u, err := dyn.Resource(CRDResource).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("CRD %s: %w", name, err)
-		}
-		if c, err := FromUnstructured(u.Object); err == nil && c.Established {
-			return nil
-		}
-		wt, err := dyn.Resource(CRDResource).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: u.GetResourceVersion()})
-		if err != nil {
-			return fmt.Errorf("CRD %s: %w", name, err)
-		}
-		done := watchEstablished(wt)
-		wt.Stop()
-		if done {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("CRD %s is not Established after %s", name, timeout)
-		}
-	}
-}
-
-func watchEstablished(wt watch.Interface) bool {
-	for ev := range wt.ResultChan() {
-		u, ok := ev.Object.(*unstructured.Unstructured)
-		if !ok || ev.Type == watch.Error {
-			return false
-		}
-		if c, err := FromUnstructured(u.Object); err == nil && c.Established {
-			return true
-		}
-	}
-	return false
 }
