@@ -52,7 +52,15 @@ func Fit(w io.Writer, f Format) (io.Writer, func()) {
 	if fw, ok := w.(*fitted); ok {
 		return fw, func() {}
 	}
-	width := Width(w, f)
+	return FitWidth(w, Width(w, f))
+}
+
+// FitWidth is Fit to a given width (0: none), for text written to a buffer first and shown on
+// a terminal later.
+func FitWidth(w io.Writer, width int) (io.Writer, func()) {
+	if fw, ok := w.(*fitted); ok {
+		return fw, func() {}
+	}
 	if width <= 0 {
 		return w, func() {}
 	}
@@ -135,7 +143,7 @@ func displayWidth(s string) int { return twwidth.Width(s) }
 // hangOf is the indent of the continuation lines of line.
 func hangOf(line string, width, extra int) int {
 	indent := len(line) - len(strings.TrimLeft(line, " "))
-	if m := column.FindString(line); m != "" && displayWidth(m) <= width/2 && len(strings.TrimSpace(line)) > len(strings.TrimSpace(m)) {
+	if m := column.FindString(line); m != "" && displayWidth(m) <= width*2/3 && len(strings.TrimSpace(line)) > len(strings.TrimSpace(m)) {
 		return displayWidth(m)
 	}
 	rest := line[indent:]

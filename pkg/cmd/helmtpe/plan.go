@@ -108,7 +108,7 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.From, "from", "", "plan from this `RELEASE` without a cluster (a tag of helm tpe releases): no kubeconfig is read")
 	cmd.Flags().StringVar(&o.KubeVersion, "kube-version", "", "judge each hop's Kubernetes range against this version (e.g. v1.27.3) instead of the cluster's")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cli.ColorFlag(cmd.Flags(), &o.Color)
 	return cmd
 }
@@ -226,9 +226,11 @@ func stepMark(s plan.AdminStatus, offline bool) string {
 }
 
 func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, p)
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	installed := p.Installed
 	if installed == "" {
 		installed = "nothing (fresh namespace)"
@@ -301,5 +303,5 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	return check.Write(w, cli.FormatTable, p.Report, color)
+	return check.Write(w, f, p.Report, color)
 }
