@@ -347,8 +347,8 @@ func maxLineWidth(cell string) int {
 
 // fitColumns chooses the width of each column so that the rows (the header first) fit width,
 // with sep columns between two columns. Each column is at least as wide as its longest word;
-// when those do not fit, the widest columns may break words after hyphens, then anywhere (the
-// least that fits). The rest of the width is shared in proportion to what each column lacks. The first column, which names the row, is only ever
+// when those do not fit, the columns with the most text may break words after hyphens, then
+// anywhere (the least that fits). The rest of the width is shared in proportion to what each column lacks. The first column, which names the row, is only ever
 // wrapped at word boundaries. Coloured cells (status marks) are never wrapped. It returns nil
 // when the rows fit as they are.
 func fitColumns(rows [][]string, width, sep int) []int {
@@ -387,19 +387,21 @@ func fitColumns(rows [][]string, width, sep int) []int {
 	for i := range floor {
 		level[i], floor[i] = 1, floorAt(i, 1)
 	}
-	// Lower the floors, widest first, a level at a time, until they fit.
+	// Lower the floors a level at a time, until they fit: first of the column with the most text
+	// (a message before an identifier).
 	for lv := 1; lv < 3 && sum(floor) > budget; lv++ {
 		for sum(floor) > budget {
 			best := -1
 			for i := 1; i < n; i++ {
-				if level[i] == lv && (best < 0 || floor[i] > floor[best]) {
+				if level[i] == lv && (best < 0 || natural[i] > natural[best]) {
 					best = i
 				}
 			}
 			if best < 0 {
 				break
 			}
-			level[best], floor[best] = lv+1, floorAt(best, lv+1)
+			// Only as far as needed: what the other columns leave, not below the next level.
+			level[best], floor[best] = lv+1, max(floorAt(best, lv+1), floor[best]-(sum(floor)-budget))
 		}
 	}
 	// What is left above the floors goes to the columns in proportion to what they lack, so the
