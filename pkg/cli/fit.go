@@ -443,4 +443,3 @@ func sum(v []int) int {
 	}
 	return s
 }
-

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -180,22 +179,12 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
-func pumExecutor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (podexec.Executor, string, error) {
-	c, err := clientsFor(ctx, f, errOut)
-	if err != nil {
-		return nil, "", err
-	}
-	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), nil
-}
-
 // Complete builds the executor (nothing with --file: a saved dump needs no cluster).
 func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	if o.Exec != nil || o.File != "" {
+	if o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(ctx, f, o.ErrOut)
-	o.Exec, o.Namespace = ex, ns
-	return err
+	return completeInTPE(ctx, f, o.ErrOut, &o.Exec, &o.Namespace, pumExec)
 }
 
 // Validate checks the flags.
