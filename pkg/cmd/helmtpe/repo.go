@@ -197,7 +197,7 @@ func (o *RepoAddOptions) Run(ctx context.Context) error {
 		}
 		switch {
 		case len(served) == 0:
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s serves none of the known releases in full (%s is the newest): check --url, or pass --to with the release you install", o.URL, newest.Name))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s serves none of the known releases in full (%s is the newest): check --repo-url, or pass --to with the release you install", o.URL, newest.Name))
 		case verified.Name != newest.Name:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s does not serve the newest known release %s; it serves in full %s: pass --to with the release you install to check it", o.URL, newest.Name, strings.Join(res.ReleasesServed, ", ")))
 		}
