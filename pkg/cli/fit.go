@@ -48,31 +48,35 @@ func TermWidth(w io.Writer) int {
 // (Width), and the function to call when done: it writes the last line if it had no newline.
 // Tables made on the returned writer (NewTable) fit the width too, their long cells wrapped at
 // word boundaries. With no width (piped output, -o wide, json), w itself is returned.
-func Fit(w io.Writer, f Format) (io.Writer, func()) {
-	if fw, ok := w.(*fitted); ok {
-		return fw, func() {}
-	}
-	return FitWidth(w, Width(w, f))
-}
+func Fit(w io.Writer, f Format) (io.Writer, func()) { return FitFor(w, w, f) }
 
-// FitWidth is Fit to a given width (0: none), for text written to a buffer first and shown on
-// a terminal later.
-func FitWidth(w io.Writer, width int) (io.Writer, func()) {
+// FitFor is Fit for text written to w (a buffer) and shown later on shownOn: the width, and the
+// secrets hidden before lines are wrapped, are shownOn's.
+func FitFor(w, shownOn io.Writer, f Format) (io.Writer, func()) {
 	if fw, ok := w.(*fitted); ok {
 		return fw, func() {}
 	}
+	width := Width(shownOn, f)
 	if width <= 0 {
 		return w, func() {}
 	}
-	fw := &fitted{w: w, width: width}
+	fw := &fitted{w: w, width: width, redact: func(s string) string { return s }}
+	if r, ok := shownOn.(redacter); ok {
+		fw.redact = r.Redact
+	}
 	return fw, func() { _ = fw.flush() }
 }
 
+// redacter is a writer that hides secrets (redact.Writer, the output streams of both plugins).
+// Text is redacted before it is wrapped: a secret cut in two by a line break would be missed.
+type redacter interface{ Redact(text string) string }
+
 // fitted wraps whole lines to width; a partial line waits for its newline (or flush).
 type fitted struct {
-	w     io.Writer
-	width int
-	line  []byte
+	w      io.Writer
+	width  int
+	line   []byte
+	redact func(string) string
 }
 
 func (f *fitted) Write(p []byte) (int, error) {
@@ -81,7 +85,7 @@ func (f *fitted) Write(p []byte) (int, error) {
 	if i < 0 {
 		return len(p), nil
 	}
-	done := string(f.line[:i])
+	done := f.redact(string(f.line[:i]))
 	f.line = append(f.line[:0], f.line[i+1:]...)
 	lines := strings.Split(done, "\n")
 	for k, l := range lines {
@@ -97,7 +101,7 @@ func (f *fitted) flush() error {
 	if len(f.line) == 0 {
 		return nil
 	}
-	s := wrapLine(string(f.line), f.width, 2, false)
+	s := wrapLine(f.redact(string(f.line)), f.width, 2, false)
 	f.line = f.line[:0]
 	_, err := io.WriteString(f.w, s)
 	return err

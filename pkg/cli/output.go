@@ -83,9 +83,10 @@ type Table struct {
 	t      *tablewriter.Table
 	buf    bytes.Buffer
 	out    io.Writer
-	width  int        // the width to fit (a writer from Fit), 0 for none
-	header []string   // kept until Render, which fits them to width
-	rows   [][]string // idem
+	width  int                 // the width to fit (a writer from Fit), 0 for none
+	redact func(string) string // the secrets of the writer hidden before the cells are wrapped
+	header []string            // kept until Render, which fits them to width
+	rows   [][]string          // idem
 }
 
 // columnGap is the number of spaces between two columns.
@@ -96,7 +97,7 @@ const columnGap = 3
 func NewTable(w io.Writer, headers ...string) *Table {
 	tb := &Table{out: w, header: headers}
 	if f, ok := w.(*fitted); ok {
-		tb.width = f.width
+		tb.width, tb.redact = f.width, f.redact
 	}
 	t := tablewriter.NewTable(&tb.buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -150,7 +151,12 @@ func safeCell(s string) string { return strings.ReplaceAll(text.Safe(s), "\t", "
 func (t *Table) Render() error {
 	header, rows := t.header, t.rows
 	if t.width > 0 {
-		all := append([][]string{header}, rows...)
+		all := append([][]string{append([]string(nil), header...)}, rows...)
+		for _, r := range all {
+			for i := range r {
+				r[i] = t.redact(r[i])
+			}
+		}
 		if widths := fitColumns(all, t.width, columnGap); widths != nil {
 			for _, r := range all {
 				for i := range r {

@@ -24,6 +24,10 @@ func (s *writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Redact returns text as the Writer would write it: a writer that cuts long lines in two
+// (cli.Fit) hides the secrets first, so that no secret is cut and missed.
+func (s *writer) Redact(text string) string { return s.r.String(text) }
+
 // Fd returns the file descriptor of the stream written to, so that a terminal is still seen as
 // one through the Writer (colour, prompts, progress); ^uintptr(0), no descriptor, for others.
 func (s *writer) Fd() uintptr {

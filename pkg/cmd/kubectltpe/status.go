@@ -221,7 +221,7 @@ func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
 	}
 	color := cli.UseColor(w, o.Color)
 	// w may be a buffer (watch): the width is the one of the output it is shown on.
-	w, done := cli.FitWidth(w, cli.Width(o.Out, o.format))
+	w, done := cli.FitFor(w, o.Out, o.format)
 	defer done()
 	rel := d.Release.Name
 	if !d.Release.Readable {
