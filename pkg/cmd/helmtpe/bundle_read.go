@@ -138,9 +138,7 @@ func (o *BundleReadOptions) Run() error {
 		fmt.Fprintf(o.Out, "Digest: %s\n", b.Digest)
 		return nil
 	}
-	out, done := cli.Fit(o.Out, o.format)
-	defer done()
-	return writeBundle(out, b)
+	return writeBundle(o.Out, b)
 }
 
 func orUnknown(s string) string {
