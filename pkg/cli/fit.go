@@ -89,7 +89,7 @@ func (f *fitted) Write(p []byte) (int, error) {
 	f.line = append(f.line[:0], f.line[i+1:]...)
 	lines := strings.Split(done, "\n")
 	for k, l := range lines {
-		lines[k] = wrapLine(l, f.width, 2, false)
+		lines[k] = wrapLine(l, f.width, 2, modeText)
 	}
 	if _, err := io.WriteString(f.w, strings.Join(lines, "\n")+"\n"); err != nil {
 		return 0, err
@@ -101,7 +101,7 @@ func (f *fitted) flush() error {
 	if len(f.line) == 0 {
 		return nil
 	}
-	s := wrapLine(f.redact(string(f.line)), f.width, 2, false)
+	s := wrapLine(f.redact(string(f.line)), f.width, 2, modeText)
 	f.line = f.line[:0]
 	_, err := io.WriteString(f.w, s)
 	return err
@@ -119,14 +119,17 @@ func (f *fitted) Fd() uintptr {
 // line breaks after a hyphen or slash, else anywhere). A continuation line is indented like
 // the text it continues: under the second column of a line laid out in columns (two spaces or
 // more after its first words, as flags and commands in help), after the mark of a list item
-// ("- "), else extra spaces deeper than the line. A width of 0 or less changes nothing.
-func WrapText(s string, width, extra int) string {
+// ("- "), else extra spaces deeper than the line. A URL is never broken (the terminal shows it
+// whole, over the width, so that it can be opened). A width of 0 or less changes nothing.
+func WrapText(s string, width, extra int) string { return wrapLines(s, width, extra, modeText) }
+
+func wrapLines(s string, width, extra int, mode wrapMode) string {
 	if width <= 0 {
 		return s
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = wrapLine(l, width, extra, false)
+		lines[i] = wrapLine(l, width, extra, mode)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -134,8 +137,17 @@ func WrapText(s string, width, extra int) string {
 // WrapCommand wraps a shell command line to width with a backslash at the end of each line but
 // the last, so that it still runs when pasted; it breaks before an option where it can.
 func WrapCommand(line string, width int) string {
-	return wrapLine(line, width, 2, true)
+	return wrapLine(line, width, 2, modeCommand)
 }
+
+// wrapMode is how wrapLine treats a word longer than a line.
+type wrapMode int
+
+const (
+	modeText    wrapMode = iota // break it, unless it is a URL
+	modeBreak                   // break it (table cells and help have a width to keep)
+	modeCommand                 // never break it; end broken lines with a backslash
+)
 
 // column is the start of a line laid out in columns: its first words (single spaces), then two
 // spaces or more.
@@ -180,7 +192,8 @@ func tokens(line string) []token {
 
 // wrapLine wraps one line (no newline) to width. A command keeps its words whole (an option
 // with its value) and ends each broken line with a backslash.
-func wrapLine(line string, width, extra int, command bool) string {
+func wrapLine(line string, width, extra int, mode wrapMode) string {
+	command := mode == modeCommand
 	if width <= 0 || displayWidth(line) <= width {
 		return line
 	}
@@ -211,7 +224,8 @@ func wrapLine(line string, width, extra int, command bool) string {
 			limit = width
 		}
 		ww := displayWidth(t.word)
-		if curW+len(sp)+ww <= limit || (command && empty) {
+		whole := command || mode == modeText && strings.Contains(t.word, "://")
+		if curW+len(sp)+ww <= limit || (whole && empty) {
 			cur += sp + t.word
 			curW += len(sp) + ww
 			empty = false
@@ -219,7 +233,12 @@ func wrapLine(line string, width, extra int, command bool) string {
 		}
 		if !empty {
 			newLine()
-			if command || curW+ww <= limit {
+			if whole && !command && curW+ww > limit {
+				// A URL that does not fit under the column starts where the line does.
+				indent := len(line) - len(strings.TrimLeft(line, " "))
+				cur, curW = strings.Repeat(" ", indent), indent
+			}
+			if whole || curW+ww <= limit {
 				cur += t.word
 				curW += ww
 				empty = false

@@ -35,7 +35,7 @@ func TestFitHidesSecretsBeforeWrapping(t *testing.T) {
 		}
 	}
 	for _, l := range strings.Split(got, "\n") {
-		if len([]rune(l)) > 40 {
+		if len([]rune(l)) > 40 && !strings.Contains(l, "://") { // a URL in text is shown whole
 			t.Errorf("line over 40 columns: %q", l)
 		}
 	}

@@ -151,7 +151,8 @@ func TestWrapText(t *testing.T) {
 		{"indent and extra", "  [to do] upgrade the Strimzi CRDs", "  [to do] upgrade\n    the Strimzi CRDs", 20},
 		{"list item", "  - one two three four", "  - one two three\n    four", 20},
 		{"column", "  -o, --out   the output format", "  -o, --out   the output\n              format", 24},
-		{"long word", "see https://example.com/a/b/c", "see\n  https://example.com/\n  a/b/c", 22},
+		{"long word", "see /var/lib/tpe/backups/2026-12-04", "see\n  /var/lib/tpe/backups/\n  2026-12-04", 24},
+		{"a URL is whole", "see https://example.com/a/b/c/d/e/f", "see\nhttps://example.com/a/b/c/d/e/f", 24},
 		{"no width", "a b c", "a b c", 0},
 	}
 	for _, tt := range tests {

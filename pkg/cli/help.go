@@ -53,13 +53,13 @@ func WrapHelp(help string, width int) string {
 		trimmed := strings.TrimLeft(l, " ")
 		switch {
 		case usage:
-			lines[i] = wrapLine(l, width, 2, false)
+			lines[i] = wrapLine(l, width, 2, modeBreak)
 		case !examples || trimmed == "":
-			lines[i] = wrapLine(l, width, 0, false)
+			lines[i] = wrapLine(l, width, 0, modeBreak)
 		case strings.HasPrefix(trimmed, "#"):
 			prefix := l[:len(l)-len(trimmed)] + "# "
 			body := strings.TrimLeft(strings.TrimPrefix(trimmed, "#"), " ")
-			wrapped := strings.Split(wrapLine(body, width-len(prefix), 0, false), "\n")
+			wrapped := strings.Split(wrapLine(body, width-len(prefix), 0, modeBreak), "\n")
 			for k := range wrapped {
 				wrapped[k] = prefix + wrapped[k]
 			}

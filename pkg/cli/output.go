@@ -161,7 +161,7 @@ func (t *Table) Render() error {
 			for _, r := range all {
 				for i := range r {
 					if !colored.MatchString(r[i]) {
-						r[i] = WrapText(r[i], widths[i], 0)
+						r[i] = wrapLines(r[i], widths[i], 0, modeBreak)
 					}
 				}
 			}
