@@ -115,13 +115,13 @@ func (f *fitted) Fd() uintptr {
 	return ^uintptr(0)
 }
 
-// WrapText wraps every line of s longer than width at word boundaries (a word longer than the
+// wrapText wraps every line of s longer than width at word boundaries (a word longer than the
 // line breaks after a hyphen or slash, else anywhere). A continuation line is indented like
 // the text it continues: under the second column of a line laid out in columns (two spaces or
 // more after its first words, as flags and commands in help), after the mark of a list item
 // ("- "), else extra spaces deeper than the line. A URL is never broken (the terminal shows it
 // whole, over the width, so that it can be opened). A width of 0 or less changes nothing.
-func WrapText(s string, width, extra int) string { return wrapLines(s, width, extra, modeText) }
+func wrapText(s string, width, extra int) string { return wrapLines(s, width, extra, modeText) }
 
 func wrapLines(s string, width, extra int, mode wrapMode) string {
 	if width <= 0 {
@@ -134,9 +134,9 @@ func wrapLines(s string, width, extra int, mode wrapMode) string {
 	return strings.Join(lines, "\n")
 }
 
-// WrapCommand wraps a shell command line to width with a backslash at the end of each line but
+// wrapCommand wraps a shell command line to width with a backslash at the end of each line but
 // the last, so that it still runs when pasted; it breaks before an option where it can.
-func WrapCommand(line string, width int) string {
+func wrapCommand(line string, width int) string {
 	return wrapLine(line, width, 2, modeCommand)
 }
 

@@ -157,8 +157,8 @@ func TestWrapText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := WrapText(tt.in, tt.width, 2); got != tt.want {
-				t.Errorf("WrapText(%q, %d) =\n%s\nwant\n%s", tt.in, tt.width, got, tt.want)
+			if got := wrapText(tt.in, tt.width, 2); got != tt.want {
+				t.Errorf("wrapText(%q, %d) =\n%s\nwant\n%s", tt.in, tt.width, got, tt.want)
 			}
 		})
 	}

@@ -65,7 +65,7 @@ func WrapHelp(help string, width int) string {
 			}
 			lines[i] = strings.Join(wrapped, "\n")
 		default:
-			lines[i] = WrapCommand(l, width)
+			lines[i] = wrapCommand(l, width)
 		}
 	}
 	return strings.Join(lines, "\n")
