@@ -178,7 +178,7 @@ func TestWrapHelp(t *testing.T) {
 		"Flags:",
 		"      --chart-dir string   directory holding the target's four charts (.tgz or unpacked) to check the values against",
 	}, "\n")
-	got := WrapHelp(help, 60)
+	got := wrapHelp(help, 60)
 	if widest(got) > 60 {
 		t.Fatalf("widest line %d > 60:\n%s", widest(got), got)
 	}
@@ -206,7 +206,7 @@ func TestWrapHelp(t *testing.T) {
 	if !strings.Contains(got, "\n                           ") {
 		t.Errorf("flag usage not continued under its column:\n%s", got)
 	}
-	if WrapHelp(help, 0) != help {
+	if wrapHelp(help, 0) != help {
 		t.Error("no width changed the help")
 	}
 }

@@ -29,17 +29,17 @@ func FitHelp(root *cobra.Command, prepare func(*cobra.Command)) {
 		c.SetOut(&buf)
 		help(c, args)
 		c.SetOut(out)
-		_, _ = io.WriteString(out, WrapHelp(buf.String(), width))
+		_, _ = io.WriteString(out, wrapHelp(buf.String(), width))
 	})
 }
 
 // section is a heading of cobra's help ("Examples:", "Global Flags:").
 var section = regexp.MustCompile(`^[A-Z][A-Za-z ]*:$`)
 
-// WrapHelp wraps a command's help to width: paragraphs at word boundaries, flag and command
+// wrapHelp wraps a command's help to width: paragraphs at word boundaries, flag and command
 // descriptions under their column, example comments as comments, and example commands with a
 // backslash at the end of each broken line (they still run when pasted).
-func WrapHelp(help string, width int) string {
+func wrapHelp(help string, width int) string {
 	if width <= 0 {
 		return help
 	}
