@@ -109,16 +109,13 @@ type BlockedError struct{ Msg string }
 // Error implements error.
 func (e *BlockedError) Error() string { return e.Msg }
 
-// Run is the install/upgrade use case: it loads the values once, reads the progress record once,
-// computes the plan once (the same plan.New for a fresh run and for --resume), guards (plan checks
+// Run is the install/upgrade use case: it reads the progress record once, reads what the plan
+// needs once (plan.Load: the values, the installed releases, the charts) and computes the plan
+// once (the same plan.New for a fresh run and for --resume, and for the plan command), guards (plan checks
 // with plan.Blocking, the chart repository), then runs the dry run, or confirms and runs or
 // resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
 func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	d = d.withDefaults()
-	vals, err := values.LoadContext(ctx, cfg.ValueFiles)
-	if err != nil {
-		return nil, err
-	}
 	store := &Store{Kube: d.Kube, Namespace: cfg.Namespace}
 	rec, err := store.Load(ctx)
 	if err != nil {
@@ -131,17 +128,28 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	if resuming && len(cfg.ValueFiles) == 0 {
 		return nil, fmt.Errorf("--resume needs the same values files (-f) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
 	}
-	// A repository that cannot be opened is reported after the plan's checks, so that a values
-	// problem (the more likely cause, e.g. no installation ID) is shown first.
-	repo, repoErr := d.Charts(vals)
-	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic, Admin: d.Admin,
-		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup}
-	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
+	// The plan reads the values, what is installed and the charts once (the same plan.Load and
+	// plan.New as the plan command). A repository that cannot be opened is reported after the
+	// plan's checks, so that a values problem (the more likely cause, e.g. no installation ID) is
+	// shown first.
+	var repo Repository
+	ld, err := plan.Load(ctx, plan.Deps{Helm: d.Helm, Kube: d.Kube, Dynamic: d.Dynamic, Server: d.Server, Admin: d.Admin,
+		Charts: func(v values.Values) (charts.Source, error) {
+			r, err := d.Charts(v)
+			if err != nil {
+				return nil, err
+			}
+			repo = r
+			return r, nil
+		}},
+		plan.Config{Namespace: cfg.Namespace, Matrix: cfg.Matrix, To: cfg.To, ValueFiles: cfg.ValueFiles, NeedCharts: true, SkipBackup: cfg.SkipBackup})
+	if err != nil {
 		return nil, err
 	}
+	vals, repoErr, in := ld.Values, ld.ChartsErr, ld.Input
 	id := ""
-	if repoErr == nil {
-		in.Charts, id = repo, repo.InstallationID()
+	if repo != nil {
+		id = repo.InstallationID()
 	}
 	last := lastReleases(in.State)
 	// One redactor for the run: every secret of the values (installation ID, backup credentials,

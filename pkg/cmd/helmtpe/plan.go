@@ -2,6 +2,7 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -12,7 +13,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -128,9 +128,9 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 	return sv, nil
 }
 
-// Compute builds the plan from the cluster (what is installed) or, with --from, from a release of
-// the matrix without a cluster. The charts are read (to check the values against them) only when
-// values files are given: from --chart-dir, else the repository.
+// Compute builds the plan (plan.Run) from the cluster (what is installed) or, with --from, from a
+// release of the matrix without a cluster. The charts are read (to check the values against them)
+// only when values files are given: from --chart-dir, else the repository.
 func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*plan.Plan, error) {
 	sv, err := o.Validate()
 	if err != nil {
@@ -140,71 +140,54 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if err != nil {
 		return nil, err
 	}
-	var from manifest.Release
+	cfg := plan.Config{Matrix: m, To: to, ValueFiles: o.ValueFiles, ChartDir: o.ChartDir, NeedCharts: o.Repo.Bundle != ""}
 	notes := []string{o.Target.Note}
 	if o.From != "" {
-		var note string
-		if from, note, err = installed(m, o.From); err != nil {
+		from, note, err := installed(m, o.From)
+		if err != nil {
 			return nil, err
 		}
-		notes = append(notes, note)
+		cfg.From, notes = &from, append(notes, note)
 	}
-	noted := func(p *plan.Plan) *plan.Plan {
-		for _, n := range notes {
-			p.Report.Note(n)
-		}
-		return p
-	}
-	vals, err := values.LoadContext(ctx, o.ValueFiles)
-	if err != nil {
-		return nil, err
-	}
-	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
-	if len(o.ValueFiles) > 0 {
-		hideValues(o.ErrOut, vals)
-		if o.ChartDir != "" {
-			// Charts the user named and plan cannot use are bad input, as for images: an
-			// error, not a skipped check.
-			dir := &charts.Dir{Path: o.ChartDir}
-			for _, c := range to.Charts() {
-				if _, err := dir.LoadChart(c.Chart, c.Version); err != nil {
-					return nil, fmt.Errorf("--chart-dir: %w: give the directory of %s's four charts (helm pull them, or unpack a release bundle)", err, to.Name)
-				}
-			}
-			in.Charts = dir
-		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
-		} else {
-			in.Charts = repo
-		}
-	} else if o.ChartDir != "" {
-		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
-	} else if o.Repo.Bundle != "" {
-		// Without values the charts are not read, but the bundle must still hold every release of
-		// the path (the plan's bundle check), as with values.
-		if in.Charts, err = o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
-			return nil, err
-		}
-	}
-	in.Values = vals
+	d := plan.Deps{Server: sv, Charts: func(v values.Values) (charts.Source, error) {
+		hideValues(o.ErrOut, v)
+		return o.Repo.source(o.env, v, nil, o.ErrOut)
+	}}
 	if o.From != "" {
 		// No cluster: no client is built, so no kubeconfig is needed.
-		in.State = plan.StateOf(m, from, namespace())
-		return noted(plan.New(ctx, in)), nil
+		cfg.Namespace = namespace()
+	} else {
+		cl, err := o.env.Cluster(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
+		}
+		cfg.Namespace = cl.Namespace
+		d.Helm, d.Kube, d.Dynamic, d.Admin = cl.Action, cl.Clients.Kube, cl.Clients.Dynamic, o.Repo.adminSource()
+		if o.KubeVersion == "" {
+			d.Server = o.env.serverVersion(cl)
+		}
 	}
-	cl, err := o.env.Cluster(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
-	}
-	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
+	out, err := plan.Run(ctx, d, cfg)
+	var cde *plan.ChartDirError
+	switch {
+	case errors.As(err, &cde):
+		return nil, fmt.Errorf("--chart-dir: %w", err)
+	case err != nil:
 		return nil, err
 	}
-	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
-	in.Admin = o.Repo.adminSource()
-	if o.KubeVersion == "" {
-		in.Server = o.env.serverVersion(cl)
+	if len(o.ValueFiles) > 0 {
+		hideValues(o.ErrOut, out.Values)
 	}
-	return noted(plan.New(ctx, in)), nil
+	switch {
+	case out.ChartDirUnused:
+		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
+	case out.ChartsErr != nil:
+		fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", out.ChartsErr)
+	}
+	for _, n := range notes {
+		out.Plan.Report.Note(n)
+	}
+	return out.Plan, nil
 }
 
 // offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which
