@@ -126,7 +126,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 		return nil, CheckRecord(rec, false, cfg.To.Name, "", cfg.Namespace, cfg.RetryCommand)
 	}
 	if resuming && len(cfg.ValueFiles) == 0 {
-		return nil, fmt.Errorf("--resume needs the same values files (-f) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
+		return nil, fmt.Errorf("{flag:resume} needs the same values files ({flag:values}) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
 	}
 	// The plan reads the values, what is installed and the charts once (the same plan.Load and
 	// plan.New as the plan command). A repository that cannot be opened is reported after the
@@ -178,7 +178,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has failed checks (above): nothing was changed", p.Target)}
 	}
 	if steps := p.Unverifiable(); len(steps) > 0 && !cfg.AckAdminSteps && !cfg.DryRun && !resuming {
-		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has cluster-admin steps that cannot be verified: %s; make sure a cluster admin did them, then pass --ack-admin-steps (nothing was changed)",
+		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has cluster-admin steps that cannot be verified: %s; make sure a cluster admin did them, then pass {flag:ack-admin-steps} (nothing was changed)",
 			p.Target, strings.Join(steps, "; "))}
 	}
 	// The repository and its credentials are checked before anything changes: a wrong
@@ -270,9 +270,9 @@ func (d Deps) withDefaults() Deps {
 func checkVerb(verb plan.Action, p *plan.Plan) error {
 	switch {
 	case verb == plan.ActionInstall && (p.Action == plan.ActionUpgrade || p.Action == plan.ActionDowngrade):
-		return fmt.Errorf("namespace %s already holds %s: use `helm tpe upgrade --to %s`", p.Namespace, p.Installed, p.Target)
+		return fmt.Errorf("namespace %s already holds %s: use `{cmd:upgrade} {flag:to} %s`", p.Namespace, p.Installed, p.Target)
 	case verb == plan.ActionUpgrade && p.Action == plan.ActionInstall:
-		return fmt.Errorf("namespace %s holds no TPE release: use `helm tpe install --to %s`", p.Namespace, p.Target)
+		return fmt.Errorf("namespace %s holds no TPE release: use `{cmd:install} {flag:to} %s`", p.Namespace, p.Target)
 	}
 	return nil
 }
