@@ -308,7 +308,7 @@ func build(ctx context.Context, in Input) *Plan {
 		for _, c := range ph.Charts {
 			if c.Renamed {
 				rep.Add(check.Check{ID: fmt.Sprintf("charts.rename.%d", ph.N), Category: CategoryCharts, Status: check.Pass,
-					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); {cmd:upgrade} upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
+					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); `{cmd:upgrade}` upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
 			}
 		}
 		ph.AdminSteps, ph.AdminNote = adminSteps(ctx, in, hops, i)
