@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -132,20 +131,41 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 // release of the matrix without a cluster. The charts are read (to check the values against them)
 // only when values files are given: from --chart-dir, else the repository.
 func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*plan.Plan, error) {
-	sv, err := o.Validate()
+	d, cfg, notes, err := o.request(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if o.From != "" {
+		// No cluster: no client is built, so no kubeconfig is needed.
+		cfg.Namespace = namespace()
+		return o.run(ctx, d, cfg, notes)
+	}
+	cl, err := o.env.Cluster(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
+	}
+	d, cfg.Namespace = o.clusterDeps(d, cl), cl.Namespace
+	return o.run(ctx, d, cfg, notes)
+}
+
+// request is what every plan of this command shares, whatever installation it reads: the
+// checked flags, the target (and --from) resolved once, where the charts come from, and the
+// notes of what the release names resolved to.
+func (o *PlanOptions) request(ctx context.Context) (plan.Deps, plan.Config, []string, error) {
+	sv, err := o.Validate()
+	if err != nil {
+		return plan.Deps{}, plan.Config{}, nil, err
+	}
 	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
-		return nil, err
+		return plan.Deps{}, plan.Config{}, nil, err
 	}
 	cfg := plan.Config{Matrix: m, To: to, ValueFiles: o.ValueFiles, ChartDir: o.ChartDir, NeedCharts: o.Repo.Bundle != ""}
 	notes := []string{o.Target.Note}
 	if o.From != "" {
 		from, note, err := installed(m, o.From)
 		if err != nil {
-			return nil, err
+			return plan.Deps{}, plan.Config{}, nil, err
 		}
 		cfg.From, notes = &from, append(notes, note)
 	}
@@ -153,20 +173,21 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		hideValues(o.ErrOut, v)
 		return o.Repo.source(o.env, v, nil, o.ErrOut)
 	}}
-	if o.From != "" {
-		// No cluster: no client is built, so no kubeconfig is needed.
-		cfg.Namespace = namespace()
-	} else {
-		cl, err := o.env.Cluster(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
-		}
-		cfg.Namespace = cl.Namespace
-		d.Helm, d.Kube, d.Dynamic, d.Admin = cl.Action, cl.Clients.Kube, cl.Clients.Dynamic, o.Repo.adminSource()
-		if o.KubeVersion == "" {
-			d.Server = o.env.serverVersion(cl)
-		}
+	return d, cfg, notes, nil
+}
+
+// clusterDeps adds what a plan reads from the cluster cl: Helm's history, the clients, the
+// vendor's admin manifests, and the cluster's version unless --kube-version gives it.
+func (o *PlanOptions) clusterDeps(d plan.Deps, cl *Cluster) plan.Deps {
+	d.Helm, d.Kube, d.Dynamic, d.Admin = cl.Action, cl.Clients.Kube, cl.Clients.Dynamic, o.Repo.adminSource()
+	if o.KubeVersion == "" {
+		d.Server = o.env.serverVersion(cl)
 	}
+	return d
+}
+
+// run is plan.Run, its errors and warnings worded with this command's flags, and the notes added.
+func (o *PlanOptions) run(ctx context.Context, d plan.Deps, cfg plan.Config, notes []string) (*plan.Plan, error) {
 	out, err := plan.Run(ctx, d, cfg)
 	var cde *plan.ChartDirError
 	switch {
@@ -194,95 +215,4 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 // Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
 func (o *PlanOptions) offlineNamespace(cmd *cobra.Command) string {
 	return offlineNamespace(o.env, cmd)
-}
-
-func stepMark(s plan.AdminStatus, offline bool) string {
-	switch {
-	case s == plan.AdminDone:
-		return "done"
-	case s == plan.AdminTodo:
-		return "TO DO"
-	case offline:
-		return "to do"
-	}
-	return "unknown"
-}
-
-func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
-	if f != cli.FormatTable {
-		return cli.WriteData(w, f, p)
-	}
-	installed := p.Installed
-	if installed == "" {
-		installed = "nothing (fresh namespace)"
-		if len(p.InstalledRefs) > 0 {
-			installed = "no known release"
-		}
-	}
-	if p.Offline {
-		installed += " (given; no cluster was read)"
-	}
-	fmt.Fprintf(w, "Namespace:  %s\nInstalled:  %s\nTarget:     %s\n", p.Namespace, installed, p.Target)
-	if p.ServerVersion != "" {
-		fmt.Fprintf(w, "Kubernetes: %s\n", p.ServerVersion)
-	}
-	switch {
-	case p.Action == plan.ActionDowngrade:
-		fmt.Fprintf(w, "Action:     downgrade, which no upgrade does: roll back (helm tpe rollback) or restore from a backup\n")
-	case !p.Reachable:
-		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
-	case p.Action == plan.ActionNone:
-		fmt.Fprintf(w, "Action:     none (already installed)\n")
-	default:
-		fmt.Fprintf(w, "Action:     %s in %d hop(s)\n", p.Action, len(p.Hops))
-	}
-	for _, h := range p.Hops {
-		from := h.From
-		if from == "" {
-			from = "∅"
-		}
-		fmt.Fprintf(w, "\nHop %d: %s → %s (%s), Kubernetes %s–%s\n", h.N, from, h.To, h.Kind, h.Kubernetes.Min, h.Kubernetes.Max)
-		t := cli.NewTable(w, "  STEP", "HELM RELEASE", "CHART", "FROM", "TO", "ACTION")
-		for _, c := range h.Charts {
-			fromV := "-"
-			if c.FromVersion != "" {
-				fromV = c.FromVersion
-				if c.Renamed {
-					fromV = c.FromChart + " " + c.FromVersion
-				}
-			}
-			action := string(c.Action)
-			if c.Renamed {
-				action += " (chart renamed)"
-			}
-			t.Row(fmt.Sprintf("  %d", c.Step), c.ReleaseName, c.Chart, fromV, c.Version, action)
-		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-		if len(h.AdminSteps) > 0 {
-			fmt.Fprintln(w, "  Cluster-admin steps:")
-			for _, s := range h.AdminSteps {
-				line := fmt.Sprintf("    [%s] %s", stepMark(s.Status, p.Offline), s.Description)
-				if s.Detail != "" {
-					line += " (" + s.Detail + ")"
-				}
-				if s.NeedsAck {
-					line += " — the plan cannot verify it: install/upgrade need --ack-admin-steps"
-				}
-				fmt.Fprintln(w, line)
-			}
-			if h.AdminNote != "" {
-				fmt.Fprintln(w, "    ("+h.AdminNote+")")
-			}
-		}
-	}
-	if len(p.Downtime) > 0 {
-		fmt.Fprintln(w, "\nDuring the upgrade (the TPE upgrade procedure lists these impacts):")
-		for _, d := range p.Downtime {
-			fmt.Fprintln(w, "  - "+d)
-		}
-	}
-	fmt.Fprintln(w)
-	return check.Write(w, cli.FormatTable, p.Report, color)
 }
