@@ -60,23 +60,25 @@ func FitFor(w, shownOn io.Writer, f Format) (io.Writer, func()) {
 	if width <= 0 {
 		return w, func() {}
 	}
-	fw := &fitted{w: w, width: width, redact: func(s string) string { return s }}
-	if r, ok := shownOn.(redacter); ok {
-		fw.redact = r.Redact
+	fw := &fitted{w: w, width: width, rewrite: func(s string) string { return s }}
+	if r, ok := shownOn.(rewriter); ok {
+		fw.rewrite = r.Rewrite
 	}
 	return fw, func() { _ = fw.flush() }
 }
 
-// redacter is a writer that hides secrets (redact.Writer, the output streams of both plugins).
-// Text is redacted before it is wrapped: a secret cut in two by a line break would be missed.
-type redacter interface{ Redact(text string) string }
+// rewriter is a writer that changes text on its way out (the output streams of both plugins:
+// redact.Writer hides secrets, the vocabulary fills in flag and command names). Fit rewrites
+// text before it wraps it: a secret cut in two by a line break would be missed, and a name
+// filled in later would make a wrapped line longer.
+type rewriter interface{ Rewrite(text string) string }
 
 // fitted wraps whole lines to width; a partial line waits for its newline (or flush).
 type fitted struct {
-	w      io.Writer
-	width  int
-	line   []byte
-	redact func(string) string
+	w       io.Writer
+	width   int
+	line    []byte
+	rewrite func(string) string
 }
 
 func (f *fitted) Write(p []byte) (int, error) {
@@ -85,7 +87,7 @@ func (f *fitted) Write(p []byte) (int, error) {
 	if i < 0 {
 		return len(p), nil
 	}
-	done := f.redact(string(f.line[:i]))
+	done := f.rewrite(string(f.line[:i]))
 	f.line = append(f.line[:0], f.line[i+1:]...)
 	lines := strings.Split(done, "\n")
 	for k, l := range lines {
@@ -101,7 +103,7 @@ func (f *fitted) flush() error {
 	if len(f.line) == 0 {
 		return nil
 	}
-	s := wrapLine(f.redact(string(f.line)), f.width, 2, modeText)
+	s := wrapLine(f.rewrite(string(f.line)), f.width, 2, modeText)
 	f.line = f.line[:0]
 	_, err := io.WriteString(f.w, s)
 	return err

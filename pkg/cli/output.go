@@ -80,13 +80,13 @@ func WriteData(w io.Writer, f Format, v any) error {
 
 // Table is a borderless, kubectl-looking table.
 type Table struct {
-	t      *tablewriter.Table
-	buf    bytes.Buffer
-	out    io.Writer
-	width  int                 // the width to fit (a writer from Fit), 0 for none
-	redact func(string) string // the secrets of the writer hidden before the cells are wrapped
-	header []string            // kept until Render, which fits them to width
-	rows   [][]string          // idem
+	t       *tablewriter.Table
+	buf     bytes.Buffer
+	out     io.Writer
+	width   int                 // the width to fit (a writer from Fit), 0 for none
+	rewrite func(string) string // what the writer does to text (rewriter), done before cells are wrapped
+	header  []string            // kept until Render, which fits them to width
+	rows    [][]string          // idem
 }
 
 // columnGap is the number of spaces between two columns.
@@ -97,7 +97,7 @@ const columnGap = 3
 func NewTable(w io.Writer, headers ...string) *Table {
 	tb := &Table{out: w, header: headers}
 	if f, ok := w.(*fitted); ok {
-		tb.width, tb.redact = f.width, f.redact
+		tb.width, tb.rewrite = f.width, f.rewrite
 	}
 	t := tablewriter.NewTable(&tb.buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -154,7 +154,7 @@ func (t *Table) Render() error {
 		all := append([][]string{append([]string(nil), header...)}, rows...)
 		for _, r := range all {
 			for i := range r {
-				r[i] = t.redact(r[i])
+				r[i] = t.rewrite(r[i])
 			}
 		}
 		if widths := fitColumns(all, t.width, columnGap); widths != nil {

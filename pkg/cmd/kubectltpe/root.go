@@ -17,6 +17,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/vocab"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
@@ -39,7 +40,8 @@ var rootLong = `
 // through one Redactor (URL credentials always; the values' secrets once a command read them).
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	red := redact.New()
-	streams.Out, streams.ErrOut = red.Writer(streams.Out), red.Writer(streams.ErrOut)
+	// The library names our commands and flags by key (pkg/cmd/vocab): filled below the redactor.
+	streams.Out, streams.ErrOut = red.Writer(vocab.Kubectl.Writer(streams.Out)), red.Writer(vocab.Kubectl.Writer(streams.ErrOut))
 	cmd := &cobra.Command{
 		Use:           "kubectl-tpe",
 		Short:         "Check, prepare and watch a ThingPark Enterprise cluster",
@@ -78,7 +80,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	// only when help is shown, not on every run: `kubectl tpe version` pays nothing for them.
 	// Help is then wrapped to the terminal's width.
 	cli.FitHelp(cmd, formatLong)
-	cli.RedactErrors(cmd, red.String)
+	cli.RedactErrors(cmd, func(msg string) string { return red.String(vocab.Kubectl.Fill(msg)) })
 	return cmd
 }
 
