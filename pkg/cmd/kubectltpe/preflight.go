@@ -20,6 +20,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -142,6 +143,8 @@ type PreflightOptions struct {
 	Color              string
 	Only               []string
 	Skip               []string
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
 
 	format  cli.Format
 	clients *kube.Clients
@@ -172,6 +175,9 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if o.Fleet.Contexts = fleetcmd.Contexts(cmd); o.Fleet.Active() {
+				return o.runFleet(cmd.Context(), cmd, func() error { return o.Complete(cmd.Context(), f) })
 			}
 			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
@@ -209,6 +215,7 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cli.ColorFlag(fl, &o.Color)
 	fl.StringSliceVar(&o.Only, "only", o.Only, "Run only these checks: ids, id globs (tls.*) or categories (TLS), comma-separated; TLS, values and backup checks need no cluster")
 	fl.StringSliceVar(&o.Skip, "skip", o.Skip, "Do not run these checks: ids, id globs or categories, comma-separated")
+	o.Fleet.Add(fl)
 	return cmd
 }
 
@@ -309,6 +316,11 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	}
 	if cfg.Hostname == "" && cfg.HasValues {
 		cfg.Hostname = cfg.Values.DNSHostname()
+	}
+	if o.Fleet.Active() {
+		// Several installations: runFleet connects to each.
+		o.cfg = cfg
+		return nil
 	}
 	if !preflight.NeedsCluster(cfg) {
 		// --only tls (or values, backup): judged on this machine, no kubeconfig needed.

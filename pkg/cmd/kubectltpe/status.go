@@ -17,6 +17,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
@@ -66,6 +67,9 @@ type StatusOptions struct {
 	Interval time.Duration
 	Color    string
 
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
+
 	Namespace string
 	Client    kubernetes.Interface
 	Exec      podexec.Executor
@@ -90,6 +94,12 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Example: fmt.Sprintf(statusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Fleet.Contexts = fleetcmd.Contexts(cmd); o.Fleet.Active() {
+				if err := o.Validate(); err != nil {
+					return err
+				}
+				return o.runFleet(cmd.Context(), cmd)
+			}
 			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
@@ -99,6 +109,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 			return o.Run(cmd.Context())
 		},
 	}
+	o.Fleet.Add(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
@@ -127,6 +138,9 @@ func (o *StatusOptions) Validate() error {
 		return err
 	}
 	if err := cli.ValidColor(o.Color); err != nil {
+		return err
+	}
+	if err := o.Fleet.Validate(); err != nil {
 		return err
 	}
 	if o.Watch && o.Interval <= 0 {
