@@ -12,6 +12,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
@@ -31,8 +32,13 @@ type PlanOptions struct {
 	KubeVersion string
 	ChartDir    string
 
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
+
 	env    *Env
 	format cli.Format
+	// fleet, when set, receives the plan's input instead of one cluster's (plan_fleet.go).
+	fleet func(ctx context.Context, in plan.Input, noted func(*plan.Plan) *plan.Plan) error
 	genericiooptions.IOStreams
 }
 
@@ -88,6 +94,9 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 				return err
 			}
+			if o.useFleet(cmd) {
+				return o.runFleet(cmd)
+			}
 			p, err := o.Compute(cmd.Context(), func() string { return o.offlineNamespace(cmd) })
 			if err != nil {
 				return err
@@ -110,6 +119,8 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cli.ColorFlag(cmd.Flags(), &o.Color)
+	cmd.Flags().StringArrayVar(&o.Fleet.Contexts, fleetcmd.FlagContext, nil, fleetcmd.ContextUsage+" (one: as --kube-context)")
+	o.Fleet.Add(cmd.Flags())
 	return cmd
 }
 
@@ -192,11 +203,26 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 		in.State = plan.StateOf(m, from, namespace())
 		return noted(plan.New(ctx, in)), nil
 	}
+	if o.fleet != nil {
+		// Several installations: planOn for each (plan_fleet.go).
+		return nil, o.fleet(ctx, in, noted)
+	}
 	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}
-	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
+	p, err := o.planOn(ctx, cl, in)
+	if err != nil {
+		return nil, err
+	}
+	return noted(p), nil
+}
+
+// planOn is the plan of the installation of cl: what is installed, the cluster-admin steps, the
+// cluster's version.
+func (o *PlanOptions) planOn(ctx context.Context, cl *Cluster, in plan.Input) (*plan.Plan, error) {
+	var err error
+	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, in.Matrix); err != nil {
 		return nil, err
 	}
 	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
@@ -204,7 +230,7 @@ func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*pl
 	if o.KubeVersion == "" {
 		in.Server = o.env.serverVersion(cl)
 	}
-	return noted(plan.New(ctx, in)), nil
+	return planEntry(ctx, in), nil
 }
 
 // offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which
