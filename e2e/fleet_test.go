@@ -259,6 +259,22 @@ func TestFleet(t *testing.T) {
 		if r.Code != 1 || !strings.Contains(r.Stderr, "2 of 5 installation(s) could not be read") {
 			t.Errorf("exit code %d, stderr %q", r.Code, r.Stderr)
 		}
+		t.Logf("kubectl tpe status --context x5:\n%s", r.Stdout)
+	})
+
+	t.Run("time limit", func(t *testing.T) {
+		// The request timeout is longer than the limit: the silent installation is cut by the limit.
+		t0 := time.Now()
+		r := env.KubectlTPE(t, sites.Kubeconfig, "status", "-o", "json", "--context", "site-1", "--context", "silent",
+			"--request-timeout", "1m", "--timeout-per-installation", "3s")
+		took := time.Since(t0)
+		rows := fleetRows(t, r)
+		if r.Code != 1 || len(rows) != 2 || rowErr(rows[0]) != "" || rowErr(rows[1]) != "timeout" {
+			t.Errorf("want site-1 read and silent timed out, exit 1: %s", r)
+		}
+		if took > 15*time.Second {
+			t.Errorf("took %s with a limit of 3s per installation", took)
+		}
 	})
 
 	t.Run("one --context is the single-cluster status", func(t *testing.T) {
@@ -305,7 +321,7 @@ func TestFleet(t *testing.T) {
 		if !regexp.MustCompile(`\d of 5 can go to v8\.0\.0 now; .*2 unreachable or unreadable`).MatchString(tbl.Stdout) {
 			t.Errorf("no summary line:\n%s", tbl)
 		}
-		t.Logf("%s", lastLine(tbl.Stdout))
+		t.Logf("helm tpe plan --to v8.0.0 --fleet:\n%s", tbl.Stdout)
 	})
 
 	t.Run("preflight --all-contexts", func(t *testing.T) {
@@ -318,6 +334,8 @@ func TestFleet(t *testing.T) {
 		if len(rows) != 5 {
 			t.Fatalf("%d rows: %s", len(rows), r)
 		}
+		tbl := env.KubectlTPE(t, sites.Kubeconfig, append([]string{"preflight", "--all-contexts", "--to", "v7.3.1"}, common...)...)
+		t.Logf("kubectl tpe preflight --all-contexts:\n%s", tbl.Stdout)
 		for _, row := range rows { // --all-contexts: sorted by name
 			if got := rowErr(row); got != wantErr[row.Name] {
 				t.Errorf("%s: error %q (%+v), want %q", row.Name, got, row.Error, wantErr[row.Name])
@@ -343,11 +361,6 @@ func TestFleet(t *testing.T) {
 		}
 	})
 	f.noLeaks(t)
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
 }
 
 // TestBenchFleet is the benchmark of issue 21 (TPE_BENCH=1, as make bench): `kubectl tpe status`
