@@ -114,6 +114,9 @@ func (o *PlanOptions) runFleet(cmd *cobra.Command) error {
 	cfg.UserAgent = UserAgent()
 	var doc *FleetPlan
 	o.fleet = func(ctx context.Context, in plan.Input, noted func(*plan.Plan) *plan.Plan) error {
+		// One source of the vendor's manifests for every installation (cached, safe for
+		// concurrent use): each file is read once.
+		in.Admin = o.Repo.adminSource()
 		rs := fleet.Run(ctx, ins, cfg, func(ctx context.Context, t *fleet.Target) (*plan.Plan, error) {
 			cl, err := o.env.clusterOf(t)
 			if err != nil {

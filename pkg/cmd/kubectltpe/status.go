@@ -47,6 +47,14 @@ var (
 		while the procedure is in progress.
 		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
 
+		Several installations at once: --context A --context B, --all-contexts (every context
+		of the kubeconfig) or --fleet FILE (a YAML list of {name, kubeconfig, context,
+		namespace}). One row each: cluster, namespace, TPE release, health, post-upgrade
+		verdict, last successful backup, Kubernetes version; then the failing checks of each.
+		They are read with each context's own credentials, at most --concurrency at a time,
+		each within --timeout-per-installation; one that does not answer, refuses the
+		credentials or takes too long is a row with its error, and the exit code is 1.
+
 		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`
 
 	statusExample = templates.Examples(`
@@ -57,7 +65,13 @@ var (
 		%[1]s status -n thingpark-enterprise -o json
 
 		# Follow the dashboard until Ctrl-C (redrawn on every change)
-		%[1]s status --watch`)
+		%[1]s status --watch
+
+		# Every installation of the kubeconfig, one row each
+		%[1]s status --all-contexts
+
+		# The sites of a fleet file, as JSON for a dashboard
+		%[1]s status --fleet sites.yaml -o json`)
 )
 
 // StatusOptions are the options of `kubectl tpe status`.
