@@ -5,13 +5,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,42 +39,10 @@ type fleetSites struct {
 	FleetFile  string
 }
 
-// silentListener accepts TCP connections and never answers (an API server that hangs); it is
-// closed when the test ends.
-func silentListener(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex // guards conns
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "https://" + l.Addr().String()
-}
-
 // fleetKubeconfig writes one kubeconfig with a context per cluster (site-1, site-2, ...: the
 // clusters' admin credentials), plus "silent" (a server that never answers) and "refused" (the
 // first cluster's server with a token it does not accept), and a fleet file listing them all.
-func fleetKubeconfig(t testing.TB, admins []string) fleetSites {
+func fleetKubeconfig(t *testing.T, admins []string) fleetSites {
 	t.Helper()
 	out := clientcmdapi.NewConfig()
 	var sites fleetSites
@@ -93,7 +59,7 @@ func fleetKubeconfig(t testing.TB, admins []string) fleetSites {
 		sites.Contexts = append(sites.Contexts, name)
 	}
 	first := out.Clusters["site-1"]
-	out.Clusters["silent"] = &clientcmdapi.Cluster{Server: silentListener(t), InsecureSkipTLSVerify: true}
+	out.Clusters["silent"] = &clientcmdapi.Cluster{Server: deadServers(t)["silent"], InsecureSkipTLSVerify: true}
 	out.AuthInfos["silent"] = out.AuthInfos["site-1"]
 	out.Contexts["silent"] = &clientcmdapi.Context{Cluster: "silent", AuthInfo: "silent", Namespace: env.Namespace}
 	out.Clusters["refused"] = first
@@ -147,10 +113,8 @@ func fleetSetup(t *testing.T, broken int) (*evFixture, fleetSites) {
 		kubectlApply(t, c.AdminKubeconfig, brokenWorkload)
 		admins = append(admins, c.AdminKubeconfig)
 	}
-	return f, fleetSites{}.with(t, admins)
+	return f, fleetKubeconfig(t, admins)
 }
-
-func (fleetSites) with(t testing.TB, admins []string) fleetSites { return fleetKubeconfig(t, admins) }
 
 // fleetRow is what the tests read of a row of -o json.
 type fleetRow struct {

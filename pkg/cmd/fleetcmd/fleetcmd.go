@@ -7,6 +7,7 @@ package fleetcmd
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,14 @@ func Exit(unreadable, failed, total int) error {
 		return cli.Silent
 	}
 	return nil
+}
+
+// Print writes doc as JSON or YAML, or calls table for the table format.
+func Print(w io.Writer, f cli.Format, doc any, table func() error) error {
+	if f == cli.FormatTable {
+		return table()
+	}
+	return cli.WriteData(w, f, doc)
 }
 
 // Cell is the table cell of a row's error ("unreachable: ...").

@@ -134,11 +134,8 @@ func (o *PlanOptions) runFleet(cmd *cobra.Command) error {
 	if _, err := o.Compute(ctx, func() string { return "" }); err != nil {
 		return err
 	}
-	if o.format != cli.FormatTable {
-		if err := cli.WriteData(o.Out, o.format, doc); err != nil {
-			return err
-		}
-	} else if err := writeFleetPlan(o.Out, doc, cli.UseColor(o.Out, o.Color)); err != nil {
+	table := func() error { return writeFleetPlan(o.Out, doc, cli.UseColor(o.Out, o.Color)) }
+	if err := fleetcmd.Print(o.Out, o.format, doc, table); err != nil {
 		return err
 	}
 	return fleetcmd.Exit(doc.Summary.Unreadable, doc.Summary.Blocked, doc.Summary.Total)

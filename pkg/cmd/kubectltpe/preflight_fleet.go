@@ -103,11 +103,8 @@ func (o *PreflightOptions) runFleet(ctx context.Context, cmd *cobra.Command, com
 		}
 		doc.Installations = append(doc.Installations, row)
 	}
-	if o.format != cli.FormatTable {
-		if err := cli.WriteData(o.Out, o.format, doc); err != nil {
-			return err
-		}
-	} else if err := writeFleetPreflight(o.Out, doc, cli.UseColor(o.Out, o.Color)); err != nil {
+	table := func() error { return writeFleetPreflight(o.Out, doc, cli.UseColor(o.Out, o.Color)) }
+	if err := fleetcmd.Print(o.Out, o.format, doc, table); err != nil {
 		return err
 	}
 	return fleetcmd.Exit(doc.Summary.Unreadable, doc.Summary.Failed, doc.Summary.Total)

@@ -91,11 +91,8 @@ func (o *StatusOptions) runFleet(ctx context.Context, cmd *cobra.Command) error 
 			Exec: podexec.Kube{Client: t.Clients.Kube, Config: t.Clients.Config}})
 	})
 	doc := fleetStatus(rs)
-	if o.format != cli.FormatTable {
-		if err := cli.WriteData(o.Out, o.format, doc); err != nil {
-			return err
-		}
-	} else if err := writeFleetStatus(o.Out, doc, cli.UseColor(o.Out, o.Color)); err != nil {
+	table := func() error { return writeFleetStatus(o.Out, doc, cli.UseColor(o.Out, o.Color)) }
+	if err := fleetcmd.Print(o.Out, o.format, doc, table); err != nil {
 		return err
 	}
 	return fleetcmd.Exit(doc.Summary.Unreadable, doc.Summary.Failed, doc.Summary.Total)
