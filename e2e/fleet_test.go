@@ -358,34 +358,44 @@ func TestBenchFleet(t *testing.T) {
 		single[c] = med
 		rep.printf("fleet: single-cluster status --context %s: median %s of %d runs, %d API requests", c, secs(med), runs, singleReq[c])
 	}
-	for _, n := range []int{1, 3, 5} {
-		ctxs := append(append([]string(nil), clusters[:n]...), "silent")
-		args := []string{"status", "-o", "json", "--request-timeout", reqTimeout}
-		slowest := time.Duration(0)
-		for _, c := range ctxs {
-			args = append(args, "--context", c)
-			slowest = max(slowest, single[c])
-		}
-		var ds durations
-		var rows []fleetRow
-		for range runs {
-			t0 := time.Now()
-			r := env.KubectlTPE(t, sites.Kubeconfig, args...)
-			ds = append(ds, time.Since(t0))
-			rows = fleetRows(t, r)
-		}
-		_, med, _ := ds.stats()
-		var reqs []string
-		for _, row := range rows {
-			if row.Error == nil {
-				reqs = append(reqs, fmt.Sprintf("%s %d (alone %d)", row.Name, row.APIRequests, singleReq[row.Name]))
-				if int(row.APIRequests) != singleReq[row.Name] {
-					t.Errorf("%s: %d API requests in the fleet run, %d alone", row.Name, row.APIRequests, singleReq[row.Name])
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		rep.printf("fleet: load average %s", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
+	for _, silent := range []bool{true, false} {
+		for _, n := range []int{1, 3, 5} {
+			ctxs := append([]string(nil), clusters[:n]...)
+			what := fmt.Sprintf("%d cluster(s)", n)
+			if silent {
+				ctxs = append(ctxs, "silent")
+				what += " + the unresponsive one"
+			}
+			args := []string{"status", "-o", "json", "--request-timeout", reqTimeout}
+			slowest, sum := time.Duration(0), time.Duration(0)
+			for _, c := range ctxs {
+				args = append(args, "--context", c)
+				slowest = max(slowest, single[c])
+				sum += single[c]
+			}
+			var ds durations
+			var rows []fleetRow
+			for range runs {
+				t0 := time.Now()
+				r := env.KubectlTPE(t, sites.Kubeconfig, args...)
+				ds = append(ds, time.Since(t0))
+				rows = fleetRows(t, r)
+			}
+			_, med, _ := ds.stats()
+			var reqs []string
+			for _, row := range rows {
+				if row.Error == nil {
+					reqs = append(reqs, fmt.Sprintf("%s %d (alone %d)", row.Name, row.APIRequests, singleReq[row.Name]))
+					if int(row.APIRequests) != singleReq[row.Name] {
+						t.Errorf("%s: %d API requests in the fleet run, %d alone", row.Name, row.APIRequests, singleReq[row.Name])
+					}
 				}
 			}
+			rep.printf("fleet: status over %s: median %s of %d runs; slowest single %s, sum of singles %s; ratio to the slowest %.2f; requests: %s",
+				what, secs(med), runs, secs(slowest), secs(sum), med.Seconds()/slowest.Seconds(), strings.Join(reqs, ", "))
 		}
-		ratio := med.Seconds() / slowest.Seconds()
-		rep.printf("fleet: status over %d cluster(s) + the unresponsive one: median %s of %d runs; slowest single %s; ratio %.2f; requests: %s",
-			n, secs(med), runs, secs(slowest), ratio, strings.Join(reqs, ", "))
 	}
 }
