@@ -33,6 +33,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// UserAgent is the user agent of every request ("": client-go's).
 	UserAgent string
+	// Impersonate, when its UserName is set, makes every installation's requests act as that
+	// user (kubectl's --as and --as-group), over each context's own credentials.
+	Impersonate rest.ImpersonationConfig
 	// Redact hides secrets in error messages (redact.URLs is always applied).
 	Redact func(string) string
 	// Connect builds the clients of an installation (Connect when nil; tests hand in fakes).
@@ -255,6 +258,9 @@ func Connect(ctx context.Context, in Installation, cfg Config) (*Target, error) 
 	}
 	if cfg.UserAgent != "" {
 		rc.UserAgent = cfg.UserAgent
+	}
+	if cfg.Impersonate.UserName != "" {
+		rc.Impersonate = cfg.Impersonate
 	}
 	c, err := kube.FromConfig(rc, ns, explicit)
 	if err != nil {

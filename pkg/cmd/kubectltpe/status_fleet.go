@@ -73,7 +73,13 @@ func fleetRun(ctx context.Context, cmd *cobra.Command, fl *fleetcmd.Flags, out i
 	if err != nil {
 		return nil, fleet.Config{}, fleetcmd.ResolveError(err)
 	}
-	return ins, fl.Config(rt, redact.Of(out).String), nil
+	cfg := fl.Config(rt, redact.Of(out).String)
+	// --as and --as-group act on every installation, as on one.
+	if f := cmd.Flag("as"); f != nil {
+		cfg.Impersonate.UserName = f.Value.String()
+	}
+	cfg.Impersonate.Groups, _ = cmd.Flags().GetStringArray("as-group")
+	return ins, cfg, nil
 }
 
 // runFleet is status over several installations: status.Collect on each, as the single-cluster
