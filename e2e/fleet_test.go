@@ -369,13 +369,17 @@ func TestBenchFleet(t *testing.T) {
 				ctxs = append(ctxs, "silent")
 				what += " + the unresponsive one"
 			}
-			args := []string{"status", "-o", "json", "--request-timeout", reqTimeout}
+			// A fleet file, so that one installation is a fleet run too (one --context is the
+			// single-cluster command).
+			var file strings.Builder
+			file.WriteString("installations:\n")
 			slowest, sum := time.Duration(0), time.Duration(0)
 			for _, c := range ctxs {
-				args = append(args, "--context", c)
+				fmt.Fprintf(&file, "- {context: %s}\n", c)
 				slowest = max(slowest, single[c])
 				sum += single[c]
 			}
+			args := []string{"status", "-o", "json", "--request-timeout", reqTimeout, "--fleet", writeFile(t, "fleet.yaml", file.String())}
 			var ds durations
 			var rows []fleetRow
 			for range runs {

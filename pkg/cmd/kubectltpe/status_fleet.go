@@ -12,6 +12,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/fleet"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
@@ -92,8 +93,9 @@ func (o *StatusOptions) runFleet(ctx context.Context, cmd *cobra.Command) error 
 	if err != nil {
 		return err
 	}
+	m := manifest.MustLoad() // parsed once for every installation
 	rs := fleet.Run(ctx, ins, cfg, func(ctx context.Context, t *fleet.Target) (*status.Dashboard, error) {
-		return status.Collect(ctx, status.Config{Namespace: t.Namespace, Client: t.Clients.Kube,
+		return status.Collect(ctx, status.Config{Namespace: t.Namespace, Client: t.Clients.Kube, Matrix: m,
 			Exec: podexec.Kube{Client: t.Clients.Kube, Config: t.Clients.Config}})
 	})
 	doc := fleetStatus(rs)
