@@ -241,6 +241,29 @@ func TestFleet(t *testing.T) {
 		}
 	})
 
+	t.Run("forbidden", func(t *testing.T) {
+		// The operator's own credentials, in a namespace they may read nothing of.
+		kc, err := clientcmd.LoadFromFile(sites.Kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, err := clientcmd.LoadFromFile(env.OperatorKubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc.AuthInfos["operator"] = op.AuthInfos[op.Contexts[op.CurrentContext].AuthInfo]
+		kc.Contexts["forbidden"] = &clientcmdapi.Context{Cluster: "site-1", AuthInfo: "operator", Namespace: "kube-public"}
+		path := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := clientcmd.WriteToFile(*kc, path); err != nil {
+			t.Fatal(err)
+		}
+		r := env.KubectlTPE(t, path, "status", "-o", "json", "--context", "site-1", "--context", "forbidden")
+		rows := fleetRows(t, r)
+		if r.Code != 1 || len(rows) != 2 || rowErr(rows[0]) != "" || rowErr(rows[1]) != "forbidden" {
+			t.Errorf("want site-1 read and the forbidden namespace an error row, exit 1: %s", r)
+		}
+	})
+
 	t.Run("one --context is the single-cluster status", func(t *testing.T) {
 		r := env.KubectlTPE(t, sites.Kubeconfig, "status", "--context", "site-2")
 		if !strings.HasPrefix(r.Stdout, "TPE in namespace "+env.Namespace+": release v7.2.2c") {

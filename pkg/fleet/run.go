@@ -118,6 +118,14 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("no result within the time limit of one installation (%s)", e.After)
 }
 
+// ForbiddenError is a use case that could read nothing of an installation with its credentials
+// (each section it reads was refused): the row is an error, not a dashboard of skipped sections.
+type ForbiddenError struct{ Namespace string }
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("forbidden: the credentials may read nothing of namespace %s (every section was refused)", e.Namespace)
+}
+
 // Run connects to each installation and calls fn with it, at most cfg.Concurrency at a time, each
 // within cfg.Timeout. The results are in the order of ins. fn is the single-cluster use case
 // (status.Collect, preflight.Run, the plan): what it returns is the installation's Value, its error
@@ -300,6 +308,8 @@ func classify(err error) (ErrorKind, string) {
 		return ErrUnreachable, err.Error()
 	case apierrors.IsUnauthorized(err):
 		return ErrUnauthorized, "the API server refused the credentials of the kubeconfig (401 Unauthorized): " + err.Error()
+	case errors.As(err, new(*ForbiddenError)):
+		return ErrForbidden, err.Error()
 	case apierrors.IsForbidden(err):
 		return ErrForbidden, "forbidden (403): " + err.Error()
 	case errors.Is(err, context.Canceled):

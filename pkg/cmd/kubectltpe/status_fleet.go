@@ -95,8 +95,13 @@ func (o *StatusOptions) runFleet(ctx context.Context, cmd *cobra.Command) error 
 	}
 	m := manifest.MustLoad() // parsed once for every installation
 	rs := fleet.Run(ctx, ins, cfg, func(ctx context.Context, t *fleet.Target) (*status.Dashboard, error) {
-		return status.Collect(ctx, status.Config{Namespace: t.Namespace, Client: t.Clients.Kube, Matrix: m,
+		d, err := status.Collect(ctx, status.Config{Namespace: t.Namespace, Client: t.Clients.Kube, Matrix: m,
 			Exec: podexec.Kube{Client: t.Clients.Kube, Config: t.Clients.Config}})
+		if err == nil && d.Summary.Total > 0 && d.Summary.Skip == d.Summary.Total {
+			// Nothing could be read: a row of skipped sections would look healthy.
+			return nil, &fleet.ForbiddenError{Namespace: t.Namespace}
+		}
+		return d, err
 	})
 	doc := fleetStatus(rs)
 	table := func() error { return writeFleetStatus(o.Out, doc, cli.UseColor(o.Out, o.Color)) }
