@@ -170,6 +170,12 @@ func TestRunUseCaseError(t *testing.T) {
 	if rs[0].Error == nil || rs[0].Error.Kind != ErrOther || strings.Contains(rs[0].Error.Message, "pw") {
 		t.Errorf("row error %+v", rs[0].Error)
 	}
+	rs = Run(t.Context(), []Installation{{Name: "x"}}, Config{
+		Connect: func(context.Context, Installation, Config) (*Target, error) { return &Target{}, nil }},
+		func(context.Context, *Target) (int, error) { return 0, &ForbiddenError{Namespace: "tpe"} })
+	if rs[0].Error == nil || rs[0].Error.Kind != ErrForbidden {
+		t.Errorf("row error %+v, want forbidden", rs[0].Error)
+	}
 }
 
 func TestResolve(t *testing.T) {
