@@ -306,7 +306,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 			for _, w := range notReady {
 				c.Details = append(c.Details, fmt.Sprintf("%s: %s", w, w.Reason))
 			}
-			c.Remediation = fmt.Sprintf("fix the causes above; `%s wait` follows the rollout live", "kubectl tpe")
+			c.Remediation = "fix the causes above; `{cmd:wait}` follows the rollout live"
 		}
 		d.Add(c)
 	}

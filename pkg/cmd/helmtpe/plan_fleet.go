@@ -20,9 +20,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
-// planEntry is the plan's entry point, the same for one installation and for each of a fleet.
-func planEntry(ctx context.Context, in plan.Input) *plan.Plan { return plan.New(ctx, in) }
-
 // FleetPlan is `helm tpe plan` over several installations (-o json|yaml): one row each.
 type FleetPlan struct {
 	Kind          string    `json:"kind"`
@@ -77,7 +74,7 @@ type PlanRow struct {
 
 // useFleet reports whether the command runs over several installations; a single --context is
 // --kube-context.
-func (o *PlanOptions) useFleet(_ *cobra.Command) bool {
+func (o *PlanOptions) useFleet() bool {
 	if !o.Fleet.Active() && len(o.Fleet.Contexts) > 0 {
 		o.env.Settings.KubeContext = o.Fleet.Contexts[len(o.Fleet.Contexts)-1]
 	}
@@ -112,28 +109,25 @@ func (o *PlanOptions) runFleet(cmd *cobra.Command) error {
 	}
 	cfg := o.Fleet.Config(o.env.RequestTimeout, redact.Of(o.Out).String)
 	cfg.UserAgent = UserAgent()
-	var doc *FleetPlan
-	o.fleet = func(ctx context.Context, in plan.Input, noted func(*plan.Plan) *plan.Plan) error {
-		// One source of the vendor's manifests for every installation (cached, safe for
-		// concurrent use): each file is read once.
-		in.Admin = o.Repo.adminSource()
-		rs := fleet.Run(ctx, ins, cfg, func(ctx context.Context, t *fleet.Target) (*plan.Plan, error) {
-			cl, err := o.env.clusterOf(t)
-			if err != nil {
-				return nil, err
-			}
-			p, err := o.planOn(ctx, cl, in)
-			if err != nil {
-				return nil, err
-			}
-			return noted(p), nil
-		})
-		doc = fleetPlan(in.To.Name, rs)
-		return nil
-	}
-	if _, err := o.Compute(ctx, func() string { return "" }); err != nil {
+	// What every plan shares (flags, target, chart source) is resolved once; then, per
+	// installation, its cluster's dependencies and plan.Run, as for one installation.
+	d, pcfg, notes, err := o.request(ctx)
+	if err != nil {
 		return err
 	}
+	// One source of the vendor's manifests for every installation (cached, safe for concurrent
+	// use): each file is read once.
+	admin := o.Repo.adminSource()
+	rs := fleet.Run(ctx, ins, cfg, func(ctx context.Context, t *fleet.Target) (*plan.Plan, error) {
+		cl, err := o.env.clusterOf(t)
+		if err != nil {
+			return nil, err
+		}
+		dd, c := o.clusterDeps(d, cl), pcfg
+		dd.Admin, c.Namespace = admin, cl.Namespace
+		return o.run(ctx, dd, c, notes)
+	})
+	doc := fleetPlan(pcfg.To.Name, rs)
 	table := func() error { return writeFleetPlan(o.Out, doc, cli.UseColor(o.Out, o.Color)) }
 	if err := fleetcmd.Print(o.Out, o.format, doc, table); err != nil {
 		return err
