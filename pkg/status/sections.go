@@ -59,6 +59,7 @@ func (d *Dashboard) pum(cfg Config, in *inputs) {
 			done++
 		}
 	}
+	d.PostUpgrade = string(st.Verdict)
 	c := check.Check{ID: id, Category: CategoryPUM, Message: fmt.Sprintf("post-upgrade procedure %s: %d/%d request(s) processed or skipped", st.Verdict, done, len(st.Entries)),
 		Details: st.Warnings}
 	switch st.Verdict {
@@ -165,6 +166,8 @@ func (d *Dashboard) backup(cfg Config, in *inputs) {
 	case cj.Spec.Suspend != nil && *cj.Spec.Suspend:
 		c.Status, c.Message = check.Warn, sched+" is suspended"
 	case cj.Status.LastSuccessfulTime != nil:
+		last := cj.Status.LastSuccessfulTime.UTC()
+		d.LastSuccessfulBackup = &last
 		age := now.Sub(cj.Status.LastSuccessfulTime.Time)
 		c.Message = fmt.Sprintf("%s: last successful backup %s ago (%s)", sched, shortDur(age), cj.Status.LastSuccessfulTime.UTC().Format(time.RFC3339))
 		if age > 48*time.Hour {

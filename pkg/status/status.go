@@ -64,6 +64,11 @@ type Dashboard struct {
 	check.Report
 	Namespace string         `json:"namespace"`
 	Release   ReleaseSection `json:"release"`
+	// PostUpgrade is the verdict of the post-upgrade manager (done, in progress, failed); absent
+	// when it was not read.
+	PostUpgrade string `json:"postUpgrade,omitempty"`
+	// LastSuccessfulBackup is when the backup CronJob last succeeded; absent when never or unknown.
+	LastSuccessfulBackup *time.Time `json:"lastSuccessfulBackup,omitempty"`
 }
 
 // ReleaseSection says which TPE release the Helm releases match.

@@ -12,6 +12,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -29,6 +30,8 @@ type PlanOptions struct {
 	From        string
 	KubeVersion string
 	ChartDir    string
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
 
 	env    *Env
 	format cli.Format
@@ -65,7 +68,15 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			leaves them) instead of the repository's. --bundle FILE takes the target (unless --to names
 			one) and the charts from a release bundle ("helm tpe bundle create"): nothing is downloaded.
 
-			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
+			Several installations at once: --context A --context B, --all-contexts or --fleet FILE (a
+			YAML list of {name, kubeconfig, context, namespace}). Each installation's path to the target,
+			what blocks it and its cluster-admin steps still to do, then a summary ("3 of 5 can go to
+			v8.0.0 now; 1 needs v7.3.6 first; 1 unreachable or unreadable"). They are read at most
+			--concurrency at a time, each within --timeout-per-installation; one that cannot be read is a
+			row with its error. A single --context is --kube-context.
+
+			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error
+			(with several installations: one could not be read).`),
 		Example: templates.Examples(`
 			# What an upgrade to 7.3.1 involves
 			helm tpe plan --to v7.3.1 -n thingpark-enterprise
@@ -80,12 +91,18 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			helm tpe plan --from v7.2.2c --to v7.3.1 --kube-version v1.27.3 -f values.yaml --chart-dir ./charts
 
 			# At a site without internet access: the target and the charts from a release bundle
-			helm tpe plan --bundle tpe-v7.3.1.tar.gz -f values.yaml`),
+			helm tpe plan --bundle tpe-v7.3.1.tar.gz -f values.yaml
+
+			# Every site of a fleet file: which can go to 8.0 now
+			helm tpe plan --to v8.0.0 --fleet sites.yaml`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 				return err
+			}
+			if o.useFleet() {
+				return o.runFleet(cmd)
 			}
 			p, err := o.Compute(cmd.Context(), func() string { return o.offlineNamespace(cmd) })
 			if err != nil {
@@ -109,6 +126,8 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cli.ColorFlag(cmd.Flags(), &o.Color)
+	cmd.Flags().StringArrayVar(&o.Fleet.Contexts, fleetcmd.FlagContext, nil, fleetcmd.ContextUsage+" (one: as --kube-context)")
+	o.Fleet.Add(cmd.Flags())
 	return cmd
 }
 

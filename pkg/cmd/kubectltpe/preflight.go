@@ -9,6 +9,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/netprobe"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/preflight"
@@ -45,6 +46,8 @@ type PreflightOptions struct {
 	Color              string
 	Only               []string
 	Skip               []string
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
 
 	format  cli.Format
 	clients *kube.Clients
@@ -75,6 +78,9 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if o.Fleet.Contexts = fleetcmd.Contexts(cmd); o.Fleet.Active() {
+				return o.runFleet(cmd.Context(), cmd, func() error { return o.Complete(cmd.Context(), f) })
 			}
 			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
@@ -112,5 +118,6 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cli.ColorFlag(fl, &o.Color)
 	fl.StringSliceVar(&o.Only, "only", o.Only, "Run only these checks: ids, id globs (tls.*) or categories (TLS), comma-separated; TLS, values and backup checks need no cluster")
 	fl.StringSliceVar(&o.Skip, "skip", o.Skip, "Do not run these checks: ids, id globs or categories, comma-separated")
+	o.Fleet.Add(fl)
 	return cmd
 }

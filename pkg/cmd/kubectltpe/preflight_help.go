@@ -52,7 +52,12 @@ var (
 		Bad input (unreadable values, a PEM that does not parse, a malformed release) is an error
 		before anything is sent to the cluster.
 
-		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error.`
+		Several clusters at once (the read-only checks; no --probe or --network-test):
+		--context A --context B, --all-contexts or --fleet FILE (see "kubectl tpe status"); a
+		verdict per installation, then the failing checks of each.
+
+		Exit codes: 0 nothing fails (or warns, with --fail-on warn), 2 a check fails, 1 error
+		(with several installations: one could not be read).`
 
 	preflightExample = templates.Examples(`
 		# Check everything the current user can be checked for, against the newest TPE release
@@ -79,6 +84,9 @@ var (
 		# At a site without internet access: the release bundle instead of the vendor's
 		# repositories, and whether the cluster can pull its images
 		%[1]s preflight --bundle tpe-v7.3.1.tar.gz -f values.yaml --probe
+
+		# The read-only checks of every cluster of the kubeconfig
+		%[1]s preflight --all-contexts --to v8.0.0
 
 		# JUnit XML for a CI pipeline, failing on warnings too
 		%[1]s preflight -o junit --fail-on warn > preflight.xml`)

@@ -59,6 +59,11 @@ func (o *PreflightOptions) Complete(ctx context.Context, f cmdutil.Factory) erro
 	if cfg.Hostname == "" && cfg.HasValues {
 		cfg.Hostname = cfg.Values.DNSHostname()
 	}
+	if o.Fleet.Active() {
+		// Several installations: runFleet connects to each.
+		o.cfg = cfg
+		return nil
+	}
 	if !preflight.NeedsCluster(cfg) {
 		// --only tls (or values, backup): judged on this machine, no kubeconfig needed.
 		o.cfg = cfg

@@ -17,6 +17,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/vocab"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
@@ -58,6 +59,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
 	flags.Lookup("request-timeout").Usage = kube.RequestTimeoutUsage
+	// --context A --context B: several installations (status, preflight); one keeps kubectl's meaning.
+	fleetcmd.WrapContext(flags, "context")
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
