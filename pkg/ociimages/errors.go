@@ -55,3 +55,14 @@ func orStatus(code string, status int) string {
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// Unauthorized reports whether err is a registry refusing the credentials (401).
+func Unauthorized(err error) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized
+}
+
+// Unreachable reports whether err is a registry that cannot be reached or dropped the connection.
+func Unreachable(err error) bool {
+	return strings.HasPrefix(Reason(err), "the registry cannot be reached") || strings.HasPrefix(Reason(err), "the registry did not answer")
+}

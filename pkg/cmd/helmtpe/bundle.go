@@ -31,6 +31,6 @@ func NewCmdBundle(env *Env) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	b.AddCommand(NewCmdBundleCreate(env), NewCmdBundleVerify(env.Streams), NewCmdBundleShow(env.Streams))
+	b.AddCommand(NewCmdBundleCreate(env), NewCmdBundleVerify(env.Streams), NewCmdBundleShow(env.Streams), NewCmdBundlePush(env))
 	return b
 }

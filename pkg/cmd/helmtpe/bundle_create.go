@@ -32,6 +32,7 @@ type BundleCreateOptions struct {
 	File       string
 	Output     string
 	Force      bool
+	Images     imageFlags
 
 	env *Env
 	genericiooptions.IOStreams
@@ -74,6 +75,7 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	cli.AliasFlag(cmd.Flags(), "output-file", "file")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite the bundle file if it exists")
+	o.Images.add(cmd)
 	return cmd
 }
 
@@ -121,6 +123,10 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	if err := o.checkFile(); err != nil {
 		return err
 	}
+	layout, err := o.Images.layout(o.env.Settings.RegistryConfig, o.ErrOut)
+	if err != nil {
+		return err
+	}
 	repo, err := o.Repo.open(o.env, vals, o.In, o.ErrOut)
 	if err != nil {
 		return err
@@ -134,7 +140,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	err = bundle.WriteFile(o.File, func(w io.Writer) error {
 		var err error
 		res, err = airgap.Create(ctx, airgap.Deps{Charts: repo, ChartRepository: repo.URL, Config: catalog.ConfigFromEnv(),
-			Images: renderImages, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
+			Images: renderImages, Layout: layout, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
 			airgap.Config{Matrix: m, From: from, To: to, Values: vals, Redactor: red, Host: host,
 				CreatedBy: "helm-tpe " + cli.Version().Version}, w)
 		return err
