@@ -1,9 +1,6 @@
 package ociimages_test
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -232,7 +229,9 @@ func TestDamagedBlobNamesImage(t *testing.T) {
 	f := newFixture(t)
 	file, _ := f.create(t, t.TempDir())
 	damaged := filepath.Join(t.TempDir(), "damaged.tar.gz")
-	rewrite(t, file, damaged, bundle.BlobPath(f.shared))
+	if err := registrytest.Damage(file, damaged, bundle.BlobPath(f.shared)); err != nil {
+		t.Fatal(err)
+	}
 	_, err := bundle.Open(damaged, nil)
 	if err == nil || !strings.Contains(err.Error(), f.refs[0]) || !strings.Contains(err.Error(), f.refs[1]) || !strings.Contains(err.Error(), "damaged") {
 		t.Fatalf("damaged shared layer: %v; want the two images named", err)
@@ -244,49 +243,6 @@ func TestDamagedBlobNamesImage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cache, "blobs", "sha256", strings.TrimPrefix(f.shared, "sha256:"))); err == nil {
 		t.Error("the damaged blob was kept in the cache")
-	}
-}
-
-// rewrite copies a bundle, flipping a byte in the middle of the entry named victim.
-func rewrite(t *testing.T, from, to, victim string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	gz, err := gzip.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
-	var buf bytes.Buffer
-	gw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gw)
-	found := false
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		if h.Name == victim {
-			data[len(data)/2] ^= 0xff
-			found = true
-		}
-		_ = tw.WriteHeader(h)
-		_, _ = tw.Write(data)
-	}
-	_ = tw.Close()
-	_ = gw.Close()
-	if !found {
-		t.Fatalf("%s is not in the bundle", victim)
-	}
-	if err := os.WriteFile(to, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
