@@ -58,8 +58,9 @@ type Plan struct {
 	// Platforms are the platforms the images were reduced to.
 	Platforms []string
 	// Size is the size of the blobs, each once; Cached the part of it already in the cache;
-	// Referenced the sum of the images' sizes (a shared blob counted once per image).
-	Size, Cached, Referenced int64
+	// Referenced the sum of the images' sizes (a shared blob counted once per image); Download
+	// the layers to download (not in the cache: manifests and configs are read by Resolve).
+	Size, Cached, Referenced, Download int64
 
 	cfg   Config
 	blobs map[string]blobRef // digest -> where to fetch it
@@ -159,6 +160,7 @@ func Resolve(ctx context.Context, cfg Config) (*Plan, error) {
 			if !first[l] && !p.cachedBlob(l, p.blobs[l].size) {
 				first[l] = true
 				p.Images[i].Download += p.blobs[l].size
+				p.Download += p.blobs[l].size
 			}
 		}
 	}

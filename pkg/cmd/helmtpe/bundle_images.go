@@ -65,7 +65,7 @@ func (f *imageFlags) layout(registryConfig string, errOut io.Writer) (func(conte
 			return nil, nil, imagesError(err)
 		}
 		fmt.Fprintf(errOut, "Images: %d, %s to store (%s in the cache %s, %s to download); %s referenced, each layer stored once\n",
-			len(plan.Images), bundle.Size(plan.Size), bundle.Size(plan.Cached), dir, bundle.Size(plan.Size-plan.Cached), bundle.Size(plan.Referenced))
+			len(plan.Images), bundle.Size(plan.Size), bundle.Size(plan.Cached), dir, bundle.Size(plan.Download), bundle.Size(plan.Referenced))
 		if err := plan.Fetch(ctx, imageProgress(errOut)); err != nil {
 			return nil, nil, imagesError(err)
 		}
