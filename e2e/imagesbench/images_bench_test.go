@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,10 +51,49 @@ func exe(t *testing.T, envv []string, stdin string, bin string, args ...string) 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The process's own high-water mark (VmHWM of its memory after exec), sampled until it
+	// exits: the rusage of a child counts the RSS of the parent it was forked from.
+	stop, done := make(chan struct{}), make(chan struct{})
+	var hwm int64
+	go func() {
+		defer close(done)
+		for {
+			if v := vmHWM(cmd.Process.Pid); v > hwm {
+				hwm = v
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(stop)
+	<-done
+	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out.String())
 	}
-	return run{wall: time.Since(t0), rss: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss, out: out.String()}
+	return run{wall: time.Since(t0), rss: hwm, out: out.String()}
+}
+
+// vmHWM is the peak resident set of a process in KiB (0 once it is gone).
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kib int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kib)
+			return kib
+		}
+	}
+	return 0
 }
 
 func root(t *testing.T) string {
