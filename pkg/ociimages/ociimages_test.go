@@ -265,3 +265,22 @@ func TestKeychainReadsRegistryConfig(t *testing.T) {
 		t.Fatalf("without credentials: %v, want a 401", err)
 	}
 }
+
+// TestFullCache is a cache directory that cannot be written (a full disk, a file in its place):
+// one CacheError naming it, nothing kept.
+func TestFullCache(t *testing.T) {
+	f := newFixture(t)
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := ociimages.Resolve(t.Context(), ociimages.Config{Images: f.refs[:1], Keychain: basic{vendorUser, vendorPass}, CacheDir: notDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = plan.Fetch(t.Context(), nil)
+	var ce *ociimages.CacheError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), notDir) {
+		t.Fatalf("fetch into a file: %v, want a CacheError naming it", err)
+	}
+}
