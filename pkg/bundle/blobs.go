@@ -250,8 +250,9 @@ func (b *Bundle) checkLayout(damaged []string, bad func(string, ...any) error) e
 		refs = append(refs, r)
 	}
 	sort.Strings(refs)
-	for _, p := range damaged {
-		d := "sha256:" + strings.TrimPrefix(p, blobsPrefix)
+	if len(damaged) > 0 {
+		// The first damaged blob names its images: one line.
+		d := "sha256:" + strings.TrimPrefix(damaged[0], blobsPrefix)
 		var imgs []string
 		for _, r := range refs {
 			for _, x := range users[r] {

@@ -71,7 +71,7 @@ func (f *fixture) create(t *testing.T, cache string) (string, *ociimages.Plan) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var last map[string]ociimages.Progress = map[string]ociimages.Progress{}
+	last := map[string]ociimages.Progress{}
 	if err := plan.Fetch(t.Context(), func(p ociimages.Progress) { last[p.Image] = p }); err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func Push(ctx context.Context, b *bundle.Bundle, cfg PushConfig, progress func(P
 		if err != nil {
 			return out, &ImageError{Image: img.Ref, Err: err}
 		}
-		if err := pushOne(ctx, src, img, dst, opts, progress); err != nil {
+		if err := pushOne(src, img, dst, opts, progress); err != nil {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
@@ -132,7 +132,7 @@ func (e *NotPullableError) Error() string {
 // Unwrap returns the cause.
 func (e *NotPullableError) Unwrap() error { return e.Err }
 
-func pushOne(ctx context.Context, src *source, img bundle.Image, dst name.Reference, opts []remote.Option, progress func(Progress)) error {
+func pushOne(src *source, img bundle.Image, dst name.Reference, opts []remote.Option, progress func(Progress)) error {
 	updates := make(chan v1.Update, 64)
 	done := make(chan struct{})
 	go func() {
