@@ -28,10 +28,12 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
-	// The blank imports: the htpasswd access controller and the storage drivers register themselves.
+	// The htpasswd access controller registers itself.
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 	"github.com/distribution/distribution/v3/registry/handlers"
+	// The filesystem storage driver registers itself.
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	// The in-memory storage driver registers itself.
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
