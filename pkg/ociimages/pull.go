@@ -335,8 +335,9 @@ func (e *PlatformError) Error() string {
 type Progress struct {
 	Image       string
 	Done, Total int64
-	// Finished is the last report of the image.
-	Finished bool
+	// Finished is the last report of the image; Present says that nothing had to be moved (the
+	// cache, or the registry pushed to, had all of it).
+	Finished, Present bool
 }
 
 // Fetch downloads into the cache the layers it lacks, image after image, reporting the bytes
@@ -353,14 +354,14 @@ func (p *Plan) Fetch(ctx context.Context, progress func(Progress)) error {
 	for _, img := range p.Images {
 		var mu sync.Mutex // guards cur and reports
 		cur := int64(0)
-		report := func(n int64, fin bool) {
+		report := func(n int64) {
 			if progress == nil {
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			cur += n
-			progress(Progress{Image: img.Ref, Done: cur, Total: img.Download, Finished: fin})
+			progress(Progress{Image: img.Ref, Done: cur, Total: img.Download})
 		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(jobs)
@@ -370,7 +371,7 @@ func (p *Plan) Fetch(ctx context.Context, progress func(Progress)) error {
 			}
 			done[d] = true
 			br := p.blobs[d]
-			g.Go(func() error { return p.fetch(gctx, br, d, func(n int64) { report(n, false) }) })
+			g.Go(func() error { return p.fetch(gctx, br, d, report) })
 		}
 		if err := g.Wait(); err != nil {
 			if ctx.Err() != nil {
@@ -378,7 +379,11 @@ func (p *Plan) Fetch(ctx context.Context, progress func(Progress)) error {
 			}
 			return &ImageError{Image: img.Ref, Err: err}
 		}
-		report(0, true)
+		if progress != nil {
+			mu.Lock()
+			progress(Progress{Image: img.Ref, Done: cur, Total: img.Download, Finished: true, Present: img.Download == 0})
+			mu.Unlock()
+		}
 	}
 	return nil
 }

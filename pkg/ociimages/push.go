@@ -135,10 +135,12 @@ func (e *NotPullableError) Unwrap() error { return e.Err }
 func pushOne(src *source, img bundle.Image, dst name.Reference, opts []remote.Option, progress func(Progress)) error {
 	updates := make(chan v1.Update, 64)
 	done := make(chan struct{})
+	var sent int64
 	go func() {
 		defer close(done)
 		for u := range updates {
 			if progress != nil && u.Error == nil {
+				sent = u.Complete
 				progress(Progress{Image: img.Ref, Done: u.Complete, Total: u.Total})
 			}
 		}
@@ -158,7 +160,7 @@ func pushOne(src *source, img bundle.Image, dst name.Reference, opts []remote.Op
 	}
 	<-done // remote closes updates when its write ends, with or without an error
 	if progress != nil && err == nil {
-		progress(Progress{Image: img.Ref, Done: img.Size, Total: img.Size, Finished: true})
+		progress(Progress{Image: img.Ref, Done: sent, Total: img.Size, Finished: true, Present: sent == 0})
 	}
 	return err
 }

@@ -99,6 +99,8 @@ func imageProgress(w io.Writer) func(ociimages.Progress) {
 	quarter := map[string]int64{}
 	return func(p ociimages.Progress) {
 		switch {
+		case p.Finished && p.Present:
+			fmt.Fprintf(w, "  %s: already there\n", p.Image)
 		case p.Finished:
 			fmt.Fprintf(w, "  %s: %s done\n", p.Image, bundle.Size(p.Done))
 		case p.Total > 0 && p.Done*4/p.Total > quarter[p.Image]:
