@@ -156,8 +156,8 @@ func (o *BundlePushOptions) Run(ctx context.Context) error {
 	}
 	var ca []byte
 	if o.CAFile != "" {
-		if ca, err = readFlagFile(ctx, "--ca-file", input.PEM, o.CAFile); err != nil {
-			return err
+		if ca, err = input.ReadFile(ctx, input.PEM, o.CAFile); err != nil {
+			return fmt.Errorf("--ca-file: %w", err)
 		}
 	}
 	tr, err := ociimages.Transport(ca, o.Insecure)
