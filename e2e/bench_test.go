@@ -396,7 +396,7 @@ func benchScale(t *testing.T, f *evFixture, rep *benchReport) {
 		args             []string
 	}
 	cmds := []cmdSpec{
-		{"preflight", env.AdminKubeconfig, []string{"preflight", "-n", f.NS, "--tpe-version", "v7.3.1", "-f", f.Values}},
+		{"preflight", env.AdminKubeconfig, []string{"preflight", "-n", f.NS, "--to", "v7.3.1", "-f", f.Values}},
 		{"status", env.OperatorKubeconfig, []string{"status", "-n", f.NS}},
 		{"wait", env.OperatorKubeconfig, []string{"wait", "-n", f.NS, "--timeout", "5m"}},
 	}

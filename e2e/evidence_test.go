@@ -187,7 +187,7 @@ func newEvFixture(t *testing.T) *evFixture {
 		_, _ = env.KubectlOK(t, env.AdminKubeconfig, "delete", "crd", "-l", "e2e-helm-tpe=true", "--ignore-not-found")
 		env.ResetController(t)
 	})
-	f.mustHelmTPE(t, "", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
+	f.mustHelmTPE(t, "", nil, "repo", "add", "--repo-url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
 	return f
 }
 

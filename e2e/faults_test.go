@@ -320,7 +320,7 @@ func TestFaultRepoAdd(t *testing.T) {
 				idf = env.InstallationIDFile
 			}
 			cfg := filepath.Join(t.TempDir(), "repositories.yaml")
-			r := env.HelmTPE(t, "", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", idf, "--to", "v7.3.1",
+			r := env.HelmTPE(t, "", nil, "repo", "add", "--repo-url", env.RepoURL, "--installation-id-file", idf, "--to", "v7.3.1",
 				"--repository-config", cfg, "--repository-cache", t.TempDir())
 			t.Logf("user sees (exit %d): %s", r.Code, strings.TrimSpace(redact(r.Stderr)))
 			if r.Code != 1 {

@@ -248,11 +248,11 @@ lrc: {persistence: {storageClass: %[2]s}}
 
 	t.Run("a wrong installation ID is rejected clearly", func(t *testing.T) {
 		h.at(t)
-		r := h.run("", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", wrongIDFile, "--to", "v7.2.2c")
+		r := h.run("", nil, "repo", "add", "--repo-url", env.RepoURL, "--installation-id-file", wrongIDFile, "--to", "v7.2.2c")
 		if r.Code == 0 || !strings.Contains(r.Stderr, "installation ID rejected") {
 			t.Fatalf("repo add with a wrong ID: want \"installation ID rejected\", got %s", r)
 		}
-		r = h.run("", []string{"HELM_TPE_INSTALLATION_ID=" + wrongID}, "repo", "add", "--url", env.RepoURL, "--to", "v7.2.2c")
+		r = h.run("", []string{"HELM_TPE_INSTALLATION_ID=" + wrongID}, "repo", "add", "--repo-url", env.RepoURL, "--to", "v7.2.2c")
 		if r.Code == 0 || !strings.Contains(r.Stderr, "installation ID rejected") {
 			t.Fatalf("repo add with a wrong ID from the environment: %s", r)
 		}
@@ -280,7 +280,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 			{chartrepo.FaultTruncatedIndex, "invalid or truncated"},
 		} {
 			env.SetRepoFault(t, f.fault)
-			r := h.run("", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.2.2c")
+			r := h.run("", nil, "repo", "add", "--repo-url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.2.2c")
 			if r.Code == 0 || !strings.Contains(r.Stderr, f.want) {
 				t.Errorf("repo add with fault %v: want %q, got %s", f.fault, f.want, r)
 			}
@@ -290,7 +290,7 @@ lrc: {persistence: {storageClass: %[2]s}}
 
 	t.Run("repo add", func(t *testing.T) {
 		h.at(t)
-		r := h.mustRun("", nil, "repo", "add", "--url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
+		r := h.mustRun("", nil, "repo", "add", "--repo-url", env.RepoURL, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
 		if !strings.Contains(r.Stdout, "has been added") || !strings.Contains(r.Stdout, env.InstallationID[len(env.InstallationID)-4:]) {
 			t.Errorf("repo add output: %s", r)
 		}

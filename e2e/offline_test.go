@@ -179,7 +179,7 @@ func TestHelmOffline(t *testing.T) {
 	t.Run("repo add against a repository without the newest release", func(t *testing.T) {
 		h.at(t)
 		url := offlineRepo(t, "v7.1.3a", "v7.2.2c")
-		r := h.run("", noKube, "repo", "add", "--name", "tpe-mirror", "--url", url, "--installation-id-file", env.InstallationIDFile)
+		r := h.run("", noKube, "repo", "add", "--repo", "tpe-mirror", "--repo-url", url, "--installation-id-file", env.InstallationIDFile)
 		if r.Code != 0 {
 			t.Fatalf("repo add without --to: want exit 0, got %s", r)
 		}
@@ -190,7 +190,7 @@ func TestHelmOffline(t *testing.T) {
 		if r := env.HelmCLI(t, "", "search", "repo", "tpe-mirror/thingpark-enterprise", "--versions"); r.Code != 0 || !strings.Contains(r.Stdout, "1.2.25") {
 			t.Errorf("the real helm does not see the mirror: %s", r)
 		}
-		r = h.run("", noKube, "repo", "add", "--name", "tpe-mirror-2", "--url", url, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
+		r = h.run("", noKube, "repo", "add", "--repo", "tpe-mirror-2", "--repo-url", url, "--installation-id-file", env.InstallationIDFile, "--to", "v7.3.1")
 		if r.Code != 1 || !strings.Contains(r.Stderr, "--to v7.3.1") || !strings.Contains(r.Stderr, "lacks") {
 			t.Errorf("repo add --to a release the repository lacks: want exit 1 naming --to, got %s", r)
 		}

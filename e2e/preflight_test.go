@@ -75,8 +75,8 @@ var prereqFlags = []string{"--hosting", "other", "--storage-provisioner", "kwok.
 func TestPreflightAdminBeforeAndAfterPrereqs(t *testing.T) {
 	deletePrereqs(t)
 	t.Cleanup(func() { deletePrereqs(t) })
-	// The target is pinned: without --tpe-version it is the newest release of the matrix.
-	admin := append([]string{"preflight", "--profile", "admin", "--tpe-version", "v7.3.6", "-o", "json"}, prereqFlags...)
+	// The target is pinned: without --to it is the newest release of the matrix.
+	admin := append([]string{"preflight", "--profile", "admin", "--to", "v7.3.6", "-o", "json"}, prereqFlags...)
 
 	t.Run("before prereqs apply: PriorityClasses and StorageClass fail and are named", func(t *testing.T) {
 		r := env.KubectlTPE(t, env.AdminKubeconfig, admin...)
@@ -515,7 +515,7 @@ func TestPreflightProbe(t *testing.T) {
 	}
 	probe := func(t *testing.T, values string) (preflightReport, string) {
 		r := env.KubectlTPE(t, env.OperatorKubeconfig, "preflight", "--profile", "operator", "-o", "json", "--probe", "--probe-timeout", "3s",
-			"--tpe-version", "v7.3.1", "--chart-repo", env.RepoURL, "--config-repo", conf.URL, "-f", values)
+			"--to", "v7.3.1", "--chart-repo", env.RepoURL, "--config-repo", conf.URL, "-f", values)
 		for _, secret := range []string{env.InstallationID, "e2e-backup-secret"} {
 			if strings.Contains(r.Stdout+r.Stderr, secret) {
 				t.Errorf("a secret appears in the output")

@@ -82,7 +82,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		"helm tpe images (installation ID in a registry host)":          "registry host name",
 		"helm tpe bundle create (installation ID in a registry host)":   "registry host name",
 		"helm tpe bundle create (configuration repository unreachable)": "configuration repository",
-		"helm tpe repo add --url http:// (refused)":                     "--allow-insecure-http",
+		"helm tpe repo add --repo-url http:// (refused)":                "--allow-insecure-http",
 	}
 	phase := func(t *testing.T, cmds []cmd) {
 		for _, c := range cmds {
@@ -111,17 +111,17 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	t.Run("before install", func(t *testing.T) {
 		phase(t, []cmd{
-			{"helm tpe repo add -f values", h("repo", "add", "--url", env.RepoURL, "-f", f.Values, "--to", "v7.3.1"), nil},
+			{"helm tpe repo add -f values", h("repo", "add", "--repo-url", env.RepoURL, "-f", f.Values, "--to", "v7.3.1"), nil},
 			{"helm tpe repo add (env)", func() framework.Result {
-				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--url", env.RepoURL, "--to", "v7.3.1", "-o", "json")
+				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--repo-url", env.RepoURL, "--to", "v7.3.1", "-o", "json")
 			}, nil},
 			{"helm tpe releases", h("releases"), nil},
 			{"helm tpe manifest", h("manifest", "v7.3.1", "-o", "yaml"), nil},
 			{"helm tpe env", h("env", "-o", "json"), nil},
 			{"helm tpe plan (fresh)", h("plan", "--to", "v7.2.2c", "-f", f.Values, "-o", "json"), []int{2}},
 			{"helm tpe install --dry-run", h("install", "--to", "v7.2.2c", "-f", f.Values, "--dry-run"), nil},
-			{"kubectl tpe preflight -f values", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", f.Values, "-o", "json"), []int{2}},
-			{"kubectl tpe preflight -f azure", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", azure, "--probe", "--probe-timeout", "1s"), []int{2}},
+			{"kubectl tpe preflight -f values", k(admin, "preflight", "--to", "v7.3.1", "-f", f.Values, "-o", "json"), []int{2}},
+			{"kubectl tpe preflight -f azure", k(admin, "preflight", "--to", "v7.3.1", "-f", azure, "--probe", "--probe-timeout", "1s"), []int{2}},
 			{"kubectl tpe preflight --tls-*", k(admin, "preflight", "--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", certFile, "--hostname", "tpe.example.com", "-o", "yaml"), []int{2}},
 			{"kubectl tpe prereqs show", k(admin, "prereqs", "show", "--hosting", "other", "--storage-provisioner", "example.com/fake"), nil},
 			{"helm tpe bundle create -f values", func() framework.Result {
@@ -132,8 +132,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			{"kubectl tpe preflight --bundle", k(admin, "preflight", "--bundle", relBundle, "-f", f.Values, "--only", "machine.bundle,images"), nil},
 			{"helm tpe plan (backup URL with credentials)", h("plan", "--to", "v7.2.2c", "-f", urlValues), []int{2}},
 			{"helm tpe plan -o json (backup URL with credentials)", h("plan", "--to", "v7.2.2c", "-f", urlValues, "-o", "json"), []int{2}},
-			{"kubectl tpe preflight (backup URL with credentials)", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", urlValues), []int{2}},
-			{"kubectl tpe preflight --probe (backup URL with credentials)", k(admin, "preflight", "--tpe-version", "v7.3.1", "-f", urlValues, "--probe", "--probe-timeout", "1s", "-o", "yaml"), []int{2}},
+			{"kubectl tpe preflight (backup URL with credentials)", k(admin, "preflight", "--to", "v7.3.1", "-f", urlValues), []int{2}},
+			{"kubectl tpe preflight --probe (backup URL with credentials)", k(admin, "preflight", "--to", "v7.3.1", "-f", urlValues, "--probe", "--probe-timeout", "1s", "-o", "yaml"), []int{2}},
 			{"helm tpe images (installation ID in a registry host)", h("images", "--to", "v7.2.2c", "-f", f.Values, "-f", idInRegistry), []int{1}},
 			{"helm tpe bundle create (installation ID in a registry host)", func() framework.Result {
 				return f.helmTPE(t, "", noConfigRepo, "bundle", "create", "--to", "v7.2.2c", "-f", f.Values, "-f", idInRegistry, "-o", filepath.Join(dir, "id.tar.gz"))
@@ -141,8 +141,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			{"helm tpe bundle create (configuration repository unreachable)", func() framework.Result {
 				return f.helmTPE(t, "", deadConfigRepo, "bundle", "create", "--to", "v7.2.2c", "-f", f.Values, "-o", filepath.Join(dir, "dead.tar.gz"))
 			}, []int{1}},
-			{"helm tpe repo add --url http:// (refused)", func() framework.Result {
-				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--name", "plain", "--url", "http://charts.example.com/charts")
+			{"helm tpe repo add --repo-url http:// (refused)", func() framework.Result {
+				return f.helmTPE(t, "", []string{"HELM_TPE_INSTALLATION_ID=" + s.InstallationID}, "repo", "add", "--repo", "plain", "--repo-url", "http://charts.example.com/charts")
 			}, []int{1}},
 		})
 		for _, n := range []string{"id.tar.gz", "dead.tar.gz"} {

@@ -208,12 +208,12 @@ func TestUpgradeTo80(t *testing.T) {
 
 	// preflight for 8.0 on this cluster (Kubernetes 1.37, outside 8.0's 1.26–1.28): warns, and
 	// --strict makes it fail, as for 7.x
-	pf := env.KubectlTPE(t, env.AdminKubeconfig, "preflight", "--tpe-version", "v8.0.0", "--only", "kubernetes.version", "-o", "json")
+	pf := env.KubectlTPE(t, env.AdminKubeconfig, "preflight", "--to", "v8.0.0", "--only", "kubernetes.version", "-o", "json")
 	if pf.Code != 0 || !strings.Contains(pf.Stdout, "newer than the versions validated for TPE v8.0.0 (1.26–1.28)") {
-		t.Errorf("preflight --tpe-version v8.0.0 on Kubernetes 1.37: want a warning (exit 0): %s", redact(pf.String()))
+		t.Errorf("preflight --to v8.0.0 on Kubernetes 1.37: want a warning (exit 0): %s", redact(pf.String()))
 	}
-	if pf := env.KubectlTPE(t, env.AdminKubeconfig, "preflight", "--tpe-version", "v8.0.0", "--only", "kubernetes.version", "--strict"); pf.Code != 2 {
-		t.Errorf("preflight --tpe-version v8.0.0 --strict on Kubernetes 1.37: want exit 2: %s", redact(pf.String()))
+	if pf := env.KubectlTPE(t, env.AdminKubeconfig, "preflight", "--to", "v8.0.0", "--only", "kubernetes.version", "--strict"); pf.Code != 2 {
+		t.Errorf("preflight --to v8.0.0 --strict on Kubernetes 1.37: want exit 2: %s", redact(pf.String()))
 	}
 
 	// from v7.3.4 (offline plan), 8.0 is reached through the latest 7.3 fix

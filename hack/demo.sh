@@ -44,7 +44,7 @@ ADMIN=$R/admin.kubeconfig OPERATOR=$R/operator.kubeconfig
 as() { local kc=$1; shift; printf '$ KUBECONFIG=%s %s\n' "$(basename "$kc")" "$*"; KUBECONFIG=$kc "$@"; }
 
 step "helm tpe repo add (as the operator)"
-as "$OPERATOR" bin/helm-tpe repo add --url "$URL" --installation-id-file "$R/installation-id" --to v7.2.2c
+as "$OPERATOR" bin/helm-tpe repo add --repo-url "$URL" --installation-id-file "$R/installation-id" --to v7.2.2c
 
 step "kubectl tpe prereqs apply --hosting other (as the cluster admin)"
 as "$ADMIN" bin/kubectl-tpe prereqs apply --hosting other --storage-provisioner kwok.x-k8s.io/volume
@@ -53,7 +53,7 @@ as "$ADMIN" "$CLUSTER_BIN/kubectl" apply -f testdata/crds/fixture-crds.yaml
 
 step "kubectl tpe preflight (as the cluster admin: both profiles)"
 # Exit 2 means a check failed: the demo goes on and shows the verdict.
-as "$ADMIN" bin/kubectl-tpe preflight --tpe-version v7.2.2c --hosting other --segment L \
+as "$ADMIN" bin/kubectl-tpe preflight --to v7.2.2c --hosting other --segment L \
   -f hack/demo/values.yaml -f "$R/installation-id-values.yaml" || echo "(preflight exit code $?)"
 
 step "helm tpe install --to v7.2.2c (as the operator)"

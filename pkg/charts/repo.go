@@ -42,7 +42,7 @@ type Repo struct {
 	RepoConfig string
 	RepoCache  string
 	Getters    getter.Providers
-	// URLFrom names where URL came from for the errors that ask to check it, e.g. "--url";
+	// URLFrom names where URL came from for the errors that ask to check it, e.g. "--repo-url";
 	// empty: "the repository URL".
 	URLFrom string
 

@@ -13,7 +13,7 @@ import (
 // Formats are the output formats a report can be written in.
 var Formats = []cli.Format{cli.FormatTable, cli.FormatJSON, cli.FormatYAML, cli.FormatJUnit}
 
-// Write renders the report in format f.
+// Write renders the report in format f; a table fits the terminal (cli.Fit) unless f is wide.
 func Write(w io.Writer, f cli.Format, r *Report, color bool) error {
 	switch f {
 	case cli.FormatJUnit:
@@ -21,6 +21,8 @@ func Write(w io.Writer, f cli.Format, r *Report, color bool) error {
 	case cli.FormatJSON, cli.FormatYAML:
 		return cli.WriteData(w, f, r)
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	return WriteTable(w, r, color)
 }
 

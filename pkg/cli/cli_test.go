@@ -43,7 +43,7 @@ func TestParseFormat(t *testing.T) {
 		t.Fatalf("json: %v %v", f, err)
 	}
 	_, err := ParseFormat("xml", FormatTable, FormatJSON)
-	if err == nil || !strings.Contains(err.Error(), "-o/--output") || !strings.Contains(err.Error(), "table, json") {
+	if err == nil || !strings.Contains(err.Error(), "-o/--output") || !strings.Contains(err.Error(), "table, wide, json") {
 		t.Fatalf("error does not name the flag and the choices: %v", err)
 	}
 }

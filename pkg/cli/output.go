@@ -28,17 +28,24 @@ const (
 	FormatJUnit Format = "junit"
 )
 
-// ParseFormat validates the value of -o against the formats a command supports.
+// ParseFormat validates the value of -o against the formats a command supports. wide is
+// accepted wherever table is (FormatWide: the table not fitted to the terminal).
 func ParseFormat(s string, allowed ...Format) (Format, error) {
-	if s == "" || s == "wide" {
+	if s == "" {
 		s = string(FormatTable)
 	}
-	names := make([]string, 0, len(allowed))
+	names := make([]string, 0, len(allowed)+1)
 	for _, f := range allowed {
 		if string(f) == s {
 			return f, nil
 		}
 		names = append(names, string(f))
+		if f == FormatTable {
+			if s == string(FormatWide) {
+				return FormatWide, nil
+			}
+			names = append(names, string(FormatWide))
+		}
 	}
 	return "", fmt.Errorf("invalid value %q for flag -o/--output: must be one of %s", s, strings.Join(names, ", "))
 }
@@ -73,14 +80,25 @@ func WriteData(w io.Writer, f Format, v any) error {
 
 // Table is a borderless, kubectl-looking table.
 type Table struct {
-	t   *tablewriter.Table
-	buf bytes.Buffer
-	out io.Writer
+	t       *tablewriter.Table
+	buf     bytes.Buffer
+	out     io.Writer
+	width   int                 // the width to fit (a writer from Fit), 0 for none
+	rewrite func(string) string // what the writer does to text (rewriter), done before cells are wrapped
+	header  []string            // kept until Render, which fits them to width
+	rows    [][]string          // idem
 }
 
-// NewTable starts a table with the given column headers.
+// columnGap is the number of spaces between two columns.
+const columnGap = 3
+
+// NewTable starts a table with the given column headers. On a writer from Fit, the table fits
+// its width: the widest columns are wrapped (fitColumns).
 func NewTable(w io.Writer, headers ...string) *Table {
-	tb := &Table{out: w}
+	tb := &Table{out: w, header: headers}
+	if f, ok := w.(*fitted); ok {
+		tb.width, tb.rewrite = f.width, f.rewrite
+	}
 	t := tablewriter.NewTable(&tb.buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
@@ -104,9 +122,6 @@ func NewTable(w io.Writer, headers ...string) *Table {
 		}),
 		tablewriter.WithTrimSpace(tw.Off),
 	)
-	if len(headers) > 0 {
-		t.Header(toAny(headers)...)
-	}
 	tb.t = t
 	return tb
 }
@@ -123,7 +138,7 @@ func (t *Table) Row(cells ...string) {
 		}
 		safe[i] = safeCell(c)
 	}
-	_ = t.t.Append(toAny(safe)...)
+	t.rows = append(t.rows, safe)
 }
 
 // colored is a cell coloured as a whole: one SGR sequence (colours only, nothing a terminal acts
@@ -134,6 +149,34 @@ func safeCell(s string) string { return strings.ReplaceAll(text.Safe(s), "\t", "
 
 // Render writes the table, without the padding tablewriter leaves at the end of each line.
 func (t *Table) Render() error {
+	header, rows := t.header, t.rows
+	if t.width > 0 {
+		all := append([][]string{append([]string(nil), header...)}, rows...)
+		for _, r := range all {
+			for i := range r {
+				r[i] = t.rewrite(r[i])
+			}
+		}
+		if widths := fitColumns(all, t.width, columnGap); widths != nil {
+			for _, r := range all {
+				for i := range r {
+					if !colored.MatchString(r[i]) {
+						r[i] = wrapLines(r[i], widths[i], 0, modeBreak)
+					}
+				}
+			}
+		}
+		header, rows = all[0], all[1:]
+	}
+	if len(header) > 0 {
+		t.t.Header(toAny(header)...)
+	}
+	for _, r := range rows {
+		if err := t.t.Append(toAny(r)...); err != nil {
+			return err
+		}
+	}
+	t.rows = nil
 	if err := t.t.Render(); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func Version() VersionInfo {
 
 // WriteVersion prints v in the format selected with -o.
 func WriteVersion(w io.Writer, name string, f Format, v VersionInfo) error {
-	if f == FormatTable {
+	if f.IsTable() {
 		_, err := fmt.Fprintf(w, "%s %s (commit %s, %s, %s)\n", name, v.Version, v.Commit, v.GoVersion, v.Platform)
 		return err
 	}

@@ -23,6 +23,6 @@ func NewVersionCommand(binary string, out io.Writer, example string) *cobra.Comm
 			return WriteVersion(out, binary, f, Version())
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: table, json or yaml")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format: table, wide, json or yaml")
 	return cmd
 }

@@ -24,6 +24,17 @@ func (s *writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Rewrite returns text as it reaches the end of the chain of writers: redacted, then rewritten by
+// the writer underneath if it rewrites too (vocab). A writer that cuts long lines in two
+// (cli.Fit) rewrites first, so that no secret is cut and missed, and no line grows afterwards.
+func (s *writer) Rewrite(text string) string {
+	text = s.r.String(text)
+	if rw, ok := s.w.(interface{ Rewrite(string) string }); ok {
+		return rw.Rewrite(text)
+	}
+	return text
+}
+
 // Fd returns the file descriptor of the stream written to, so that a terminal is still seen as
 // one through the Writer (colour, prompts, progress); ^uintptr(0), no descriptor, for others.
 func (s *writer) Fd() uintptr {

@@ -24,10 +24,6 @@ import (
 // Values is a merged values tree, as Helm sees it.
 type Values map[string]any
 
-// Load is LoadContext without interruption (a FIFO given as a values file blocks until its
-// writer is done).
-func Load(files []string) (Values, error) { return LoadContext(context.Background(), files) }
-
 // LoadContext reads and deep-merges the files in order (later files win, as with helm -f). A file
 // that cannot be read or parsed is an error naming the file; a file over input.Values's cap is an
 // input.TooLargeError. Reading ends when ctx is done.

@@ -32,7 +32,7 @@ func TestLoadMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v, err := Load([]string{a, b})
+	v, err := LoadContext(t.Context(), []string{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +56,9 @@ func TestLoadMerge(t *testing.T) {
 		t.Errorf("StorageClasses = %v", got)
 	}
 	for _, files := range [][]string{{bad}, {filepath.Join(dir, "missing.yaml")}} {
-		_, err := Load(files)
+		_, err := LoadContext(t.Context(), files)
 		if err == nil || !strings.Contains(err.Error(), files[0]) {
-			t.Errorf("Load(%v) error %v must name the file", files, err)
+			t.Errorf("LoadContext(%v) error %v must name the file", files, err)
 		}
 	}
 }
@@ -372,9 +372,9 @@ func TestDaysUntil(t *testing.T) {
 
 // No files is empty values, not nil and not an error: the commands load unconditionally.
 func TestLoadNoFiles(t *testing.T) {
-	v, err := Load(nil)
+	v, err := LoadContext(t.Context(), nil)
 	if err != nil || v == nil || len(v) != 0 {
-		t.Fatalf("Load(nil) = %#v, %v", v, err)
+		t.Fatalf("LoadContext(nil) = %#v, %v", v, err)
 	}
 }
 

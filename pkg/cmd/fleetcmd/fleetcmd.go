@@ -140,7 +140,7 @@ func Exit(unreadable, failed, total int) error {
 
 // Print writes doc as JSON or YAML, or calls table for the table format.
 func Print(w io.Writer, f cli.Format, doc any, table func() error) error {
-	if f == cli.FormatTable {
+	if f.IsTable() {
 		return table()
 	}
 	return cli.WriteData(w, f, doc)

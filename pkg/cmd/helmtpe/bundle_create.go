@@ -86,7 +86,7 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files the images are rendered with (repeatable)")
 	cmd.Flags().StringVar(&o.File, "output-file", "", "the bundle `FILE` to write (default tpe-bundle-<to>.tar.gz)")
 	cli.AliasFlag(cmd.Flags(), "output-file", "file")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, wide, json or yaml (the bundle file is --output-file)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite the bundle file if it exists")
 	o.Images.add(cmd)
 	return cmd
@@ -166,7 +166,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		return red.Error(err)
 	}
 	bm := res.Manifest
-	if format != cli.FormatTable {
+	if !format.IsTable() {
 		sum := BundleCreateResult{File: o.File, From: bm.From, Releases: bm.ReleaseNames(), Charts: countCharts(bm),
 			Images: len(bm.Images()), AdminManifests: len(bm.Admin), Digest: res.Digest, Size: res.Size}
 		for _, ms := range bm.Missing {

@@ -109,7 +109,7 @@ func NewCmdBundlePush(env *Env) *cobra.Command {
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files the charts are rendered with to find the keys (repeatable)")
 	cmd.Flags().StringVar(&o.ValuesFile, "output-file", "", "write the values that take the images from the registry to this `FILE` instead of stdout")
 	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "the `DIR` the bundle's layers are extracted into (default <user cache dir>/helm-tpe/images)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (the values as YAML), json or yaml (what was pushed, and the values)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (the values as YAML), wide, json or yaml (what was pushed, and the values)")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
 }
@@ -233,7 +233,7 @@ func (o *BundlePushOptions) write(res *BundlePushResult) error {
 	for _, i := range res.NotMoved {
 		fmt.Fprintf(o.ErrOut, "warning: no values key moves %s: it was pushed under the same path, the charts still name its original registry\n", i)
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, res)
 	}
 	fmt.Fprintf(o.ErrOut, "%d image(s) pushed into %s and pulled back by digest (%s stored, %s referenced by the images)\n",

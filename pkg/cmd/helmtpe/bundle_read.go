@@ -63,7 +63,7 @@ func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.Digest, "digest", "", "the `DIGEST` that bundle create printed (sha256:...)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -91,7 +91,7 @@ func NewCmdBundleShow(streams genericiooptions.IOStreams) *cobra.Command {
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -107,7 +107,7 @@ func (o *BundleReadOptions) Run() error {
 		return fmt.Errorf("--digest %q: want sha256:<64 hex digits>, as `bundle create` prints it", o.Digest)
 	}
 	var progress bundle.Progress
-	if o.format == cli.FormatTable && cli.IsTerminal(o.ErrOut) {
+	if o.format.IsTable() && cli.IsTerminal(o.ErrOut) {
 		progress = func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }
 	}
 	b, err := bundle.Open(o.File, progress)
@@ -125,7 +125,7 @@ func (o *BundleReadOptions) Run() error {
 	if !o.verify {
 		rep.Files = b.Files()
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, rep)
 	}
 	if o.verify {

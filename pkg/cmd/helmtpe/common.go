@@ -215,9 +215,9 @@ func (r *repoFlags) open(e *Env, vals values.Values, in io.Reader, errOut io.Wri
 		var nr *charts.RepoNotReadyError
 		switch {
 		case errors.As(err, &nr) && nr.NoCredentials:
-			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` (user = password = installation ID)", err, nr.Name)
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --repo %s` (user = password = installation ID)", err, nr.Name)
 		case errors.As(err, &nr):
-			return nil, fmt.Errorf("%w: run `helm tpe repo add --name %s` first, or pass --repo-url", err, nr.Name)
+			return nil, fmt.Errorf("%w: run `helm tpe repo add --repo %s` first, or pass --repo-url", err, nr.Name)
 		case err != nil:
 			return nil, err
 		}

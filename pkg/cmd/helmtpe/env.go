@@ -66,7 +66,7 @@ func NewCmdEnv(env *Env) *cobra.Command {
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -103,10 +103,12 @@ func (o *EnvOptions) Info() EnvInfo {
 // Run prints the settings.
 func (o *EnvOptions) Run() error {
 	info := o.Info()
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, info)
 	}
-	return writeEnvTable(o.Out, info)
+	out, done := cli.Fit(o.Out, o.format)
+	defer done()
+	return writeEnvTable(out, info)
 }
 
 func writeEnvTable(w io.Writer, info EnvInfo) error {

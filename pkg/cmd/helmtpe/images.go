@@ -121,7 +121,7 @@ func NewCmdImages(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.Registry, "registry", "", "registry mirror (HOST or HOST/PATH): find and check the values keys that take the images from it")
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the release's four charts (.tgz or unpacked) instead of the repository")
 	cmd.Flags().StringVar(&o.VendorManifest, "vendor-manifest", "", "the vendor's container-manifest.txt of the release, read from this `FILE` instead of the vendor's configuration repository; \"none\" skips the comparison (no network request)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (one image a line), json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (one image a line), wide, json or yaml")
 	return cmd
 }
 
@@ -192,7 +192,7 @@ func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Repo
 }
 
 func (o *ImagesOptions) write(rep *images.Report) error {
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, rep)
 	}
 	for _, i := range rep.Images {

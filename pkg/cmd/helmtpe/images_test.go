@@ -129,7 +129,7 @@ func TestImagesCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, _ := values.Load([]string{vals})
+		v, _ := values.LoadContext(t.Context(), []string{vals})
 		var se *images.SecretInImageError
 		if _, err := renderImages(t.Context(), rel, &charts.Dir{Path: dir}, v); !errors.As(err, &se) {
 			t.Errorf("bundle create's images: %v", err)

@@ -90,7 +90,7 @@ func NewCmdRun(env *Env, verb plan.Action) *cobra.Command {
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of each chart and of each wait")
 	cmd.Flags().DurationVar(&o.PUMTimeout, "pum-timeout", o.PUMTimeout, "how long to wait for the post-upgrade procedure's verdict")
 	cmd.Flags().DurationVar(&o.PUMInterval, "pum-interval", o.PUMInterval, "how often to read the post-upgrade status")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "summary format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "summary format: table, wide, json or yaml")
 	return cmd
 }
 

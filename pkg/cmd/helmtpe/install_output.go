@@ -45,9 +45,11 @@ var runLong = templates.LongDesc(`
 	Exit codes: 0 done (or nothing to do), 2 a step failed or the target cannot be reached, 1 error.`)
 
 func writeRunResult(w io.Writer, f cli.Format, r *upgrade.Result) error {
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, r)
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	fmt.Fprintf(w, "%s\n", r.Message)
 	if len(r.Steps) == 0 {
 		return nil
@@ -84,7 +86,7 @@ type DryRunResult struct {
 }
 
 func writeDiffs(w io.Writer, f cli.Format, p *plan.Plan, diffs []upgrade.ChartDiff) error {
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, DryRunResult{Target: p.Target, Action: p.Action, Charts: diffs})
 	}
 	if len(diffs) == 0 {

@@ -22,9 +22,11 @@ func stepMark(s plan.AdminStatus, offline bool) string {
 }
 
 func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, p)
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	installed := p.Installed
 	if installed == "" {
 		installed = "nothing (fresh namespace)"
@@ -97,5 +99,5 @@ func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	return check.Write(w, cli.FormatTable, p.Report, color)
+	return check.Write(w, f, p.Report, color)
 }

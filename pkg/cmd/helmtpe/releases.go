@@ -71,8 +71,9 @@ func newCmdReleases(o *ReleasesOptions) *cobra.Command {
 			List every TPE release of the embedded release matrix: its tag, the versions of its four
 			charts (the VERSIONS file at the tag) and the Kubernetes versions it supports.
 
-			Chart 3 is thingpark-enterprise-controllers up to 7.2.1b and thingpark-application-controllers
-			from 7.2.2 on. Releases marked untagged have a VERSIONS commit but no git tag (8.0.0 is on
+			CHART 1 to CHART 4 are the versions of the charts in install order: thingpark-data-controllers,
+			thingpark-data, thingpark-enterprise-controllers (thingpark-application-controllers from 7.2.2
+			on) and thingpark-enterprise; -o json names them. Releases marked untagged have a VERSIONS commit but no git tag (8.0.0 is on
 			the main branch of the vendor's configuration repository).
 
 			--refresh reads the vendor's configuration repository
@@ -101,7 +102,7 @@ func newCmdReleases(o *ReleasesOptions) *cobra.Command {
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVar(&o.Refresh, FlagRefresh, o.Refresh, "read the vendor's configuration repository for releases this plugin does not know (cached)")
 	return cmd
 }
@@ -135,14 +136,16 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 	for _, n := range res.Learned {
 		learned[n] = true
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		v := releasesView{Releases: m.Releases}
 		if res.Refreshed || res.Cached {
 			v.Catalog = &catalogView{Merged: res.Merged, Refreshed: res.Refreshed}
 		}
 		return cli.WriteData(o.Out, o.format, v)
 	}
-	t := cli.NewTable(o.Out, "RELEASE", "DATE", "DATA-CONTROLLERS", "DATA", "CONTROLLERS (CHART 3)", "ENTERPRISE", "KUBERNETES", "NOTE")
+	out, done := cli.Fit(o.Out, o.format)
+	defer done()
+	t := cli.NewTable(out, "RELEASE", "DATE", "CHART 1", "CHART 2", "CHART 3", "CHART 4", "KUBERNETES", "NOTE")
 	for _, r := range m.Releases {
 		c := r.Charts()
 		var notes []string
@@ -168,7 +171,7 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 		} else if learned[r.Name] {
 			kube += " (inferred)"
 		}
-		t.Row(r.Name, r.Date, c[0].Version, c[1].Version, chart3(c[2]), c[3].Version, kube, strings.Join(notes, ", "))
+		t.Row(r.Name, r.Date, c[0].Version, c[1].Version, c[2].Version, c[3].Version, kube, strings.Join(notes, ", "))
 	}
 	if err := t.Render(); err != nil {
 		return err
@@ -193,13 +196,6 @@ func (o *ReleasesOptions) Run(ctx context.Context) error {
 
 func chart3Name(r manifest.Release) string    { return r.Charts()[2].Chart }
 func chart3Version(r manifest.Release) string { return r.Charts()[2].Version }
-
-func chart3(c manifest.ChartRef) string {
-	if c.Chart == manifest.ChartEnterpriseControllers {
-		return c.Version + " (enterprise-controllers)"
-	}
-	return c.Version
-}
 
 // ManifestOptions are the options of `helm tpe manifest`.
 type ManifestOptions struct {
@@ -253,7 +249,7 @@ func NewCmdManifest(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.Manifest, "manifest", "", "VERSIONS file to read instead of the embedded matrix")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json, yaml or versions")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json, yaml or versions")
 	return cmd
 }
 
@@ -295,9 +291,11 @@ func writeManifest(w io.Writer, output string, f cli.Format, res manifest.Resolu
 		_, err := io.WriteString(w, manifest.FormatVersions(r))
 		return err
 	}
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, view{Release: r, ChartList: r.Charts(), Custom: r.Name == "", Note: res.Note})
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	name := r.Name
 	if name == "" {
 		name = "custom (its charts match no known release)"

@@ -122,7 +122,7 @@ func NewCmdRepoAdd(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.IDFile, "installation-id-file", "", "file holding the installation ID")
 	cmd.Flags().StringArrayVarP(&o.ValueFiles, "values", "f", nil, "values files; global.installationId is used when no other source gives the ID")
 	cmd.Flags().StringVar(&o.To, "to", "", "release whose four charts must be in the repository (default: none; a repository without the newest known release only warns)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	addAllowInsecureHTTP(cmd, &o.AllowInsecureHTTP)
 	return cmd
 }
@@ -197,7 +197,7 @@ func (o *RepoAddOptions) Run(ctx context.Context) error {
 		}
 		switch {
 		case len(served) == 0:
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s serves none of the known releases in full (%s is the newest): check --url, or pass --to with the release you install", o.URL, newest.Name))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s serves none of the known releases in full (%s is the newest): check --repo-url, or pass --to with the release you install", o.URL, newest.Name))
 		case verified.Name != newest.Name:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s does not serve the newest known release %s; it serves in full %s: pass --to with the release you install to check it", o.URL, newest.Name, strings.Join(res.ReleasesServed, ", ")))
 		}
@@ -211,7 +211,7 @@ func (o *RepoAddOptions) Run(ctx context.Context) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintln(o.ErrOut, "warning: "+w)
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, res)
 	}
 	fmt.Fprintf(o.Out, "%q has been added to %s (installation ID %s, from %s)\n", o.Name, r.RepoConfig, res.ID, src)

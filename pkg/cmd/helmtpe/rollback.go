@@ -76,7 +76,7 @@ func NewCmdRollback(env *Env) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "restore without asking (only with --backup)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "show the steps, change nothing")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "timeout of the rollback and of the wait")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -132,7 +132,7 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 		return err
 	case o.DryRun:
 		return writeRollbackPlan(o.Out, o.format, out.Plan)
-	case o.format != cli.FormatTable:
+	case !o.format.IsTable():
 		return cli.WriteData(o.Out, o.format, out.Result)
 	}
 	fmt.Fprintln(o.Out, out.Result.Message)
@@ -140,9 +140,11 @@ func (o *RollbackOptions) Run(ctx context.Context) error {
 }
 
 func writeRollbackPlan(w io.Writer, f cli.Format, p *rollback.Plan) error {
-	if f != cli.FormatTable {
+	if !f.IsTable() {
 		return cli.WriteData(w, f, p)
 	}
+	w, done := cli.Fit(w, f)
+	defer done()
 	fmt.Fprintf(w, "Namespace: %s\n", p.Namespace)
 	fmt.Fprintf(w, "tpe:       revision %d (%s, appVersion %s) → revision %d (%s, appVersion %s", p.FromRevision, p.FromChart, p.FromAppVersion, p.ToRevision, p.ToChart, p.ToAppVersion)
 	if p.ToRelease != "" {

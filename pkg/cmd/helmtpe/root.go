@@ -138,6 +138,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	complete.Flag(cmd, "namespace", complete.Namespaces(getter))
 	complete.Flag(cmd, "kube-context", complete.Contexts(getter))
 	complete.Tree(cmd)
+	cli.FitHelp(cmd, nil) // help wrapped to the terminal's width
 	cli.RedactErrors(cmd, func(msg string) string { return red.String(vocab.Helm.Fill(msg)) })
 	return cmd
 }

@@ -76,7 +76,7 @@ func NewCmdValuesGet(env *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&o.Dir, "dir", "d", o.Dir, "directory to write the files into (created with mode 0700)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "format of the list of files: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "format of the list of files: table, wide, json or yaml")
 	return cmd
 }
 
@@ -112,10 +112,12 @@ func (o *ValuesGetOptions) Run(ctx context.Context) error {
 		}
 		saved = append(saved, SavedValues{ReleaseName: n, File: f, Keys: len(v)})
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, saved)
 	}
-	t := cli.NewTable(o.Out, "RELEASE", "FILE", "TOP-LEVEL KEYS")
+	out, done := cli.Fit(o.Out, o.format)
+	defer done()
+	t := cli.NewTable(out, "RELEASE", "FILE", "TOP-LEVEL KEYS")
 	for _, s := range saved {
 		t.Row(s.ReleaseName, s.File, fmt.Sprint(s.Keys))
 	}

@@ -127,9 +127,11 @@ func hopNames(path []manifest.Hop) string {
 }
 
 func (o *PrereqsOptions) writeSteps(w io.Writer, res *adminstep.Result) error {
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(w, o.format, res)
 	}
+	w, done := cli.Fit(w, o.format)
+	defer done()
 	for _, s := range res.Steps {
 		fmt.Fprintf(w, "%s %s: %s\n", s.Hop, s.ID, s.Description)
 		fmt.Fprintf(w, "  before: %s\n", s.Before)

@@ -31,7 +31,7 @@ var (
 		* "kubectl-tpe [TAB]": load the script this command prints.
 
 		Flags complete their values: --namespace from the cluster, --context from the kubeconfig,
-		--to and --tpe-version from the embedded TPE release list, --hosting, --profile and
+		--to from the embedded TPE release list, --hosting, --profile and
 		--output from their fixed values.`
 
 	completionExample = templates.Examples(`

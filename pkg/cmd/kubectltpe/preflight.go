@@ -97,7 +97,7 @@ func NewCmdPreflight(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.StringArrayVarP(&o.ValuesFiles, "values", "f", o.ValuesFiles, "TPE values file the operator installs with (repeatable, merged like helm -f)")
 	fl.StringVar(&o.Segment, "segment", o.Segment, "Sizing segment: S, M, L, XL or XXL (judges allocatable CPU and memory)")
 	fl.StringVar(&o.Hostname, "hostname", o.Hostname, "Public TPE host name the certificate must cover (default: global.dnsHostname of the values)")
-	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json, yaml or junit")
+	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml or junit")
 	fl.StringVar(&o.FailOn, "fail-on", o.FailOn, "Exit with code 2 when a check reaches this status: fail or warn")
 	fl.BoolVar(&o.Strict, "strict", o.Strict, "Fail (instead of warn) when Kubernetes is newer than the versions validated for the release")
 	fl.BoolVar(&o.Probe, "probe", o.Probe, "Open network connections from this machine: SMTP relay, OIDC issuer, backup storage, chart and configuration repositories")

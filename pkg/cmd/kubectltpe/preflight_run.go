@@ -99,7 +99,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if o.clients != nil {
 		klog.V(1).Infof("preflight: %s in %s", o.clients.Counter, time.Since(start).Round(time.Millisecond))
 	}
-	if rep.Summary.Total > 0 || o.format != cli.FormatTable {
+	if rep.Summary.Total > 0 || !o.format.IsTable() {
 		if err := check.Write(o.Out, o.format, rep, cli.UseColor(o.Out, o.Color)); err != nil {
 			return err
 		}

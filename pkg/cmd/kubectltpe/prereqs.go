@@ -207,7 +207,7 @@ func newCmdPrereqsApply(f cmdutil.Factory, streams genericiooptions.IOStreams) *
 	o.addFlags(cmd.Flags())
 	cmd.Flags().Lookup("to").Usage = "Target TPE `RELEASE`: without --hosting, apply the cluster-admin steps of every hop up to it (e.g. v8.0.0); with --hosting, the release whose objects are applied (on eks, 8.0 uses gp3 StorageClasses, 7.x gp2) (alias: --tpe-version)"
 	o.Steps.add(cmd.Flags())
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml")
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", o.DryRun, `"none", "client" (only reads) or "server" (validated by the API server, not persisted)`)
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = prereq.DryRunClient
 	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", o.ForceConflicts, "Take over fields owned by another field manager")
@@ -318,7 +318,9 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 			return err
 		}
 	default:
-		t := cli.NewTable(o.Out, "KIND", "NAME", "RESULT", "MESSAGE")
+		out, done := cli.Fit(o.Out, o.format)
+		defer done()
+		t := cli.NewTable(out, "KIND", "NAME", "RESULT", "MESSAGE")
 		for _, r := range res {
 			t.Row(r.Kind, r.Name, r.Action, r.Message)
 		}
@@ -329,7 +331,7 @@ func (o *PrereqsOptions) RunApply(ctx context.Context, clients *kube.Clients) er
 		if o.DryRun != prereq.DryRunNone {
 			mode = fmt.Sprintf(" (dry run: %s)", o.DryRun)
 		}
-		fmt.Fprintf(o.Out, "\n%d object(s), %d failed or in conflict%s\n", len(res), failed, mode)
+		fmt.Fprintf(out, "\n%d object(s), %d failed or in conflict%s\n", len(res), failed, mode)
 	}
 	if failed > 0 {
 		return cli.Silent

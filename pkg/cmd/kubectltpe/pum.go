@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -175,27 +174,17 @@ func NewCmdPUMStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	cmd.Flags().BoolVar(&o.Wait, "wait", o.Wait, "repeat until the verdict is done or failed")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "with --wait, how long to wait")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --wait, how often to read the status")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().StringVar(&o.File, "file", o.File, "judge a saved status dump from this `FILE` (\"-\" reads stdin) instead of the cluster; no kubeconfig needed")
 	return cmd
 }
 
-func pumExecutor(ctx context.Context, f cmdutil.Factory, errOut io.Writer) (podexec.Executor, string, error) {
-	c, err := clientsFor(ctx, f, errOut)
-	if err != nil {
-		return nil, "", err
-	}
-	return podexec.Kube{Client: c.Kube, Config: c.Config}, c.TPENamespace(), nil
-}
-
 // Complete builds the executor (nothing with --file: a saved dump needs no cluster).
 func (o *PUMStatusOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	if o.Exec != nil || o.File != "" {
+	if o.File != "" {
 		return nil
 	}
-	ex, ns, err := pumExecutor(ctx, f, o.ErrOut)
-	o.Exec, o.Namespace = ex, ns
-	return err
+	return completeInTPE(ctx, f, o.ErrOut, &o.Exec, &o.Namespace, pumExec)
 }
 
 // Validate checks the flags.
@@ -279,14 +268,16 @@ func (o *PUMStatusOptions) print(st *pum.Status) error {
 	for _, w := range st.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", text.Safe(w))
 	}
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(o.Out, o.format, st)
 	}
+	out, done := cli.Fit(o.Out, o.format)
+	defer done()
 	if o.File != "" {
 		// A saved dump was taken at an unknown time: "in state for 2y" would count from now.
-		return writePUMTable(o.Out, st, time.Time{})
+		return writePUMTable(out, st, time.Time{})
 	}
-	return writePUMTable(o.Out, st, o.Now())
+	return writePUMTable(out, st, o.Now())
 }
 
 // pumMissing returns a *pum.NotShippedError, naming the installed release, when deploy/pum does not

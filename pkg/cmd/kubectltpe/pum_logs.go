@@ -61,15 +61,7 @@ func (o *PUMLogsOptions) Validate() error {
 
 // Complete builds the client.
 func (o *PUMLogsOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	if o.Client != nil {
-		return nil
-	}
-	c, err := clientsFor(ctx, f, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Client, o.Namespace = c.Kube, c.TPENamespace()
-	return nil
+	return completeInTPE(ctx, f, o.ErrOut, &o.Client, &o.Namespace, kubeClient)
 }
 
 // Run prints the logs of every container of every pod of the Job, prefixed with pod/container.

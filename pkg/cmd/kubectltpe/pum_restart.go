@@ -37,12 +37,8 @@ func NewCmdPUMRestart(f cmdutil.Factory, streams genericiooptions.IOStreams) *co
 		Example: fmt.Sprintf(pumRestartExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Exec == nil {
-				ex, ns, err := pumExecutor(cmd.Context(), f, o.ErrOut)
-				if err != nil {
-					return err
-				}
-				o.Exec, o.Namespace = ex, ns
+			if err := completeInTPE(cmd.Context(), f, o.ErrOut, &o.Exec, &o.Namespace, pumExec); err != nil {
+				return err
 			}
 			return o.Run(cmd.Context())
 		},

@@ -81,11 +81,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	complete.Tree(cmd)
 	// The Long texts are formatted (templates.LongDesc, a markdown pass of ~30 ms for the tree)
 	// only when help is shown, not on every run: `kubectl tpe version` pays nothing for them.
-	help := cmd.HelpFunc()
-	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
-		formatLong(c)
-		help(c, args)
-	})
+	// Help is then wrapped to the terminal's width.
+	cli.FitHelp(cmd, formatLong)
 	cli.RedactErrors(cmd, func(msg string) string { return red.String(vocab.Kubectl.Fill(msg)) })
 	return cmd
 }

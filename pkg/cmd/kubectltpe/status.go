@@ -124,7 +124,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		},
 	}
 	o.Fleet.Add(cmd.Flags())
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
 	cli.ColorFlag(cmd.Flags(), &o.Color)
@@ -189,7 +189,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 // watch lists once, then redraws on every change from watch events (status.Watch): in place on
 // a terminal, else one block per change (a dashboard equal to the last one is not printed).
 func (o *StatusOptions) watch(ctx context.Context, cfg status.Config) error {
-	inPlace := o.format == cli.FormatTable && cli.IsTerminal(o.Out)
+	inPlace := o.format.IsTable() && cli.IsTerminal(o.Out)
 	var last string
 	var worst check.Status
 	blocks := 0
@@ -206,7 +206,7 @@ func (o *StatusOptions) watch(ctx context.Context, cfg status.Config) error {
 		switch {
 		case inPlace:
 			o.redraw(blocks == 0, buf.String())
-		case blocks > 0 && o.format == cli.FormatTable:
+		case blocks > 0 && o.format.IsTable():
 			fmt.Fprintf(o.Out, "--- %s\n", time.Now().UTC().Format(time.RFC3339))
 		case blocks > 0 && o.format == cli.FormatYAML:
 			fmt.Fprintln(o.Out, "---")
@@ -244,10 +244,13 @@ func (o *StatusOptions) redraw(first bool, text string) {
 }
 
 func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
-	if o.format != cli.FormatTable {
+	if !o.format.IsTable() {
 		return cli.WriteData(w, o.format, d)
 	}
 	color := cli.UseColor(w, o.Color)
+	// w may be a buffer (watch): the width is the one of the output it is shown on.
+	w, done := cli.FitFor(w, o.Out, o.format)
+	defer done()
 	rel := d.Release.Name
 	if !d.Release.Readable {
 		rel += " (Helm's release storage is not readable)"
@@ -273,5 +276,5 @@ func (o *StatusOptions) print(w io.Writer, d *status.Dashboard) error {
 		}
 	}
 	fmt.Fprintln(w)
-	return check.Write(w, cli.FormatTable, &d.Report, color)
+	return check.Write(w, o.format, &d.Report, color)
 }

@@ -89,7 +89,7 @@ func NewCmdSupportBundle(f cmdutil.Factory, streams genericiooptions.IOStreams) 
 	}
 	cmd.Flags().StringVar(&o.File, "output-file", o.File, "`FILE` to write (default tpe-support-bundle-<namespace>-<UTC time>.tar.gz); it must not exist")
 	cli.AliasFlag(cmd.Flags(), "output-file", "file")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, wide, json or yaml (the bundle file is --output-file)")
 	return cmd
 }
 
@@ -123,7 +123,7 @@ func (o *SupportBundleOptions) Run(ctx context.Context) error {
 	for _, s := range m.Skipped {
 		fmt.Fprintf(o.ErrOut, "skipped %s: %s\n", s.Part, s.Reason)
 	}
-	if format != cli.FormatTable {
+	if !format.IsTable() {
 		return cli.WriteData(o.Out, format, SupportBundleResult{File: path, Files: len(m.Files), Skipped: len(m.Skipped), Redactions: m.Redactions})
 	}
 	fmt.Fprintf(o.Out, "wrote %s: %d files, %d part(s) skipped, %d value(s) redacted (see manifest.json)\n", path, len(m.Files), len(m.Skipped), m.Redactions)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -97,15 +96,7 @@ func NewCmdWait(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 
 // Complete builds the client and resolves the namespace.
 func (o *WaitOptions) Complete(ctx context.Context, f cmdutil.Factory) error {
-	if o.Client != nil {
-		return nil
-	}
-	c, err := clientsFor(ctx, f, o.ErrOut)
-	if err != nil {
-		return err
-	}
-	o.Client, o.Namespace = c.Kube, c.TPENamespace()
-	return nil
+	return completeInTPE(ctx, f, o.ErrOut, &o.Client, &o.Namespace, kubeClient)
 }
 
 // Validate checks the flags.
@@ -125,7 +116,7 @@ func (o *WaitOptions) Run(ctx context.Context) error {
 	if o.TTY != nil {
 		tty = *o.TTY
 	}
-	p := &waitPrinter{w: o.ErrOut, tty: tty, last: map[string]wait.Workload{}, width: terminalWidth(o.ErrOut)}
+	p := &waitPrinter{w: o.ErrOut, tty: tty, last: map[string]wait.Workload{}, width: cli.TermWidth(o.ErrOut)}
 	sel := ""
 	if o.Selector != "" {
 		sel = fmt.Sprintf(" matching %s", o.Selector)
@@ -167,15 +158,6 @@ type waitPrinter struct {
 	last  map[string]wait.Workload
 	// width is the terminal width: live lines are cut to it so that redrawing can count them.
 	width int
-}
-
-func terminalWidth(w io.Writer) int {
-	if f, ok := w.(interface{ Fd() uintptr }); ok && f.Fd() != ^uintptr(0) {
-		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
-			return width
-		}
-	}
-	return 0
 }
 
 func (p *waitPrinter) cut(line string) string {

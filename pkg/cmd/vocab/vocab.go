@@ -128,6 +128,10 @@ func (s *writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Rewrite returns text as it reaches out: its keys filled (a writer that wraps lines, cli.Fit,
+// fills them first, so that a line does not grow once wrapped).
+func (s *writer) Rewrite(text string) string { return s.w.Fill(text) }
+
 // Fd returns the descriptor of the stream written to (a terminal stays one), ^uintptr(0) when it
 // has none.
 func (s *writer) Fd() uintptr {
