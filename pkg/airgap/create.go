@@ -64,6 +64,9 @@ type Config struct {
 	CreatedBy string
 	Host      string
 	Now       func() time.Time
+	// Sign, when set, signs the bundle's bundle.json and SHA256SUMS as it is written
+	// (bundle.WriteSigned).
+	Sign bundle.Signer
 }
 
 // Result is a written bundle.
@@ -212,7 +215,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	written, err := bundle.Write(w, m, files, red.Secrets(), nil)
+	written, err := bundle.WriteSigned(w, m, files, red.Secrets(), nil, cfg.Sign)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,12 @@ func (p Progress) say(format string, a ...any) {
 // holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
 // It returns the bundle's digest (sha256 of the whole file) and size.
 func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (Written, error) {
+	return WriteSigned(w, m, files, secrets, progress, nil)
+}
+
+// WriteSigned is Write, and with sign set it adds, after SHA256SUMS, the signature of bundle.json
+// and SHA256SUMS (SignatureFile, which SHA256SUMS does not list).
+func WriteSigned(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress, sign Signer) (Written, error) {
 	m.Format = Format
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -43,6 +49,9 @@ func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Pr
 	for _, f := range all {
 		if err := checkPath(f.Path); err != nil {
 			return Written{}, err
+		}
+		if f.Path == SignatureFile {
+			return Written{}, fmt.Errorf("bundle: %s is the signature's name, not a file of the content", f.Path)
 		}
 		if seen[f.Path] {
 			return Written{}, fmt.Errorf("bundle: %s twice", f.Path)
@@ -69,6 +78,9 @@ func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Pr
 		progress.say("  %-60s %s", f.Path, Size(int64(len(f.Data))))
 	}
 	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
+		return Written{}, err
+	}
+	if err := addSignature(tw, sign, all[0].Data, []byte(sums.String()), m.Created, progress); err != nil {
 		return Written{}, err
 	}
 	if err := tw.Close(); err != nil {
