@@ -39,7 +39,7 @@ func keys(t *testing.T, dir, name string) (*Signer, *PublicKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := LoadSigner(kf.Private, []byte(password))
+	s, err := LoadSigner(kf.Private, StaticPassword([]byte(password)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,14 +389,14 @@ func TestKeys(t *testing.T) {
 	if _, err := WriteKeyPair(filepath.Join(dir, "k"), []byte(password)); !isKeyErr(err, KeyExists, kf.Private) {
 		t.Errorf("second WriteKeyPair: %v, want the key file exists", err)
 	}
-	_, err = LoadSigner(kf.Private, []byte("wrong"))
+	_, err = LoadSigner(kf.Private, StaticPassword([]byte("wrong")))
 	if !isKeyErr(err, KeyWrongPassword, kf.Private) {
 		t.Errorf("wrong password: %v", err)
 	}
 	if strings.Contains(fmt.Sprint(err), password) {
 		t.Errorf("the error shows the password: %v", err)
 	}
-	if _, err := LoadSigner(kf.Public, []byte(password)); !isKeyErr(err, KeyNotPrivate, kf.Public) {
+	if _, err := LoadSigner(kf.Public, StaticPassword([]byte(password))); !isKeyErr(err, KeyNotPrivate, kf.Public) {
 		t.Errorf("public key given to sign: %v", err)
 	}
 	if _, err := LoadPublicKey(kf.Private); !isKeyErr(err, KeyNotPublic, kf.Private) {
@@ -406,7 +406,7 @@ func TestKeys(t *testing.T) {
 		t.Errorf("missing key: %v", err)
 	}
 	priv, _ := os.ReadFile(kf.Private)
-	if _, err := LoadSigner(kf.Private, []byte(password)); err != nil {
+	if _, err := LoadSigner(kf.Private, StaticPassword([]byte(password))); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(fmt.Sprint(&KeyError{File: kf.Private, Reason: KeyNotPrivate}), string(priv[40:80])) {
@@ -512,7 +512,7 @@ func TestCosignKeys(t *testing.T) {
 		if err := os.WriteFile(pp, pubPEM, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := LoadSigner(kp, []byte(c.pass))
+		s, err := LoadSigner(kp, StaticPassword([]byte(c.pass)))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

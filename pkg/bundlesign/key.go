@@ -141,11 +141,19 @@ func newPublicKey(file string, pub crypto.PublicKey) (*PublicKey, error) {
 	return &PublicKey{File: file, key: pub, verifier: v, hint: hint}, nil
 }
 
-// LoadSigner reads a private key of cosign's format from file and decrypts it with password,
+// Password returns the password of a private key file; it is asked only once the file is known
+// to be an encrypted private key.
+type Password func() ([]byte, error)
+
+// StaticPassword is a Password that is pw.
+func StaticPassword(pw []byte) Password { return func() ([]byte, error) { return pw, nil } }
+
+// LoadSigner reads a private key of cosign's format from file and decrypts it with the password,
 // the steps of cosign's LoadPrivateKey: the PEM block, go-securesystemslib's encrypted.Decrypt,
 // a PKCS #8 key, sigstore's default signer of its kind (ECDSA P-256 with SHA-256 for cosign's
-// keys). An empty password is a password (cosign's keys may have one).
-func LoadSigner(file string, password []byte) (*Signer, error) {
+// keys). An empty password is a password (cosign's keys may have one). An error of password is
+// returned as it is.
+func LoadSigner(file string, password Password) (*Signer, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &KeyError{File: file, Reason: KeyUnreadable, Err: pathCause(err)}
@@ -154,10 +162,14 @@ func LoadSigner(file string, password []byte) (*Signer, error) {
 	if b == nil || (b.Type != SigstorePrivateKeyPEM && b.Type != CosignPrivateKeyPEM) {
 		return nil, &KeyError{File: file, Reason: KeyNotPrivate}
 	}
-	if password == nil {
-		password = []byte{}
+	pw, err := password()
+	if err != nil {
+		return nil, err
 	}
-	der, err := encrypted.Decrypt(b.Bytes, password)
+	if pw == nil {
+		pw = []byte{}
+	}
+	der, err := encrypted.Decrypt(b.Bytes, pw)
 	if err != nil {
 		return nil, &KeyError{File: file, Reason: KeyWrongPassword}
 	}

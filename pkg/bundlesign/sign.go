@@ -87,6 +87,14 @@ func (s *Signer) Sign(manifest, sums []byte) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// SignFunc is s.Sign as a bundle.Signer, nil when s is nil (an unsigned bundle).
+func (s *Signer) SignFunc() bundle.Signer {
+	if s == nil {
+		return nil
+	}
+	return s.Sign
+}
+
 // SignFile signs the bundle at path with s (bundle.SignFile): it is verified, then rewritten
 // with the signature through a temporary file, a signature it had replaced. It returns the new
 // digest and size of the file.
