@@ -3,14 +3,6 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/bundletest"
 	"github.com/thingpark-tools/kubectl-tpe/internal/configrepo"
 )
 
@@ -130,84 +123,23 @@ func sigOneLine(s string) bool { return strings.Count(strings.TrimSpace(s), "\n"
 // valid chart) and SHA256SUMS computed again, its signature kept.
 func swapChart(t *testing.T, src, dst string) {
 	t.Helper()
-	names, files := sigTarFile(t, src)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := false
-	for _, n := range names {
-		if strings.HasPrefix(n, "charts/") && !done {
-			cn, cf := sigTarEntries(t, files[n])
-			top, _, _ := strings.Cut(cn[0], "/")
-			cn = append(cn, top+"/SWAPPED.md")
-			cf[top+"/SWAPPED.md"] = []byte("not the vendor's chart\n")
-			files[n] = sigTarPack(t, cn, cf)
-			done = true
+	swapped := bundletest.Resum(t, data, true, func(n string, d []byte) []byte {
+		if !strings.HasPrefix(n, "charts/") || done {
+			return d
 		}
-	}
-	var sums strings.Builder
-	for _, n := range names {
-		if n != "SHA256SUMS" && n != "signature.sigstore.json" {
-			s := sha256.Sum256(files[n])
-			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(s[:]), n)
-		}
-	}
-	files["SHA256SUMS"] = []byte(sums.String())
-	if err := os.WriteFile(dst, sigTarPack(t, names, files), 0o644); err != nil {
+		done = true
+		names, files := bundletest.Files(t, d)
+		top, _, _ := strings.Cut(names[0], "/")
+		names = append(names, top+"/SWAPPED.md")
+		files[top+"/SWAPPED.md"] = []byte("not the vendor's chart\n")
+		return bundletest.Pack(t, names, files)
+	})
+	if err := os.WriteFile(dst, swapped, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func sigTarFile(t *testing.T, file string) ([]string, map[string][]byte) {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sigTarEntries(t, data)
-}
-
-func sigTarEntries(t *testing.T, data []byte) ([]string, map[string][]byte) {
-	t.Helper()
-	gz, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
-	var names []string
-	files := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return names, files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, _ := io.ReadAll(tr)
-		names = append(names, h.Name)
-		files[h.Name] = b
-	}
-}
-
-func sigTarPack(t *testing.T, names []string, files map[string][]byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(files[n]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }

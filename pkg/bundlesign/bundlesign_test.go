@@ -1,14 +1,10 @@
 package bundlesign
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/elliptic"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -26,6 +22,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/thingpark-tools/kubectl-tpe/internal/bundletest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 )
@@ -90,69 +87,25 @@ func writeBundle(t *testing.T, dir, name string, s *Signer) string {
 	return p
 }
 
-// entries reads the files of a .tar.gz in order.
+// entries reads the files of a bundle file in order.
 func entries(t *testing.T, p string) ([]string, map[string][]byte) {
 	t.Helper()
-	f, err := os.Open(p)
+	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
-	var order []string
-	data := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return order, data
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		order = append(order, h.Name)
-		data[h.Name] = b
-	}
+	return bundletest.Files(t, data)
 }
 
 // rewrite writes the bundle p again with change applied to every file's content and, when
-// resum is set, SHA256SUMS computed again: what someone who swaps a file does.
+// resum is set, SHA256SUMS computed again (bundletest.Resum).
 func rewrite(t *testing.T, p string, resum bool, change func(name string, data []byte) []byte) {
 	t.Helper()
-	order, data := entries(t, p)
-	var sums strings.Builder
-	for _, n := range order {
-		data[n] = change(n, data[n])
-		if n != bundle.SumsFile && n != bundle.SignatureFile {
-			s := sha256.Sum256(data[n])
-			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(s[:]), n)
-		}
-	}
-	if resum {
-		data[bundle.SumsFile] = []byte(sums.String())
-	}
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, n := range order {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data[n])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(data[n]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
+	data, err := os.ReadFile(p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, bundletest.Resum(t, data, resum, change), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,15 +1,7 @@
 package helmtpe
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,48 +36,13 @@ func resum(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(gz)
-	var names []string
-	data := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	swapped := bundletest.Resum(t, raw, true, func(n string, d []byte) []byte {
+		if strings.HasPrefix(n, "charts/") {
+			return append([]byte("swapped "), d...)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, _ := io.ReadAll(tr)
-		if strings.HasPrefix(h.Name, "charts/") {
-			d = append([]byte("swapped "), d...)
-		}
-		names = append(names, h.Name)
-		data[h.Name] = d
-	}
-	var sums strings.Builder
-	for _, n := range names {
-		if n != bundle.SumsFile && n != bundle.SignatureFile {
-			s := sha256.Sum256(data[n])
-			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(s[:]), n)
-		}
-	}
-	data[bundle.SumsFile] = []byte(sums.String())
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(data[n])), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = tw.Write(data[n])
-	}
-	_ = tw.Close()
-	_ = zw.Close()
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		return d
+	})
+	if err := os.WriteFile(file, swapped, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
