@@ -16,7 +16,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundlesign"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
 
 // EnvKeyPassword is the password of a bundle signing key, as cosign reads it.
@@ -24,10 +23,10 @@ const EnvKeyPassword = "COSIGN_PASSWORD"
 
 // keyPassword reads the password of the private key file: $COSIGN_PASSWORD when set (even
 // empty, as cosign), else a prompt without echo on the terminal (twice when confirm: a new
-// key). It is never a flag value, and is hidden from the command's output from then on.
+// key). It is never a flag value and never written anywhere (not even masked: a mask would
+// show its last characters).
 func keyPassword(file string, confirm bool, in io.Reader, errOut io.Writer) ([]byte, error) {
 	if pw, ok := os.LookupEnv(EnvKeyPassword); ok {
-		redact.Of(errOut).Add(pw)
 		return []byte(pw), nil
 	}
 	f, ok := in.(*os.File)
@@ -56,7 +55,6 @@ func keyPassword(file string, confirm bool, in io.Reader, errOut io.Writer) ([]b
 			return nil, fmt.Errorf("the two passwords for the key file %s differ: nothing written", file)
 		}
 	}
-	redact.Of(errOut).Add(string(pw))
 	return pw, nil
 }
 
