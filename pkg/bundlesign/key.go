@@ -77,6 +77,8 @@ func (e *KeyError) Error() string {
 		KeyWrongPassword: "cannot be decrypted with this password",
 		KeyUnsupported:   "holds a kind of key this plugin does not sign with",
 		KeyExists:        "exists already",
+		KeyUnreadable:    "cannot be read",
+		KeyUnwritable:    "cannot be written",
 	}[e.Reason]
 	if msg == "" {
 		msg = "cannot be used"
