@@ -65,7 +65,7 @@ func NewBundleSource(b *bundle.Bundle) *BundleSource {
 // missing.
 func (s *BundleSource) CheckCharts(releases ...manifest.Release) error {
 	if lacks := s.Bundle.Lacks(releases...); len(lacks) > 0 {
-		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("bundle %s lacks %s (it holds %s): build a bundle for this path on a connected machine (`helm tpe bundle create --from FROM --to TO`)",
+		return &RepoError{Kind: "missing-charts", Msg: fmt.Sprintf("bundle %s lacks %s (it holds %s): build a bundle for this path on a connected machine (`{cmd:bundle-create} {flag:from} FROM {flag:to} TO`)",
 			s.Bundle.Path, strings.Join(lacks, ", "), strings.Join(s.Bundle.ReleaseNames(), ", "))}
 	}
 	return nil

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestExitCode(t *testing.T) {
@@ -110,5 +113,20 @@ func TestTableEscapesControlCharacters(t *testing.T) {
 		"bb                  \x1b[31m✗\x1b[0m        \x1b[0mok\n"
 	if b.String() != want {
 		t.Errorf("got:\n%q\nwant:\n%q", b.String(), want)
+	}
+}
+
+// TestRedactErrorsKeepsTheChain: an error whose message is rewritten (a secret masked, a key
+// spelled) keeps its exit code and its chain, so that main still sees an interruption.
+func TestRedactErrorsKeepsTheChain(t *testing.T) {
+	ie := &InterruptedError{Signal: os.Interrupt}
+	root := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error {
+		return Failed(fmt.Errorf("stopped: continue with {flag:resume}: %w", ie))
+	}}
+	RedactErrors(root, func(s string) string { return strings.ReplaceAll(s, "{flag:resume}", "--resume") })
+	root.SetArgs(nil)
+	err := root.Execute()
+	if err == nil || !strings.HasPrefix(err.Error(), "stopped: continue with --resume") || ExitCode(err) != ExitFailed || !errors.As(err, new(*InterruptedError)) {
+		t.Errorf("err = %v (code %d)", err, ExitCode(err))
 	}
 }

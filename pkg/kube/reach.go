@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -59,9 +61,21 @@ func (e *NoAnswerError) Timeout() bool { return true }
 // any HTTP status means the server is there; no answer is an *UnreachableError. When ctx ends
 // first its cause is returned.
 func (c *Clients) Probe(ctx context.Context) error {
+	_, err := c.ProbeVersion(ctx)
+	if _, isStatus := err.(apierrors.APIStatus); isStatus || errors.As(err, new(apierrors.APIStatus)) {
+		return nil
+	}
+	return err
+}
+
+// ProbeVersion is Probe's one request, GET /version, returning what the server said: its version,
+// or the API status error it answered with (401 credentials refused, 403 forbidden), where Probe
+// takes any answer as "the server is there". Clients built without a real REST client (fakes)
+// give a nil version and no error.
+func (c *Clients) ProbeVersion(ctx context.Context) (*version.Info, error) {
 	kc, ok := c.Kube.(*kubernetes.Clientset)
 	if !ok || kc.Discovery().RESTClient() == nil {
-		return nil
+		return nil, nil
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	if c.RequestTimeout > 0 {
@@ -70,20 +84,24 @@ func (c *Clients) Probe(ctx context.Context) error {
 	}
 	defer cancel()
 	timeout := c.RequestTimeout
-	err := kc.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Error()
+	body, err := kc.Discovery().RESTClient().Get().AbsPath("/version").Do(pctx).Raw()
 	if err == nil {
-		return nil
+		var v version.Info
+		if jerr := json.Unmarshal(body, &v); jerr != nil {
+			return nil, fmt.Errorf("reading the version the API server %s answered: %w", c.Config.Host, jerr)
+		}
+		return &v, nil
 	}
 	if ctx.Err() != nil {
-		return fmt.Errorf("asking the API server %s for its version: %w", c.Config.Host, context.Cause(ctx))
+		return nil, fmt.Errorf("asking the API server %s for its version: %w", c.Config.Host, context.Cause(ctx))
 	}
 	if _, isStatus := err.(apierrors.APIStatus); isStatus || errors.As(err, new(apierrors.APIStatus)) {
-		return nil
+		return nil, err
 	}
 	if pctx.Err() != nil {
 		err = &NoAnswerError{Host: c.Config.Host, After: timeout}
 	}
-	return &UnreachableError{Host: c.Config.Host, Reason: reason(err, timeout), Err: err}
+	return nil, &UnreachableError{Host: c.Config.Host, Reason: reason(err, timeout), Err: err}
 }
 
 // reason says in a few words why a request got no answer.

@@ -54,7 +54,7 @@ func (m *Matrix) Path(from *Release, to Release) ([]Hop, error) {
 		return nil, nil
 	}
 	if to.Before(*from) {
-		return nil, &PathError{Downgrade: true, Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `helm tpe rollback`", to.Name, from.Name)}
+		return nil, &PathError{Downgrade: true, Msg: fmt.Sprintf("%s is older than the installed %s: going backwards is a rollback, use `{cmd:rollback}`", to.Name, from.Name)}
 	}
 	if ft.Line() == tt.Line() {
 		return []Hop{{From: from, To: to, Kind: HopPatch}}, nil

@@ -193,11 +193,11 @@ func PullImages(ctx context.Context, c kubernetes.Interface, p PullTest) (check.
 	case len(bad) > 0:
 		out.Status = check.Fail
 		out.Message = fmt.Sprintf("%d of %d images cannot be pulled on %s: %s", len(bad), len(p.Images), on, strings.Join(bad, "; "))
-		out.Remediation = "push the images to the registry the values point at (`helm tpe images --registry`), and check the image pull Secret (global.imagePullSecrets)"
+		out.Remediation = "push the images to the registry the values point at (`{cmd:images} {flag:registry}`), and check the image pull Secret (global.imagePullSecrets)"
 	case len(pending) > 0:
 		out.Status = check.Warn
 		out.Message = fmt.Sprintf("%d of %d images not pulled within %s: %s", len(pending), len(p.Images), p.Timeout, strings.Join(pending, ", "))
-		out.Remediation = "check that the probe pods can be scheduled, or raise --probe-timeout"
+		out.Remediation = "check that the probe pods can be scheduled, or raise {flag:probe-timeout}"
 	default:
 		out.Status = check.Pass
 		out.Message = fmt.Sprintf("the %d images of the bundle were pulled on %s", len(p.Images), on)

@@ -104,7 +104,7 @@ func storageStatus(ctx context.Context, in Input, s *AdminStep) {
 		wanted = prereq.ValuesStorageClasses(in.Values)
 	}
 	if len(wanted) == 0 {
-		s.Status, s.Detail = AdminUnknown, "no values file names a StorageClass (pass -f with your values-storage.yaml)"
+		s.Status, s.Detail = AdminUnknown, "no values file names a StorageClass (pass {flag:values} with your values-storage.yaml)"
 		return
 	}
 	if in.Kube == nil {

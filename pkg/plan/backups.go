@@ -38,8 +38,8 @@ func backupsCheck(hops []Hop, skipBackup bool) (check.Check, bool) {
 		Message: "upgrade backup " + strings.Join(before, ", ") + ": a failed hop is rolled back with the backup taken before it"}
 	if skipBackup {
 		c.Status = check.Warn
-		c.Message = "--skip-backup: no upgrade backup " + strings.Join(before, ", ") + ": a failed hop cannot be restored"
-		c.Remediation = "run without --skip-backup"
+		c.Message = "{flag:skip-backup}: no upgrade backup " + strings.Join(before, ", ") + ": a failed hop cannot be restored"
+		c.Remediation = "run without {flag:skip-backup}"
 	}
 	return c, true
 }

@@ -94,7 +94,7 @@ func TestPlanBundleHoldsThePath(t *testing.T) {
 		if !ok || c.Status != tt.status || !strings.Contains(c.Message, tt.want) {
 			t.Errorf("bundle of %v: charts.bundle = %+v (%v), want %s %q", tt.holds, c, ok, tt.status, tt.want)
 		}
-		if tt.status == check.Fail && (len(p.Blocking(false)) == 0 || !strings.Contains(c.Remediation, "bundle create --from v7.1.3a --to v7.3.1")) {
+		if tt.status == check.Fail && (len(p.Blocking(false)) == 0 || !strings.Contains(c.Remediation, "{cmd:bundle-create} {flag:from} v7.1.3a {flag:to} v7.3.1")) {
 			t.Errorf("a bundle that lacks a release must block the run and say how to build the right one: %+v", c)
 		}
 	}

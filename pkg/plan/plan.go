@@ -236,9 +236,9 @@ func build(ctx context.Context, in Input) *Plan {
 			Message:     fmt.Sprintf("partly upgraded: the charts match %s except those already at %s (%s)", from.Name, in.To.Name, in.State.Describe()),
 			Remediation: "the plan upgrades the remaining charts; charts already at the target are left as they are"})
 	case in.State.Current == nil:
-		p.Reason = fmt.Sprintf("the installed charts match no known TPE release (%s): upgrade them to a release of `helm tpe releases` by hand, or pass that release's VERSIONS file with --manifest", in.State.Describe())
+		p.Reason = fmt.Sprintf("the installed charts match no known TPE release (%s): upgrade them to a release of `{cmd:releases}` by hand, or pass that release's VERSIONS file with {flag:manifest}", in.State.Describe())
 		rep.Add(check.Check{ID: "path.installed", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
-			Remediation: "compare `helm list -n " + p.Namespace + "` with `helm tpe releases`"})
+			Remediation: "compare `helm list -n " + p.Namespace + "` with `{cmd:releases}`"})
 		return p
 	default:
 		from = in.State.Current
@@ -257,7 +257,7 @@ func build(ctx context.Context, in Input) *Plan {
 		if r, ok := in.State.Releases[n]; ok && !in.State.Assumed && r.Status != helmrelease.StatusDeployed.String() {
 			rep.Add(check.Check{ID: "path.release-status." + n, Category: CategoryPath, Status: check.Warn,
 				Message:     fmt.Sprintf("Helm release %s is %s (revision %d)", n, r.Status, r.Revision),
-				Remediation: "an interrupted `helm tpe install|upgrade` continues with --resume"})
+				Remediation: "an interrupted `{cmd:install}` or `{cmd:upgrade}` continues with {flag:resume}"})
 		}
 	}
 	hops, err := in.Matrix.Path(from, in.To)
@@ -266,13 +266,13 @@ func build(ctx context.Context, in Input) *Plan {
 		p.Action = ActionDowngrade
 		p.Reason = fmt.Sprintf("%s is older than the installed %s: this is a downgrade, which no upgrade does", in.To.Name, from.Name)
 		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
-			Remediation: fmt.Sprintf("as the TPE rollback procedure says: roll back to the revision that ran %s (`helm tpe rollback`, which restores the backup taken before the upgrade), or reinstall %s and restore a backup taken on it", in.To.Name, in.To.Name)})
+			Remediation: fmt.Sprintf("as the TPE rollback procedure says: roll back to the revision that ran %s (`{cmd:rollback}`, which restores the backup taken before the upgrade), or reinstall %s and restore a backup taken on it", in.To.Name, in.To.Name)})
 		return p
 	}
 	if err != nil {
 		p.Reason = err.Error()
 		rep.Add(check.Check{ID: "path.reachable", Category: CategoryPath, Status: check.Fail, Message: p.Reason,
-			Remediation: "pick a newer --to (see `helm tpe releases`), or use `helm tpe rollback`"})
+			Remediation: "pick a newer {flag:to} (see `{cmd:releases}`), or use `{cmd:rollback}`"})
 		return p
 	}
 	p.path = hops
@@ -308,7 +308,7 @@ func build(ctx context.Context, in Input) *Plan {
 		for _, c := range ph.Charts {
 			if c.Renamed {
 				rep.Add(check.Check{ID: fmt.Sprintf("charts.rename.%d", ph.N), Category: CategoryCharts, Status: check.Pass,
-					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); helm tpe upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
+					Message: fmt.Sprintf("hop %d: release %s changes chart from %s to %s (the vendor renamed it in 7.2.2); `{cmd:upgrade}` upgrades it in place", ph.N, c.ReleaseName, c.FromChart, c.Chart)})
 			}
 		}
 		ph.AdminSteps, ph.AdminNote = adminSteps(ctx, in, hops, i)
@@ -321,7 +321,7 @@ func build(ctx context.Context, in Input) *Plan {
 		kc := prereq.CheckKubernetes(h.To, h.To.Kubernetes.Min != "", in.Server, false)
 		kc.ID, kc.Category, kc.Message = fmt.Sprintf("kubernetes.%d", ph.N), CategoryKube, fmt.Sprintf("hop %d: %s", ph.N, kc.Message)
 		if kc.Status == check.Skip && in.State.Assumed {
-			kc.Message += " (give the cluster's version with --kube-version to judge it)"
+			kc.Message += " (give the cluster's version with {flag:kube-version} to judge it)"
 			kc.Remediation = "`kubectl version` on the cluster shows its version, e.g. v1.27.3"
 		}
 		rep.Add(kc)
@@ -430,7 +430,7 @@ func bundleCheck(bs *charts.BundleSource, hops []manifest.Hop) check.Check {
 	if lacks := bs.Bundle.Lacks(rels...); len(lacks) > 0 {
 		c.Status = check.Fail
 		c.Message = fmt.Sprintf("bundle %s lacks %s (it holds %s)", bs.Bundle.Path, strings.Join(lacks, ", "), strings.Join(bs.Bundle.ReleaseNames(), ", "))
-		c.Remediation = "build a bundle for this path on a connected machine: helm tpe bundle create " + fromFlag(hops[0]) + "--to " + hops[len(hops)-1].To.Name
+		c.Remediation = "build a bundle for this path on a connected machine: {cmd:bundle-create} " + fromFlag(hops[0]) + "{flag:to} " + hops[len(hops)-1].To.Name
 		return c
 	}
 	c.Status = check.Pass
@@ -442,5 +442,5 @@ func fromFlag(h manifest.Hop) string {
 	if h.From == nil {
 		return ""
 	}
-	return "--from " + h.From.Name + " "
+	return "{flag:from} " + h.From.Name + " "
 }

@@ -43,7 +43,7 @@ func (p *Plan) Blocking(resuming bool) []check.Check {
 func valuesChecks(in Input, action Action, rep *check.Report) {
 	if len(in.ValueFiles) == 0 {
 		rep.Add(check.Check{ID: "values.files", Category: CategoryValues, Status: check.Skip,
-			Message: "no values file given (-f): the values are not checked", Remediation: "pass your values files with -f; `helm tpe values get` saves the installed ones"})
+			Message: "no values file given ({flag:values}): the values are not checked", Remediation: "pass your values files with {flag:values}; `{cmd:values-get}` saves the installed ones"})
 		return
 	}
 	// The same installation ID, backup and TLS checks as `kubectl tpe preflight`.
@@ -60,7 +60,7 @@ func valuesChecks(in Input, action Action, rep *check.Report) {
 	}
 	if in.Charts == nil {
 		rep.Add(check.Check{ID: "values.charts", Category: CategoryValues, Status: check.Skip,
-			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `helm tpe repo add` so that plan can fetch the charts, or give plan the charts with --chart-dir"})
+			Message: "the target charts were not fetched: keys are not checked against them", Remediation: "run `{cmd:repo-add}` so that plan can fetch the charts, or give plan the charts with {flag:chart-dir}"})
 		return
 	}
 	var loaded []*chart.Chart

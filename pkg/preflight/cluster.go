@@ -35,14 +35,14 @@ func (r *Runner) checkVersion() []check.Check {
 	r.api = apiAnswer{rtt: time.Since(start), err: err}
 	if err != nil {
 		c.Status, c.Message = check.Fail, fmt.Sprintf("the API server does not answer: %v", err)
-		c.Remediation = "check --kubeconfig/--context and that this machine reaches the API server (bastion, VPN)"
+		c.Remediation = "check {flag:kubeconfig}/{flag:context} and that this machine reaches the API server (bastion, VPN)"
 		return []check.Check{c}
 	}
 	r.api.ver = sv.GitVersion
 	rel := r.Cfg.Target.Release
 	c = prereq.CheckKubernetes(rel, r.Cfg.Target.Known, prereq.ServerVersion{Major: sv.Major, Minor: sv.Minor, GitVersion: sv.GitVersion}, r.Cfg.Strict)
 	if !r.Cfg.Target.Known || rel.Kubernetes.Min == "" {
-		c.Remediation = "pass a known release with --tpe-version (e.g. v7.3.1), or upgrade kubectl-tpe"
+		c.Remediation = "pass a known release with {flag:to} (e.g. v7.3.1), or upgrade kubectl-tpe"
 	}
 	return []check.Check{c}
 }
@@ -146,7 +146,7 @@ func (r *Runner) checkNodes(ctx context.Context) []check.Check {
 	alloc := check.Check{ID: "nodes.allocatable", Category: CatNodes}
 	need, ok := segmentMins[seg]
 	if !ok {
-		alloc.Status, alloc.Message = check.Skip, "no sizing segment given (--segment S|M|L|XL|XXL): allocatable CPU and memory not judged"
+		alloc.Status, alloc.Message = check.Skip, "no sizing segment given ({flag:segment} S|M|L|XL|XXL): allocatable CPU and memory not judged"
 		return append(out, alloc)
 	}
 	pool := tpe
@@ -257,8 +257,8 @@ func (r *Runner) checkStorage(ctx context.Context) []check.Check {
 			r.storageUsed = defaults
 		} else {
 			cls.Status = check.Fail
-			cls.Message = "no StorageClass is marked default, and neither --hosting nor the values name one"
-			cls.Remediation = "kubectl tpe prereqs apply --hosting <aks|eks|gke|other>, or set the persistence.storageClass keys in the values"
+			cls.Message = "no StorageClass is marked default, and neither {flag:hosting} nor the values name one"
+			cls.Remediation = "{cmd:prereqs-apply} {flag:hosting} <aks|eks|gke|other>, or set the persistence.storageClass keys in the values"
 		}
 		return append(out, cls)
 	}
@@ -349,16 +349,16 @@ func targetTag(rel manifest.Release) string {
 }
 
 func (r *Runner) prereqFix() string {
-	s := "kubectl tpe prereqs apply --hosting " + prereq.HostingOr(r.Cfg.Hosting)
+	s := "{cmd:prereqs-apply} {flag:hosting} " + prereq.HostingOr(r.Cfg.Hosting)
 	if v := targetTag(r.Cfg.Target.Release); v != "" {
-		s += " --tpe-version " + v
+		s += " {flag:to} " + v
 	}
 	if r.Cfg.Hosting == prereq.HostingOther {
 		p := r.Cfg.Prereq.Provisioner
 		if p == "" {
 			p = "<provisioner>"
 		}
-		s += " --storage-provisioner " + p
+		s += " {flag:storage-provisioner} " + p
 	}
 	return s
 }
@@ -430,7 +430,7 @@ func (r *Runner) checkCRDs(ctx context.Context) []check.Check {
 			// The operator cannot create CRDs and cannot tell whether the administrator will.
 			c.Status = check.Warn
 			c.Message = fmt.Sprintf("API group %s is not served yet: the cluster administrator must create its CRDs before chart thingpark-data-controllers is installed", g)
-			c.Remediation = "ask the cluster administrator to apply the CRDs of the release (manifests/upgrade/ of the vendor repository), or to run preflight --profile admin"
+			c.Remediation = "ask the cluster administrator to apply the CRDs of the release (manifests/upgrade/ of the vendor repository), or to run `{cmd:preflight} {flag:profile} admin`"
 		} else {
 			c.Status = check.Fail
 			c.Message = fmt.Sprintf("API group %s is not served and %s may not create CustomResourceDefinitions", g, r.Cfg.Reviewer.Subject())

@@ -244,7 +244,7 @@ func (r *Runner) probeValuesEndpoints(ctx context.Context) []check.Check {
 func (r *Runner) checkBackup(ctx context.Context) []check.Check {
 	if !r.Cfg.HasValues {
 		return []check.Check{{ID: "backup.config", Category: CatBackup, Status: check.Skip,
-			Message: "no values given (-f): the backup storage (mandatory for upgrades) was not checked"}}
+			Message: "no values given ({flag:values}): the backup storage (mandatory for upgrades) was not checked"}}
 	}
 	c := values.CheckBackup(r.Cfg.Values)
 	out := []check.Check{c}
@@ -254,7 +254,7 @@ func (r *Runner) checkBackup(ctx context.Context) []check.Check {
 	b, _ := values.BackupFromValues(r.Cfg.Values)
 	reach := check.Check{ID: "backup.reachable", Category: CatBackup}
 	if !r.Cfg.Probe {
-		reach.Status, reach.Message = check.Manual, "run with --probe to check that "+b.Describe()+" is reachable with the configured credentials"
+		reach.Status, reach.Message = check.Manual, "run with {flag:probe} to check that "+b.Describe()+" is reachable with the configured credentials"
 		return append(out, reach)
 	}
 	var o netprobe.Outcome
@@ -315,8 +315,8 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 		confRepo = DefaultConfigRepo
 	}
 	if !r.Cfg.Probe {
-		chart.Status, chart.Message = check.Manual, "run with --probe to check that "+chartRepo+" is reachable from this machine"
-		conf.Status, conf.Message = check.Manual, "run with --probe to check that "+confRepo+" (release manifests) is reachable from this machine"
+		chart.Status, chart.Message = check.Manual, "run with {flag:probe} to check that "+chartRepo+" is reachable from this machine"
+		conf.Status, conf.Message = check.Manual, "run with {flag:probe} to check that "+confRepo+" (release manifests) is reachable from this machine"
 		return append(out, chart, conf)
 	}
 	id := ""
@@ -333,7 +333,7 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 		}
 	case id == "" && strings.Contains(o.Message, "credentials were refused"):
 		chart.Status = check.Warn
-		chart.Message = o.Message + "; give -f with global.installationId to check the installation ID too"
+		chart.Message = o.Message + "; give {flag:values} with global.installationId to check the installation ID too"
 	default:
 		chart.Status = check.Fail
 		chart.Message = o.Message
@@ -354,7 +354,7 @@ func (r *Runner) checkRepositories(ctx context.Context) []check.Check {
 		conf.Status = check.Pass
 	} else {
 		conf.Status = check.Fail
-		conf.Remediation = "open HTTPS to " + confRepo + " from this machine (or mirror the release manifests and pass --config-repo)"
+		conf.Remediation = "open HTTPS to " + confRepo + " from this machine (or mirror the release manifests and pass {flag:config-repo})"
 	}
 	return append(out, conf)
 }
@@ -365,7 +365,7 @@ func (r *Runner) checkBundle() check.Check {
 	c := check.Check{ID: "machine.bundle", Category: CatMachine}
 	if r.Cfg.BundleErr != nil {
 		c.Status, c.Message = check.Fail, r.Cfg.BundleErr.Error()
-		c.Remediation = "build the bundle again on a connected machine (`helm tpe bundle create`) and carry it again"
+		c.Remediation = "build the bundle again on a connected machine (`{cmd:bundle-create}`) and carry it again"
 		return c
 	}
 	b := r.Cfg.Bundle
@@ -377,7 +377,7 @@ func (r *Runner) checkBundle() check.Check {
 		if lacks := b.Lacks(rel); len(lacks) > 0 {
 			c.Status = check.Fail
 			c.Message = fmt.Sprintf("bundle %s does not hold the target %s: it lacks %s", b.Path, rel.Name, strings.Join(lacks, ", "))
-			c.Remediation = "build a bundle for " + rel.Name + " (`helm tpe bundle create --to " + rel.Name + "`)"
+			c.Remediation = "build a bundle for " + rel.Name + " (`{cmd:bundle-create} {flag:to} " + rel.Name + "`)"
 		}
 	}
 	return c
@@ -391,7 +391,7 @@ func (r *Runner) checkImages(ctx context.Context) []check.Check {
 	}
 	if !r.Cfg.Probe {
 		return []check.Check{{ID: "images.pull", Category: CatImages, Status: check.Manual,
-			Message: fmt.Sprintf("run with --probe to check that the cluster can pull the %d images of the bundle", len(b.Manifest.Images()))}}
+			Message: fmt.Sprintf("run with {flag:probe} to check that the cluster can pull the %d images of the bundle", len(b.Manifest.Images()))}}
 	}
 	var secrets []string
 	if r.Cfg.HasValues {
@@ -412,7 +412,7 @@ func (r *Runner) checkInterZone(ctx context.Context) []check.Check {
 	nt := r.Cfg.NetworkTest
 	if !nt.Enabled {
 		return []check.Check{{ID: "network.inter-zone", Category: CatInterZone, Status: check.Manual,
-			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (a TPE cluster prerequisite), or run with --network-test"}}
+			Message: "verify < 10 ms latency and ≥ 1 Gbps bandwidth between the nodes of different zones (a TPE cluster prerequisite), or run with {flag:network-test}"}}
 	}
 	image := nt.Image
 	if image == "" {
@@ -445,7 +445,7 @@ func (r *Runner) checkTLS() ([]check.Check, error) {
 		}
 	default:
 		return []check.Check{{ID: "tls", Category: CatTLS, Status: check.Skip,
-			Message: "no certificate given (--tls-cert or global.ingress.tls.certificate in -f values)"}}, nil
+			Message: "no certificate given ({flag:tls-cert} or global.ingress.tls.certificate in {flag:values} values)"}}, nil
 	}
 	if r.Cfg.Hostname != "" {
 		in.Hostname = r.Cfg.Hostname

@@ -120,14 +120,14 @@ func TestKubernetesVersion(t *testing.T) {
 		{"7.3.0 on 1.27 is newer", "27", "v7.3.0", false, check.Warn, "newer than the versions validated for TPE v7.3.0 (1.24–1.26)"},
 		{"7.3.1 on 1.23 fails", "23", "v7.3.1", false, check.Fail, "older than the versions supported by TPE v7.3.1"},
 		{"7.3.1 on 1.37 warns", "37", "v7.3.1", false, check.Warn, "newer than the versions validated for TPE v7.3.1"},
-		{"strict makes newer fail", "37", "v7.3.1", true, check.Fail, "--strict"},
+		{"strict makes newer fail", "37", "v7.3.1", true, check.Fail, "{flag:strict}"},
 		{"GKE style minor", "25+", "v7.3.1", false, check.Pass, "1.25 is supported"},
 		{"unknown release warns", "26", "v7.9.9", false, check.Warn, "TPE release v7.9.9 is unknown"},
 		{"8.0.0 on 1.26 passes", "26", "v8.0.0", false, check.Pass, "1.26 is supported by TPE v8.0.0 (1.26–1.28)"},
 		{"8.0.0 on 1.28 passes", "28", "v8.0.0", false, check.Pass, "1.28 is supported by TPE v8.0.0"},
 		{"8.0.0 on 1.25 fails", "25", "v8.0.0", false, check.Fail, "older than the versions supported by TPE v8.0.0"},
 		{"8.0.0 on 1.29 warns", "29", "v8.0.0", false, check.Warn, "newer than the versions validated for TPE v8.0.0 (1.26–1.28)"},
-		{"8.0.0 on 1.29 strict fails", "29", "v8.0.0", true, check.Fail, "--strict"},
+		{"8.0.0 on 1.29 strict fails", "29", "v8.0.0", true, check.Fail, "{flag:strict}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestPriorityClasses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cluster(t, "26", nil, tt.objs...)
 			res := must(t, run(t, c, baseConfig(t, "v7.3.1")), "priorityclasses", tt.want, tt.mention)
-			if tt.want == check.Fail && !strings.Contains(res.Remediation, "kubectl tpe prereqs apply") {
+			if tt.want == check.Fail && !strings.Contains(res.Remediation, "{cmd:prereqs-apply}") {
 				t.Errorf("remediation %q", res.Remediation)
 			}
 		})
@@ -252,7 +252,7 @@ func TestStorageEKS80(t *testing.T) {
 			cfg := baseConfig(t, tt.target)
 			cfg.Hosting, cfg.Prereq.Hosting, cfg.Prereq.Provisioner = "eks", "eks", ""
 			got := must(t, run(t, c, cfg), "storage.classes", tt.want, tt.mention)
-			if tt.want == check.Fail && !strings.Contains(got.Remediation, "--tpe-version v8.0.0") {
+			if tt.want == check.Fail && !strings.Contains(got.Remediation, "{flag:to} v8.0.0") {
 				t.Errorf("remediation %q does not name the target release", got.Remediation)
 			}
 		})

@@ -95,7 +95,7 @@ func (s Selection) Validate() error {
 	for _, list := range []struct {
 		flag  string
 		terms []string
-	}{{"--only", s.Only}, {"--skip", s.Skip}} {
+	}{{"{flag:only}", s.Only}, {"{flag:skip}", s.Skip}} {
 		for _, t := range list.terms {
 			if strings.TrimSpace(t) == "" {
 				return fmt.Errorf("%s: empty check id", list.flag)
@@ -108,7 +108,7 @@ func (s Selection) Validate() error {
 				hit = hit || termMatches(t, c)
 			}
 			if !hit {
-				return fmt.Errorf("%s %q matches no check: give a check id (see -o json), an id glob such as \"tls.*\", or a category: %s",
+				return fmt.Errorf("%s %q matches no check: give a check id (see {flag:output} json), an id glob such as \"tls.*\", or a category: %s",
 					list.flag, t, strings.Join(Categories(), ", "))
 			}
 		}

@@ -89,8 +89,8 @@ func TestSelectionValidate(t *testing.T) {
 		sel  Selection
 		want string
 	}{
-		{Selection{Only: []string{"tsl"}}, `--only "tsl" matches no check`},
-		{Selection{Skip: []string{"nodes.cuont"}}, `--skip "nodes.cuont" matches no check`},
+		{Selection{Only: []string{"tsl"}}, `{flag:only} "tsl" matches no check`},
+		{Selection{Skip: []string{"nodes.cuont"}}, `{flag:skip} "nodes.cuont" matches no check`},
 		{Selection{Only: []string{"tls.["}}, "malformed glob"},
 		{Selection{Only: []string{""}}, "empty check id"},
 	}

@@ -79,7 +79,7 @@ func CheckKubernetes(rel manifest.Release, known bool, sv ServerVersion, strict 
 	if !known || rel.Kubernetes.Min == "" || rel.Kubernetes.Max == "" {
 		c.Status = check.Warn
 		c.Message = fmt.Sprintf("Kubernetes %s (%s): TPE release %s is unknown to this version of the plugins, so its supported Kubernetes versions are not known", have, sv.GitVersion, rel.Name)
-		c.Remediation = "name a known release (see `helm tpe releases`), or upgrade the plugins"
+		c.Remediation = "name a known release (see `{cmd:releases}`), or upgrade the plugins"
 		return c
 	}
 	lo, hi := parseKube(rel.Kubernetes.Min), parseKube(rel.Kubernetes.Max)
@@ -100,7 +100,7 @@ func CheckKubernetes(rel manifest.Release, known bool, sv ServerVersion, strict 
 		c.Remediation = "the vendor did not validate this version: plan for it with Actility support, or use a cluster version in " + rng
 		if strict {
 			c.Status = check.Fail
-			c.Message += "; --strict makes this a failure"
+			c.Message += "; {flag:strict} makes this a failure"
 		}
 	default:
 		c.Status = check.Pass
@@ -152,7 +152,7 @@ func CheckPriorityClasses(in PriorityInput) []check.Check {
 	if count(spellings[1]) > count(best) {
 		best = spellings[1]
 	}
-	fix := fmt.Sprintf("kubectl tpe prereqs apply --hosting %s --priority-class-names=%s", HostingOr(in.Hosting), best.Spelling)
+	fix := fmt.Sprintf("{cmd:prereqs-apply} {flag:hosting} %s {flag:priority-class-names}=%s", HostingOr(in.Hosting), best.Spelling)
 	var missing []string
 	for _, n := range best.Names() {
 		if _, ok := have[n]; !ok {
@@ -176,7 +176,7 @@ func CheckPriorityClasses(in PriorityInput) []check.Check {
 		if best.Spelling == SpellingVendor && in.Values != nil && len(in.Values.PriorityClassNames()) == 0 {
 			c.Status = check.Warn
 			c.Message += "; the charts default to the docs spelling (thingpark-datapath, thingpark-others)"
-			c.Remediation = "add the vendor's examples/priority-class/values-default-priority-class.yaml to your -f files"
+			c.Remediation = "add the vendor's examples/priority-class/values-default-priority-class.yaml to your {flag:values} files"
 		}
 	}
 	out := []check.Check{c}

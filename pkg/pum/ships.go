@@ -32,7 +32,7 @@ type NotShippedError struct {
 // Error implements error.
 func (e *NotShippedError) Error() string {
 	if e.Installed == "" {
-		return fmt.Sprintf("no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `kubectl tpe status` shows what is installed)",
+		return fmt.Sprintf("no post-upgrade manager in namespace %s: deploy/%s does not exist (TPE is not installed there, or its release ships no post-upgrade manager; `{cmd:status}` shows what is installed)",
 			e.Namespace, Deployment)
 	}
 	what := e.Installed

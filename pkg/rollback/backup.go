@@ -31,7 +31,7 @@ func stoppedBeforeTpe(rec *upgrade.Record, p *Plan) string {
 			if to == "" {
 				to = fmt.Sprintf("revision %d (%s)", p.ToRevision, p.ToChart)
 			}
-			return fmt.Sprintf("the %s to %s stopped in hop %d (step %d, %s) before tpe was upgraded: tpe still runs %s, so this rollback returns it further back, to %s; to finish the upgrade instead, fix the cause and rerun it with --resume",
+			return fmt.Sprintf("the %s to %s stopped in hop %d (step %d, %s) before tpe was upgraded: tpe still runs %s, so this rollback returns it further back, to %s; to finish the upgrade instead, fix the cause and rerun it with {flag:resume}",
 				rec.Action, rec.Target, at.Hop, at.N, at.Label(), from, to)
 		}
 	}
@@ -65,7 +65,7 @@ func (rb *runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 		if why := match(md); why != "" {
 			return &InputError{Field: FieldBackup, Value: rb.cfg.Backup, Err: fmt.Errorf("does not match revision %d of %s: %s", p.ToRevision, manifest.ReleaseEnterprise, why)}
 		}
-		p.Backup, p.BackupSource = md, "--backup"
+		p.Backup, p.BackupSource = md, "{flag:backup}"
 		return nil
 	}
 	var candidates []string
@@ -75,7 +75,7 @@ func (rb *runner) findBackup(ctx context.Context, p *Plan, rec *upgrade.Record) 
 		for _, b := range rec.AllBackups() {
 			candidates = append(candidates, b.Name)
 			recorded[b.Name] = b
-			source[b.Name] = "recorded by helm tpe " + string(rec.Action) + " to " + rec.Target
+			source[b.Name] = "recorded by {cmd:" + string(rec.Action) + "} to " + rec.Target
 			if b.Hop > 0 {
 				source[b.Name] += fmt.Sprintf(", before hop %d", b.Hop)
 			}

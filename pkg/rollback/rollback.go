@@ -202,7 +202,7 @@ func (rb *runner) planOthers(p *Plan) error {
 		p.OtherCharts = append(p.OtherCharts, ChartRollback{ReleaseName: c.ReleaseName, FromRevision: cur.Version, FromChart: plan.ChartFullName(cur.Chart), ToRevision: to.Version, ToChart: want})
 	}
 	if len(p.OtherCharts) > 0 {
-		p.Warnings = append(p.Warnings, "--all-charts: charts 1–3 carry operators and CRDs that only move forward; Helm does not roll CRDs back, so the older operators will run against the newer CRD versions (strimzi kafka.strimzi.io, psmdb psmdb.percona.com, cert-manager.io)")
+		p.Warnings = append(p.Warnings, "{flag:all-charts}: charts 1–3 carry operators and CRDs that only move forward; Helm does not roll CRDs back, so the older operators will run against the newer CRD versions (strimzi kafka.strimzi.io, psmdb psmdb.percona.com, cert-manager.io)")
 	}
 	return nil
 }
@@ -232,7 +232,7 @@ func (rb *runner) run(ctx context.Context, p *Plan) (*Result, error) {
 	if rb.d.Wait != nil {
 		rb.logf("waiting for the workloads of %s ...", rb.cfg.Namespace)
 		if err := rb.d.Wait(ctx, rb.cfg.Namespace, rb.cfg.Timeout); err != nil {
-			return res, fmt.Errorf("waiting after the rollback: %w; the backup %s was NOT restored: once the workloads are ready run `helm tpe rollback --backup %s`", err, p.Backup.Name, p.Backup.Name)
+			return res, fmt.Errorf("waiting after the rollback: %w; the backup %s was NOT restored: once the workloads are ready run `{cmd:rollback} {flag:backup} %s`", err, p.Backup.Name, p.Backup.Name)
 		}
 	}
 	ok := false

@@ -112,7 +112,7 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	ex.Chart, ex.App, ex.Rev = "thingpark-enterprise-1.2.25", "app-1.2.25", 1
 	_, err = upgradeTo(t, cfg, kube, ex, "v7.3.1", false, func(d *upgrade.Deps) { d.AfterStep = upgrade.StopAfter("tpe-data") })
 	var se *upgrade.StepError
-	if !errors.As(err, &se) || !errors.Is(err, upgrade.ErrInterrupted) || !strings.Contains(se.Next, "--resume") {
+	if !errors.As(err, &se) || !errors.Is(err, upgrade.ErrInterrupted) || !strings.Contains(se.Next, "{flag:resume}") {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	store := upgrade.Store{Kube: kube, Namespace: helmtest.NS}
@@ -126,7 +126,7 @@ func TestRunnerInstallUpgradeResumeRerunRollback(t *testing.T) {
 	}
 
 	// a run without --resume refuses; with --resume it continues where it stopped
-	if _, err := upgradeTo(t, cfg, kube, ex, "v7.3.1", false, nil); err == nil || !strings.Contains(err.Error(), "--resume") {
+	if _, err := upgradeTo(t, cfg, kube, ex, "v7.3.1", false, nil); err == nil || !strings.Contains(err.Error(), "{flag:resume}") {
 		t.Fatalf("rerun without --resume: %v", err)
 	}
 	_, err = upgradeTo(t, cfg, kube, ex, "v7.3.1", true, nil)

@@ -42,7 +42,7 @@ func (d *Dashboard) release(cfg Config, in *inputs) {
 		if !ok {
 			d.Add(check.Check{ID: id, Category: CategoryRelease, Status: check.Fail,
 				Message:     fmt.Sprintf("Helm release %s is not installed in namespace %s", name, cfg.Namespace),
-				Remediation: "install the missing chart of the TPE release (helm tpe install), or pass the namespace of the installation with -n"})
+				Remediation: "install the missing chart of the TPE release ({cmd:install}), or pass the namespace of the installation with {flag:namespace}"})
 			continue
 		}
 		installed[name] = manifest.ChartRef{ReleaseName: name, Chart: r.Chart, Version: r.ChartVersion}
@@ -50,7 +50,7 @@ func (d *Dashboard) release(cfg Config, in *inputs) {
 		c := check.Check{ID: id, Category: CategoryRelease, Status: check.Pass, Message: msg}
 		if r.Status != "deployed" {
 			c.Status = check.Fail
-			c.Remediation = fmt.Sprintf("see `helm history %s -n %s`; resume or roll back the upgrade (helm tpe upgrade / helm tpe rollback)", r.Name, cfg.Namespace)
+			c.Remediation = fmt.Sprintf("see `helm history %s -n %s`; resume or roll back the upgrade ({cmd:upgrade} / {cmd:rollback})", r.Name, cfg.Namespace)
 			if r.Description != "" {
 				c.Details = []string{r.Description}
 			}
@@ -74,14 +74,14 @@ func (d *Dashboard) release(cfg Config, in *inputs) {
 		d.Release.Name, d.Release.RolledBackFrom = tpe, upgraded
 		d.Add(check.Check{ID: "release.match", Category: CategoryRelease, Status: check.Warn,
 			Message:     fmt.Sprintf("rolled back to %s after an upgrade to %s; charts 1–3 stay at %s, as the vendor's rollback leaves them", tpe, upgraded, upgraded),
-			Remediation: fmt.Sprintf("once the upgrade backup is restored (helm tpe rollback does it) and the cause of the failure fixed, upgrade again: helm tpe upgrade --to %s -f <values files>", upgraded)})
+			Remediation: fmt.Sprintf("once the upgrade backup is restored ({cmd:rollback} does it) and the cause of the failure fixed, upgrade again: {cmd:upgrade} {flag:to} %s {flag:values} <values files>", upgraded)})
 		return
 	}
 	d.Release.Name = Unknown
 	d.Release.Mismatch = mismatch(cfg.Matrix, installed)
 	d.Add(check.Check{ID: "release.match", Category: CategoryRelease, Status: check.Fail,
 		Message:     fmt.Sprintf("%s: the installed charts match no TPE release: %s", Unknown, strings.Join(d.Release.Mismatch, "; ")),
-		Remediation: "finish the upgrade so that all four charts are at the versions of one release (helm tpe plan shows the path)"})
+		Remediation: "finish the upgrade so that all four charts are at the versions of one release ({cmd:plan} shows the path)"})
 }
 
 // rolledBack recognises the state the vendor's rollback leaves: tpe rolled back (its latest

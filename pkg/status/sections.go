@@ -50,7 +50,7 @@ func (d *Dashboard) pum(cfg Config, in *inputs) {
 	}
 	if err != nil {
 		d.Add(check.Check{ID: id, Category: CategoryPUM, Status: check.Fail, Message: "cannot read the post-upgrade status",
-			Details: []string{text.OneLine(err.Error(), 300)}, Remediation: "see `kubectl tpe pum status` for the full output"})
+			Details: []string{text.OneLine(err.Error(), 300)}, Remediation: "see `{cmd:pum-status}` for the full output"})
 		return
 	}
 	done := 0
@@ -59,6 +59,7 @@ func (d *Dashboard) pum(cfg Config, in *inputs) {
 			done++
 		}
 	}
+	d.PostUpgrade = string(st.Verdict)
 	c := check.Check{ID: id, Category: CategoryPUM, Message: fmt.Sprintf("post-upgrade procedure %s: %d/%d request(s) processed or skipped", st.Verdict, done, len(st.Entries)),
 		Details: st.Warnings}
 	switch st.Verdict {
@@ -66,13 +67,13 @@ func (d *Dashboard) pum(cfg Config, in *inputs) {
 		c.Status = check.Pass
 	case pum.InProgress:
 		c.Status = check.Warn
-		c.Remediation = "wait for it: kubectl tpe pum status --wait"
+		c.Remediation = "wait for it: {cmd:pum-status} {flag:wait}"
 	default:
 		c.Status = check.Fail
 		for _, e := range st.Aborted() {
 			c.Details = append(c.Details, fmt.Sprintf("ABORTED %s: %s", e.RequestID, string(e.LastResponse)))
 		}
-		c.Remediation = "read `kubectl tpe pum logs`, fix the cause, then `kubectl tpe pum restart`"
+		c.Remediation = "read `{cmd:pum-logs}`, fix the cause, then `{cmd:pum-restart}`"
 	}
 	d.Add(c)
 }
@@ -165,6 +166,8 @@ func (d *Dashboard) backup(cfg Config, in *inputs) {
 	case cj.Spec.Suspend != nil && *cj.Spec.Suspend:
 		c.Status, c.Message = check.Warn, sched+" is suspended"
 	case cj.Status.LastSuccessfulTime != nil:
+		last := cj.Status.LastSuccessfulTime.UTC()
+		d.LastSuccessfulBackup = &last
 		age := now.Sub(cj.Status.LastSuccessfulTime.Time)
 		c.Message = fmt.Sprintf("%s: last successful backup %s ago (%s)", sched, shortDur(age), cj.Status.LastSuccessfulTime.UTC().Format(time.RFC3339))
 		if age > 48*time.Hour {

@@ -64,6 +64,11 @@ type Dashboard struct {
 	check.Report
 	Namespace string         `json:"namespace"`
 	Release   ReleaseSection `json:"release"`
+	// PostUpgrade is the verdict of the post-upgrade manager (done, in progress, failed); absent
+	// when it was not read.
+	PostUpgrade string `json:"postUpgrade,omitempty"`
+	// LastSuccessfulBackup is when the backup CronJob last succeeded; absent when never or unknown.
+	LastSuccessfulBackup *time.Time `json:"lastSuccessfulBackup,omitempty"`
 }
 
 // ReleaseSection says which TPE release the Helm releases match.
@@ -301,7 +306,7 @@ func (d *Dashboard) workloads(cfg Config, in *inputs) {
 			for _, w := range notReady {
 				c.Details = append(c.Details, fmt.Sprintf("%s: %s", w, w.Reason))
 			}
-			c.Remediation = fmt.Sprintf("fix the causes above; `%s wait` follows the rollout live", "kubectl tpe")
+			c.Remediation = "fix the causes above; `{cmd:wait}` follows the rollout live"
 		}
 		d.Add(c)
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	Preflight func(ctx context.Context) (*check.Report, error)
 	// Tool is the name and version of the collecting tool, recorded in the manifest.
 	Tool string
+	// Words spells the commands and flags the reports name by key ("{cmd:wait}"): the
+	// command's vocabulary (nil: the keys are left as they are).
+	Words func(string) string
 	// LogLines is how many lines of each container log are kept (2000 when 0).
 	LogLines int64
 	// MaxPods bounds how many not-ready pods get their logs collected (20 when 0).
@@ -81,9 +84,10 @@ type Manifest struct {
 var never = []string{"Secrets (not even read)", "Helm values and rendered manifests", "ConfigMap data", "environment variables of pods"}
 
 type writer struct {
-	tw  *tar.Writer
-	m   *Manifest
-	now time.Time
+	tw    *tar.Writer
+	m     *Manifest
+	now   time.Time
+	words func(string) string
 }
 
 func (w *writer) add(path, desc string, data []byte) error {
@@ -103,6 +107,10 @@ func (w *writer) addJSON(path, desc string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	if w.words != nil {
+		// A spelled key holds no character that JSON escapes.
+		b = []byte(w.words(string(b)))
 	}
 	return w.add(path, desc, append(b, '\n'))
 }
@@ -129,7 +137,7 @@ func Write(ctx context.Context, out io.Writer, cfg Config) (*Manifest, error) {
 	}
 	now := cfg.Now().UTC()
 	gz := gzip.NewWriter(out)
-	w := &writer{tw: tar.NewWriter(gz), now: now,
+	w := &writer{tw: tar.NewWriter(gz), now: now, words: cfg.Words,
 		m: &Manifest{CreatedAt: now, Namespace: cfg.Namespace, Tool: cfg.Tool, Files: []File{}, Skipped: []Skipped{}, Never: never}}
 	c, ns := cfg.Client, cfg.Namespace
 
@@ -173,7 +181,7 @@ func (w *writer) preflight(ctx context.Context, cfg Config) error {
 		w.skip("preflight.json", err)
 		return nil
 	}
-	return w.addJSON("preflight.json", "kubectl tpe preflight report (same schema as preflight -o json)", r)
+	return w.addJSON("preflight.json", "the preflight report (same schema as the JSON output of the preflight command)", r)
 }
 
 func (w *writer) status(ctx context.Context, cfg Config) error {
@@ -182,7 +190,7 @@ func (w *writer) status(ctx context.Context, cfg Config) error {
 		w.skip("status.json", err)
 		return nil
 	}
-	return w.addJSON("status.json", "kubectl tpe status report (same schema as status -o json)", d)
+	return w.addJSON("status.json", "the status report (same schema as the JSON output of the status command)", d)
 }
 
 func (w *writer) pum(ctx context.Context, cfg Config) error {
@@ -271,7 +279,7 @@ func (w *writer) workloads(ctx context.Context, c kubernetes.Interface, ns strin
 	} else {
 		w.skip("workloads.json (jobs)", err)
 	}
-	return w.addJSON("workloads.json", "StatefulSets, Deployments and Jobs with their rollout state (as kubectl tpe wait judges it)", wait.Assess(wait.ForRollout, objs))
+	return w.addJSON("workloads.json", "StatefulSets, Deployments and Jobs with their rollout state (as the wait command judges it)", wait.Assess(wait.ForRollout, objs))
 }
 
 // logs collects the logs of the pods of Job pum-process and of the pods that are not ready.

@@ -141,7 +141,7 @@ func TestMultiHopRunBackupsAndResume(t *testing.T) {
 		{name: "interrupted in hop 1 after its backup", wantStopped: "tpe-controllers", wantFirst: 1,
 			stop: func(r *runner, _ *action.Configuration, _ *helmtest.FakeExec) { r.d.AfterStep = StopAfter("tpe-data") }},
 		{name: "post-upgrade procedure of hop 2 aborted", wantStopped: "post-upgrade procedure of v7.3.1", wantFirst: 2,
-			wantHint: "or roll back to v7.2.2c with `helm tpe rollback`, which restores thingpark-enterprise-backup-20231011080001 (before hop 2, v7.2.2c → v7.3.1)",
+			wantHint: "or roll back to v7.2.2c with `{cmd:rollback}`, which restores thingpark-enterprise-backup-20231011080001 (before hop 2, v7.2.2c → v7.3.1)",
 			stop: func(r *runner, cfg *action.Configuration, ex *helmtest.FakeExec) {
 				r.d.PUM = abortOnce(cfg, ex, "1.4.1")
 			}},

@@ -194,7 +194,7 @@ func (p *Record) rollbackHint(st *Step) string {
 	}
 	for _, s := range p.Steps {
 		if s.Hop == st.Hop && s.Kind == StepChart && s.ReleaseName == manifest.ReleaseEnterprise && s.State == StateDone {
-			return fmt.Sprintf("or roll back to %s with `helm tpe rollback`, which restores %s", b.From, b)
+			return fmt.Sprintf("or roll back to %s with `{cmd:rollback}`, which restores %s", b.From, b)
 		}
 	}
 	return ""

@@ -109,16 +109,13 @@ type BlockedError struct{ Msg string }
 // Error implements error.
 func (e *BlockedError) Error() string { return e.Msg }
 
-// Run is the install/upgrade use case: it loads the values once, reads the progress record once,
-// computes the plan once (the same plan.New for a fresh run and for --resume), guards (plan checks
+// Run is the install/upgrade use case: it reads the progress record once, reads what the plan
+// needs once (plan.Load: the values, the installed releases, the charts) and computes the plan
+// once (the same plan.New for a fresh run and for --resume, and for the plan command), guards (plan checks
 // with plan.Blocking, the chart repository), then runs the dry run, or confirms and runs or
 // resumes. Nothing changes in the cluster before the confirmation; a dry run changes nothing.
 func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 	d = d.withDefaults()
-	vals, err := values.LoadContext(ctx, cfg.ValueFiles)
-	if err != nil {
-		return nil, err
-	}
 	store := &Store{Kube: d.Kube, Namespace: cfg.Namespace}
 	rec, err := store.Load(ctx)
 	if err != nil {
@@ -129,19 +126,30 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 		return nil, CheckRecord(rec, false, cfg.To.Name, "", cfg.Namespace, cfg.RetryCommand)
 	}
 	if resuming && len(cfg.ValueFiles) == 0 {
-		return nil, fmt.Errorf("--resume needs the same values files (-f) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
+		return nil, fmt.Errorf("{flag:resume} needs the same values files ({flag:values}) as the interrupted run: %s", strings.Join(rec.ValueFiles, ", "))
 	}
-	// A repository that cannot be opened is reported after the plan's checks, so that a values
-	// problem (the more likely cause, e.g. no installation ID) is shown first.
-	repo, repoErr := d.Charts(vals)
-	in := plan.Input{Matrix: cfg.Matrix, To: cfg.To, Server: d.Server, Kube: d.Kube, Dynamic: d.Dynamic, Admin: d.Admin,
-		Values: vals, ValueFiles: cfg.ValueFiles, SkipBackup: cfg.SkipBackup}
-	if in.State, err = plan.LoadState(d.Helm, cfg.Namespace, cfg.Matrix); err != nil {
+	// The plan reads the values, what is installed and the charts once (the same plan.Load and
+	// plan.New as the plan command). A repository that cannot be opened is reported after the
+	// plan's checks, so that a values problem (the more likely cause, e.g. no installation ID) is
+	// shown first.
+	var repo Repository
+	ld, err := plan.Load(ctx, plan.Deps{Helm: d.Helm, Kube: d.Kube, Dynamic: d.Dynamic, Server: d.Server, Admin: d.Admin,
+		Charts: func(v values.Values) (charts.Source, error) {
+			r, err := d.Charts(v)
+			if err != nil {
+				return nil, err
+			}
+			repo = r
+			return r, nil
+		}},
+		plan.Config{Namespace: cfg.Namespace, Matrix: cfg.Matrix, To: cfg.To, ValueFiles: cfg.ValueFiles, NeedCharts: true, SkipBackup: cfg.SkipBackup})
+	if err != nil {
 		return nil, err
 	}
+	vals, repoErr, in := ld.Values, ld.ChartsErr, ld.Input
 	id := ""
-	if repoErr == nil {
-		in.Charts, id = repo, repo.InstallationID()
+	if repo != nil {
+		id = repo.InstallationID()
 	}
 	last := lastReleases(in.State)
 	// One redactor for the run: every secret of the values (installation ID, backup credentials,
@@ -170,7 +178,7 @@ func Run(ctx context.Context, d Deps, cfg Config) (*Outcome, error) {
 		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has failed checks (above): nothing was changed", p.Target)}
 	}
 	if steps := p.Unverifiable(); len(steps) > 0 && !cfg.AckAdminSteps && !cfg.DryRun && !resuming {
-		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has cluster-admin steps that cannot be verified: %s; make sure a cluster admin did them, then pass --ack-admin-steps (nothing was changed)",
+		return out, &BlockedError{Msg: fmt.Sprintf("the plan to %s has cluster-admin steps that cannot be verified: %s; make sure a cluster admin did them, then pass {flag:ack-admin-steps} (nothing was changed)",
 			p.Target, strings.Join(steps, "; "))}
 	}
 	// The repository and its credentials are checked before anything changes: a wrong
@@ -262,9 +270,9 @@ func (d Deps) withDefaults() Deps {
 func checkVerb(verb plan.Action, p *plan.Plan) error {
 	switch {
 	case verb == plan.ActionInstall && (p.Action == plan.ActionUpgrade || p.Action == plan.ActionDowngrade):
-		return fmt.Errorf("namespace %s already holds %s: use `helm tpe upgrade --to %s`", p.Namespace, p.Installed, p.Target)
+		return fmt.Errorf("namespace %s already holds %s: use `{cmd:upgrade} {flag:to} %s`", p.Namespace, p.Installed, p.Target)
 	case verb == plan.ActionUpgrade && p.Action == plan.ActionInstall:
-		return fmt.Errorf("namespace %s holds no TPE release: use `helm tpe install --to %s`", p.Namespace, p.Target)
+		return fmt.Errorf("namespace %s holds no TPE release: use `{cmd:install} {flag:to} %s`", p.Namespace, p.Target)
 	}
 	return nil
 }

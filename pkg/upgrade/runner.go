@@ -132,18 +132,18 @@ func Steps(p *plan.Plan) []Step {
 func CheckRecord(rec *Record, resume bool, target string, action plan.Action, namespace string, retry func(target string) string) error {
 	switch {
 	case resume && !rec.Unfinished() && action != plan.ActionNone:
-		return fmt.Errorf("--resume: there is no unfinished run in namespace %s (no ConfigMap %s in progress): run without --resume", namespace, ConfigMap)
+		return fmt.Errorf("{flag:resume}: there is no unfinished run in namespace %s (no ConfigMap %s in progress): run without {flag:resume}", namespace, ConfigMap)
 	case resume && rec.Unfinished() && rec.Target != target:
-		return fmt.Errorf("--resume: the unfinished run in namespace %s goes to %s, not %s: rerun with --to %s --resume", namespace, rec.Target, target, rec.Target)
+		return fmt.Errorf("{flag:resume}: the unfinished run in namespace %s goes to %s, not %s: rerun with {flag:to} %s {flag:resume}", namespace, rec.Target, target, rec.Target)
 	case !resume && rec.Unfinished():
 		i := rec.Next()
 		at := "the start"
 		if i >= 0 {
 			at = fmt.Sprintf("step %d (%s, %s)", rec.Steps[i].N, rec.Steps[i].Label(), rec.Steps[i].State)
 		}
-		cont := "--resume"
+		cont := "{flag:resume}"
 		if retry != nil {
-			cont = "`" + retry(rec.Target) + " --resume`"
+			cont = "`" + retry(rec.Target) + " {flag:resume}`"
 		}
 		return &BlockedError{Msg: fmt.Sprintf("an unfinished %s to %s (started %s) stopped at %s: continue it with %s, or delete ConfigMap %s/%s to start over",
 			rec.Action, rec.Target, rec.StartedAt.UTC().Format(time.RFC3339), at, cont, namespace, ConfigMap)}
@@ -225,7 +225,7 @@ func (r *runner) run(ctx context.Context, p *plan.Plan, rec *Record, resume bool
 	prog.State = RunDone
 	prog.UpdatedAt = r.clock().UTC()
 	if err := store.Save(ctx, prog); err != nil {
-		return nil, fmt.Errorf("every step is done, but %w; next: %s --resume (it records the run as done)", err, r.retry)
+		return nil, fmt.Errorf("every step is done, but %w; next: %s {flag:resume} (it records the run as done)", err, r.retry)
 	}
 	return r.result(p, prog, true, start, fmt.Sprintf("%s of %s done", prog.Action, prog.Target)), nil
 }
@@ -259,7 +259,7 @@ func (r *runner) stop(prog *Record, store *Store, st *Step, cause error, start t
 	if err := store.Save(ctx, prog); err != nil {
 		r.logf("warning: %v", err)
 	}
-	next := r.retry + " --resume"
+	next := r.retry + " {flag:resume}"
 	if hint := prog.rollbackHint(st); hint != "" {
 		next += ", " + hint
 	}
@@ -278,15 +278,15 @@ func (r *runner) backupStep(ctx context.Context, prog *Record, st *Step) error {
 		return nil
 	}
 	if r.cfg.SkipBackup {
-		st.State, st.Message = StateSkipped, "SKIPPED by --skip-backup: there is no backup to roll back to"
-		r.logf("WARNING: --skip-backup: no upgrade backup is taken; a failed upgrade cannot be restored")
+		st.State, st.Message = StateSkipped, "SKIPPED by {flag:skip-backup}: there is no backup to roll back to"
+		r.logf("WARNING: {flag:skip-backup}: no upgrade backup is taken; a failed upgrade cannot be restored")
 		return nil
 	}
 	before, err := ctl.ListBackups(ctx)
 	if err != nil {
 		var np *podexec.NoReadyPodError
 		if errors.As(err, &np) {
-			return fmt.Errorf("the backup tooling does not answer (%w): an upgrade backup is mandatory; fix the controller or pass --skip-backup", err)
+			return fmt.Errorf("the backup tooling does not answer (%w): an upgrade backup is mandatory; fix the controller or pass {flag:skip-backup}", err)
 		}
 		return fmt.Errorf("the backup tooling does not answer: %w", err)
 	}
@@ -440,7 +440,7 @@ func (r *runner) pumStep(ctx context.Context, st *Step) error {
 	}
 	s, err := r.d.PUM(ctx, r.cfg.Namespace)
 	if err != nil {
-		return fmt.Errorf("post-upgrade procedure: %w (see `kubectl tpe pum status`)", err)
+		return fmt.Errorf("post-upgrade procedure: %w (see `{cmd:pum-status}`)", err)
 	}
 	if s.Verdict == pum.Failed {
 		var aborted []string
@@ -449,7 +449,7 @@ func (r *runner) pumStep(ctx context.Context, st *Step) error {
 				aborted = append(aborted, e.RequestID)
 			}
 		}
-		return fmt.Errorf("post-upgrade procedure ABORTED (%s): read `kubectl logs -n %s jobs.batch/%s`, fix the cause, run `kubectl tpe pum restart`",
+		return fmt.Errorf("post-upgrade procedure ABORTED (%s): read `kubectl logs -n %s jobs.batch/%s`, fix the cause, run `{cmd:pum-restart}`",
 			strings.Join(aborted, ", "), r.cfg.Namespace, pum.Job)
 	}
 	st.Message = fmt.Sprintf("post-upgrade procedure %s (%d request(s))", s.Verdict, len(s.Entries))

@@ -76,7 +76,7 @@ func TestRunnerGuards(t *testing.T) {
 		wantErr string
 		wantTpe string
 	}{
-		{name: "backup tooling missing", exec: func(f *helmtest.FakeExec) { f.NoPod = true }, wantErr: "--skip-backup", wantTpe: "1:thingpark-enterprise-1.2.25"},
+		{name: "backup tooling missing", exec: func(f *helmtest.FakeExec) { f.NoPod = true }, wantErr: "{flag:skip-backup}", wantTpe: "1:thingpark-enterprise-1.2.25"},
 		{name: "backup fails", exec: func(f *helmtest.FakeExec) { f.Fail["backup"] = "bucket unreachable" }, wantErr: "bucket unreachable", wantTpe: "1:thingpark-enterprise-1.2.25"},
 		{name: "--skip-backup", exec: func(f *helmtest.FakeExec) { f.NoPod = true }, skip: true, wantErr: "post-upgrade", wantTpe: "2:thingpark-enterprise-1.4.1"},
 		{name: "PUM aborted", exec: func(f *helmtest.FakeExec) { f.PumState = "ABORTED" }, wantErr: "ABORTED", wantTpe: "2:thingpark-enterprise-1.4.1"},
@@ -100,7 +100,7 @@ func TestRunnerGuards(t *testing.T) {
 			}
 			_, err := runWith(ctx, r, planTo(t, cfg, "v7.3.1"), false)
 			var se *StepError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "--resume") {
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "{flag:resume}") {
 				t.Fatalf("err = %v, want a StepError with %q and the --resume command", err, tt.wantErr)
 			}
 			if got := helmtest.Revisions(t, cfg)["tpe"]; !strings.HasPrefix(got, tt.wantTpe) {

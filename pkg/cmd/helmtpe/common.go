@@ -17,7 +17,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
@@ -301,15 +300,6 @@ func helmFlagNames(err error) error {
 		return ke.WithFlags("--kubeconfig", "--kube-context")
 	}
 	return err
-}
-
-// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
-func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
-	data, err := input.ReadFile(ctx, k, path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
-	}
-	return data, nil
 }
 
 // confirm asks on the terminal; without one, the error says to pass --yes.

@@ -17,8 +17,6 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/images"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
 )
 
@@ -144,78 +142,44 @@ func (o *ImagesOptions) Validate() error {
 	return nil
 }
 
-// Run resolves the release, reads the values, the charts and the vendor's list, and lists the images.
+// Run resolves the release and lists its images (images.Run).
 func (o *ImagesOptions) Run(ctx context.Context, namespace string) (*images.Report, error) {
 	_, rel, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
 	if err != nil {
 		return nil, err
 	}
 	noteTo(o.ErrOut, o.Target.Note)
-	vals, err := values.LoadContext(ctx, o.ValueFiles)
-	if err != nil {
-		return nil, err
-	}
-	hideValues(o.ErrOut, vals)
-	cfg := images.Config{Release: rel, Values: vals, Namespace: namespace, Registry: o.Registry}
-	if o.ChartDir != "" {
-		cfg.Charts = &charts.Dir{Path: o.ChartDir}
-	} else {
-		repo, err := o.Repo.source(o.env, vals, o.In, o.ErrOut)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Charts = repo
-	}
-	if cfg.Vendor, cfg.VendorSource, err = o.vendorList(ctx, rel); err != nil {
-		return nil, err
-	}
-	return images.List(ctx, cfg)
-}
-
-// vendorList reads the vendor's list: none for --vendor-manifest none, else --vendor-manifest (an
-// error when it cannot be read), else the bundle's copy with --bundle, else the vendor's
-// configuration repository at the release's ref (best effort: a note, and nil).
-func (o *ImagesOptions) vendorList(ctx context.Context, rel manifest.Release) ([]string, string, error) {
-	if o.VendorManifest == noVendorManifest {
-		return nil, "", nil
-	}
-	if o.VendorManifest != "" {
-		data, err := readFlagFile(ctx, "--vendor-manifest", input.ImageList, o.VendorManifest)
-		if err != nil {
-			return nil, "", err
-		}
-		return images.ParseContainerManifest(data), o.VendorManifest, nil
+	cfg := images.RunConfig{Release: rel, ValueFiles: o.ValueFiles, Namespace: namespace, Registry: o.Registry, ChartDir: o.ChartDir,
+		VendorFile: o.VendorManifest, NoVendor: o.VendorManifest == noVendorManifest, VendorTimeout: vendorFetchTimeout}
+	if cfg.NoVendor {
+		cfg.VendorFile = ""
 	}
 	if o.Repo.Bundle != "" {
-		b, err := o.Repo.openBundle()
-		if err != nil {
-			return nil, "", err
+		if cfg.Bundle, err = o.Repo.openBundle(); err != nil {
+			return nil, err
 		}
-		if br, ok := b.Manifest.Release(rel.Name); ok && br.VendorImages != "" {
-			if data, ok := b.File(br.VendorImages); ok {
-				return images.ParseContainerManifest(data), o.Repo.Bundle + ":" + br.VendorImages, nil
-			}
-		}
-		fmt.Fprintf(o.ErrOut, "note: the bundle holds no %s for %s: the images are not compared with the vendor's list\n", catalog.ContainerManifest, rel.Name)
-		return nil, "", nil
+		cfg.BundlePath = o.Repo.Bundle
 	}
-	ref := rel.ConfigRef()
-	if ref == "" {
-		fmt.Fprintf(o.ErrOut, "note: %s is not a release of the vendor's configuration repository: the images are not compared with a %s (pass --vendor-manifest FILE, or none to skip it)\n", rel.Name, catalog.ContainerManifest)
-		return nil, "", nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, vendorFetchTimeout)
-	defer cancel()
-	data, url, err := catalog.FetchFile(ctx, catalog.ConfigFromEnv(), ref, catalog.ContainerManifest)
+	out, err := images.Run(ctx, images.Deps{Charts: func(v values.Values) (charts.Source, error) {
+		hideValues(o.ErrOut, v)
+		return o.Repo.source(o.env, v, o.In, o.ErrOut)
+	}}, cfg)
+	var vfe *images.VendorFileError
 	switch {
-	case errors.Is(err, catalog.ErrNotPublished):
-		fmt.Fprintf(o.ErrOut, "note: the vendor publishes no %s for %s (%s): the images are not compared with the vendor's list\n", catalog.ContainerManifest, rel.Name, url)
-		return nil, "", nil
+	case errors.As(err, &vfe):
+		return nil, fmt.Errorf("--vendor-manifest: %w", err)
 	case err != nil:
-		fmt.Fprintf(o.ErrOut, "note: the vendor's %s of %s cannot be read (%v): the images are not compared with it (pass --vendor-manifest FILE, or none to skip it)\n", catalog.ContainerManifest, rel.Name, err)
-		return nil, "", nil
+		return nil, err
 	}
-	return images.ParseContainerManifest(data), url, nil
+	hideValues(o.ErrOut, out.Values)
+	if out.VendorNote != "" {
+		hint := ""
+		if out.VendorElsewhere {
+			hint = " (pass --vendor-manifest FILE, or none to skip it)"
+		}
+		fmt.Fprintf(o.ErrOut, "note: %s%s\n", out.VendorNote, hint)
+	}
+	return out.Report, nil
 }
 
 func (o *ImagesOptions) write(rep *images.Report) error {

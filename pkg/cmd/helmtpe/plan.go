@@ -2,8 +2,8 @@ package helmtpe
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -12,7 +12,7 @@ import (
 	"github.com/thingpark-tools/kubectl-tpe/pkg/charts"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/prereq"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/values"
@@ -30,6 +30,8 @@ type PlanOptions struct {
 	From        string
 	KubeVersion string
 	ChartDir    string
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
 
 	env    *Env
 	format cli.Format
@@ -66,7 +68,15 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			leaves them) instead of the repository's. --bundle FILE takes the target (unless --to names
 			one) and the charts from a release bundle ("helm tpe bundle create"): nothing is downloaded.
 
-			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error.`),
+			Several installations at once: --context A --context B, --all-contexts or --fleet FILE (a
+			YAML list of {name, kubeconfig, context, namespace}). Each installation's path to the target,
+			what blocks it and its cluster-admin steps still to do, then a summary ("3 of 5 can go to
+			v8.0.0 now; 1 needs v7.3.6 first; 1 unreachable or unreadable"). They are read at most
+			--concurrency at a time, each within --timeout-per-installation; one that cannot be read is a
+			row with its error. A single --context is --kube-context.
+
+			Exit codes: 0 the plan can run, 2 the target cannot be reached (a failed check says why), 1 error
+			(with several installations: one could not be read).`),
 		Example: templates.Examples(`
 			# What an upgrade to 7.3.1 involves
 			helm tpe plan --to v7.3.1 -n thingpark-enterprise
@@ -81,12 +91,18 @@ func NewCmdPlan(env *Env) *cobra.Command {
 			helm tpe plan --from v7.2.2c --to v7.3.1 --kube-version v1.27.3 -f values.yaml --chart-dir ./charts
 
 			# At a site without internet access: the target and the charts from a release bundle
-			helm tpe plan --bundle tpe-v7.3.1.tar.gz -f values.yaml`),
+			helm tpe plan --bundle tpe-v7.3.1.tar.gz -f values.yaml
+
+			# Every site of a fleet file: which can go to 8.0 now
+			helm tpe plan --to v8.0.0 --fleet sites.yaml`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if o.format, err = cli.ParseFormat(o.Output, cli.FormatTable, cli.FormatJSON, cli.FormatYAML); err != nil {
 				return err
+			}
+			if o.useFleet() {
+				return o.runFleet(cmd)
 			}
 			p, err := o.Compute(cmd.Context(), func() string { return o.offlineNamespace(cmd) })
 			if err != nil {
@@ -110,6 +126,8 @@ func NewCmdPlan(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.ChartDir, "chart-dir", "", "directory holding the target's four charts (.tgz or unpacked) to check the values against, instead of the repository")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cli.ColorFlag(cmd.Flags(), &o.Color)
+	cmd.Flags().StringArrayVar(&o.Fleet.Contexts, fleetcmd.FlagContext, nil, fleetcmd.ContextUsage+" (one: as --kube-context)")
+	o.Fleet.Add(cmd.Flags())
 	return cmd
 }
 
@@ -128,178 +146,92 @@ func (o *PlanOptions) Validate() (prereq.ServerVersion, error) {
 	return sv, nil
 }
 
-// Compute builds the plan from the cluster (what is installed) or, with --from, from a release of
-// the matrix without a cluster. The charts are read (to check the values against them) only when
-// values files are given: from --chart-dir, else the repository.
+// Compute builds the plan (plan.Run) from the cluster (what is installed) or, with --from, from a
+// release of the matrix without a cluster. The charts are read (to check the values against them)
+// only when values files are given: from --chart-dir, else the repository.
 func (o *PlanOptions) Compute(ctx context.Context, namespace func() string) (*plan.Plan, error) {
-	sv, err := o.Validate()
+	d, cfg, notes, err := o.request(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
-	if err != nil {
-		return nil, err
-	}
-	var from manifest.Release
-	notes := []string{o.Target.Note}
-	if o.From != "" {
-		var note string
-		if from, note, err = installed(m, o.From); err != nil {
-			return nil, err
-		}
-		notes = append(notes, note)
-	}
-	noted := func(p *plan.Plan) *plan.Plan {
-		for _, n := range notes {
-			p.Report.Note(n)
-		}
-		return p
-	}
-	vals, err := values.LoadContext(ctx, o.ValueFiles)
-	if err != nil {
-		return nil, err
-	}
-	in := plan.Input{Matrix: m, To: to, ValueFiles: o.ValueFiles, Server: sv}
-	if len(o.ValueFiles) > 0 {
-		hideValues(o.ErrOut, vals)
-		if o.ChartDir != "" {
-			// Charts the user named and plan cannot use are bad input, as for images: an
-			// error, not a skipped check.
-			dir := &charts.Dir{Path: o.ChartDir}
-			for _, c := range to.Charts() {
-				if _, err := dir.LoadChart(c.Chart, c.Version); err != nil {
-					return nil, fmt.Errorf("--chart-dir: %w: give the directory of %s's four charts (helm pull them, or unpack a release bundle)", err, to.Name)
-				}
-			}
-			in.Charts = dir
-		} else if repo, err := o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", err)
-		} else {
-			in.Charts = repo
-		}
-	} else if o.ChartDir != "" {
-		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
-	} else if o.Repo.Bundle != "" {
-		// Without values the charts are not read, but the bundle must still hold every release of
-		// the path (the plan's bundle check), as with values.
-		if in.Charts, err = o.Repo.source(o.env, vals, nil, o.ErrOut); err != nil {
-			return nil, err
-		}
-	}
-	in.Values = vals
 	if o.From != "" {
 		// No cluster: no client is built, so no kubeconfig is needed.
-		in.State = plan.StateOf(m, from, namespace())
-		return noted(plan.New(ctx, in)), nil
+		cfg.Namespace = namespace()
+		return o.run(ctx, d, cfg, notes)
 	}
 	cl, err := o.env.Cluster(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w (to plan without a cluster, pass --from with the release it runs)", err)
 	}
-	if in.State, err = plan.LoadState(cl.Action, cl.Namespace, m); err != nil {
+	d, cfg.Namespace = o.clusterDeps(d, cl), cl.Namespace
+	return o.run(ctx, d, cfg, notes)
+}
+
+// request is what every plan of this command shares, whatever installation it reads: the
+// checked flags, the target (and --from) resolved once, where the charts come from, and the
+// notes of what the release names resolved to.
+func (o *PlanOptions) request(ctx context.Context) (plan.Deps, plan.Config, []string, error) {
+	sv, err := o.Validate()
+	if err != nil {
+		return plan.Deps{}, plan.Config{}, nil, err
+	}
+	m, to, err := o.Repo.target(ctx, o.env, &o.Target, o.ErrOut)
+	if err != nil {
+		return plan.Deps{}, plan.Config{}, nil, err
+	}
+	cfg := plan.Config{Matrix: m, To: to, ValueFiles: o.ValueFiles, ChartDir: o.ChartDir, NeedCharts: o.Repo.Bundle != ""}
+	notes := []string{o.Target.Note}
+	if o.From != "" {
+		from, note, err := installed(m, o.From)
+		if err != nil {
+			return plan.Deps{}, plan.Config{}, nil, err
+		}
+		cfg.From, notes = &from, append(notes, note)
+	}
+	d := plan.Deps{Server: sv, Charts: func(v values.Values) (charts.Source, error) {
+		hideValues(o.ErrOut, v)
+		return o.Repo.source(o.env, v, nil, o.ErrOut)
+	}}
+	return d, cfg, notes, nil
+}
+
+// clusterDeps adds what a plan reads from the cluster cl: Helm's history, the clients, the
+// vendor's admin manifests, and the cluster's version unless --kube-version gives it.
+func (o *PlanOptions) clusterDeps(d plan.Deps, cl *Cluster) plan.Deps {
+	d.Helm, d.Kube, d.Dynamic, d.Admin = cl.Action, cl.Clients.Kube, cl.Clients.Dynamic, o.Repo.adminSource()
+	if o.KubeVersion == "" {
+		d.Server = o.env.serverVersion(cl)
+	}
+	return d
+}
+
+// run is plan.Run, its errors and warnings worded with this command's flags, and the notes added.
+func (o *PlanOptions) run(ctx context.Context, d plan.Deps, cfg plan.Config, notes []string) (*plan.Plan, error) {
+	out, err := plan.Run(ctx, d, cfg)
+	var cde *plan.ChartDirError
+	switch {
+	case errors.As(err, &cde):
+		return nil, fmt.Errorf("--chart-dir: %w", err)
+	case err != nil:
 		return nil, err
 	}
-	in.Kube, in.Dynamic = cl.Clients.Kube, cl.Clients.Dynamic
-	in.Admin = o.Repo.adminSource()
-	if o.KubeVersion == "" {
-		in.Server = o.env.serverVersion(cl)
+	if len(o.ValueFiles) > 0 {
+		hideValues(o.ErrOut, out.Values)
 	}
-	return noted(plan.New(ctx, in)), nil
+	switch {
+	case out.ChartDirUnused:
+		fmt.Fprintln(o.ErrOut, "warning: --chart-dir is only read to check values files (-f): none given")
+	case out.ChartsErr != nil:
+		fmt.Fprintf(o.ErrOut, "warning: the values are not checked against the charts: %v\n", out.ChartsErr)
+	}
+	for _, n := range notes {
+		out.Plan.Report.Note(n)
+	}
+	return out.Plan, nil
 }
 
 // offlineNamespace is the namespace of a plan without a cluster: -n (or HELM_NAMESPACE, which
 // Helm sets from it), else the namespace of the vendor's documents; the kubeconfig is not read.
 func (o *PlanOptions) offlineNamespace(cmd *cobra.Command) string {
 	return offlineNamespace(o.env, cmd)
-}
-
-func stepMark(s plan.AdminStatus, offline bool) string {
-	switch {
-	case s == plan.AdminDone:
-		return "done"
-	case s == plan.AdminTodo:
-		return "TO DO"
-	case offline:
-		return "to do"
-	}
-	return "unknown"
-}
-
-func writePlan(w io.Writer, f cli.Format, p *plan.Plan, color bool) error {
-	if f != cli.FormatTable {
-		return cli.WriteData(w, f, p)
-	}
-	installed := p.Installed
-	if installed == "" {
-		installed = "nothing (fresh namespace)"
-		if len(p.InstalledRefs) > 0 {
-			installed = "no known release"
-		}
-	}
-	if p.Offline {
-		installed += " (given; no cluster was read)"
-	}
-	fmt.Fprintf(w, "Namespace:  %s\nInstalled:  %s\nTarget:     %s\n", p.Namespace, installed, p.Target)
-	if p.ServerVersion != "" {
-		fmt.Fprintf(w, "Kubernetes: %s\n", p.ServerVersion)
-	}
-	switch {
-	case p.Action == plan.ActionDowngrade:
-		fmt.Fprintf(w, "Action:     downgrade, which no upgrade does: roll back (helm tpe rollback) or restore from a backup\n")
-	case !p.Reachable:
-		fmt.Fprintf(w, "Action:     none: the target cannot be reached: %s\n", p.Reason)
-	case p.Action == plan.ActionNone:
-		fmt.Fprintf(w, "Action:     none (already installed)\n")
-	default:
-		fmt.Fprintf(w, "Action:     %s in %d hop(s)\n", p.Action, len(p.Hops))
-	}
-	for _, h := range p.Hops {
-		from := h.From
-		if from == "" {
-			from = "∅"
-		}
-		fmt.Fprintf(w, "\nHop %d: %s → %s (%s), Kubernetes %s–%s\n", h.N, from, h.To, h.Kind, h.Kubernetes.Min, h.Kubernetes.Max)
-		t := cli.NewTable(w, "  STEP", "HELM RELEASE", "CHART", "FROM", "TO", "ACTION")
-		for _, c := range h.Charts {
-			fromV := "-"
-			if c.FromVersion != "" {
-				fromV = c.FromVersion
-				if c.Renamed {
-					fromV = c.FromChart + " " + c.FromVersion
-				}
-			}
-			action := string(c.Action)
-			if c.Renamed {
-				action += " (chart renamed)"
-			}
-			t.Row(fmt.Sprintf("  %d", c.Step), c.ReleaseName, c.Chart, fromV, c.Version, action)
-		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-		if len(h.AdminSteps) > 0 {
-			fmt.Fprintln(w, "  Cluster-admin steps:")
-			for _, s := range h.AdminSteps {
-				line := fmt.Sprintf("    [%s] %s", stepMark(s.Status, p.Offline), s.Description)
-				if s.Detail != "" {
-					line += " (" + s.Detail + ")"
-				}
-				if s.NeedsAck {
-					line += " — the plan cannot verify it: install/upgrade need --ack-admin-steps"
-				}
-				fmt.Fprintln(w, line)
-			}
-			if h.AdminNote != "" {
-				fmt.Fprintln(w, "    ("+h.AdminNote+")")
-			}
-		}
-	}
-	if len(p.Downtime) > 0 {
-		fmt.Fprintln(w, "\nDuring the upgrade (the TPE upgrade procedure lists these impacts):")
-		for _, d := range p.Downtime {
-			fmt.Fprintln(w, "  - "+d)
-		}
-	}
-	fmt.Fprintln(w)
-	return check.Write(w, cli.FormatTable, p.Report, color)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/vocab"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/plan"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
@@ -74,7 +75,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 // values' secrets and the installation ID once a command read them: hideValues).
 func NewCmdRootWith(env *Env) *cobra.Command {
 	red := redact.New()
-	env.Streams.Out, env.Streams.ErrOut = red.Writer(env.Streams.Out), red.Writer(env.Streams.ErrOut)
+	// The library names our commands and flags by key (pkg/cmd/vocab): filled below the redactor.
+	env.Streams.Out, env.Streams.ErrOut = red.Writer(vocab.Helm.Writer(env.Streams.Out)), red.Writer(vocab.Helm.Writer(env.Streams.ErrOut))
 	settings, streams := env.Settings, env.Streams
 	cmd := &cobra.Command{
 		Use:   "helm-tpe",
@@ -136,7 +138,7 @@ func NewCmdRootWith(env *Env) *cobra.Command {
 	complete.Flag(cmd, "namespace", complete.Namespaces(getter))
 	complete.Flag(cmd, "kube-context", complete.Contexts(getter))
 	complete.Tree(cmd)
-	cli.RedactErrors(cmd, red.String)
+	cli.RedactErrors(cmd, func(msg string) string { return red.String(vocab.Helm.Fill(msg)) })
 	return cmd
 }
 

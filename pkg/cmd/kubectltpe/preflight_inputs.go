@@ -73,3 +73,12 @@ func (o *PreflightOptions) reviewer(ctx context.Context, namespace string) (rbac
 	}
 	return r, user, err
 }
+
+// readFlagFile reads the file a flag names as an input of kind k; errors name the flag.
+func readFlagFile(ctx context.Context, flag string, k input.Kind, path string) ([]byte, error) {
+	data, err := input.ReadFile(ctx, k, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return data, nil
+}

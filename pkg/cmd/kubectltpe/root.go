@@ -17,6 +17,8 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/complete"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/vocab"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/redact"
 )
@@ -39,7 +41,8 @@ var rootLong = `
 // through one Redactor (URL credentials always; the values' secrets once a command read them).
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	red := redact.New()
-	streams.Out, streams.ErrOut = red.Writer(streams.Out), red.Writer(streams.ErrOut)
+	// The library names our commands and flags by key (pkg/cmd/vocab): filled below the redactor.
+	streams.Out, streams.ErrOut = red.Writer(vocab.Kubectl.Writer(streams.Out)), red.Writer(vocab.Kubectl.Writer(streams.ErrOut))
 	cmd := &cobra.Command{
 		Use:           "kubectl-tpe",
 		Short:         "Check, prepare and watch a ThingPark Enterprise cluster",
@@ -56,6 +59,8 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	*configFlags.Timeout = kube.DefaultRequestTimeout.String()
 	configFlags.AddFlags(flags)
 	flags.Lookup("request-timeout").Usage = kube.RequestTimeoutUsage
+	// --context A --context B: several installations (status, preflight); one keeps kubectl's meaning.
+	fleetcmd.WrapContext(flags, "context")
 	addKlogFlags(cmd)
 	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(configFlags))
 
@@ -81,7 +86,7 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		formatLong(c)
 		help(c, args)
 	})
-	cli.RedactErrors(cmd, red.String)
+	cli.RedactErrors(cmd, func(msg string) string { return red.String(vocab.Kubectl.Fill(msg)) })
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/fleetcmd"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/kube"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/status"
@@ -46,6 +47,14 @@ var (
 		while the procedure is in progress.
 		-o json|yaml use the same schema as "kubectl tpe preflight" plus a "release" section.
 
+		Several installations at once: --context A --context B, --all-contexts (every context
+		of the kubeconfig) or --fleet FILE (a YAML list of {name, kubeconfig, context,
+		namespace}). One row each: cluster, namespace, TPE release, health, post-upgrade
+		verdict, last successful backup, Kubernetes version; then the failing checks of each.
+		They are read with each context's own credentials, at most --concurrency at a time,
+		each within --timeout-per-installation; one that does not answer, refuses the
+		credentials or takes too long is a row with its error, and the exit code is 1.
+
 		Exit codes: 0 healthy (warnings allowed), 2 something is unhealthy, 1 error.`
 
 	statusExample = templates.Examples(`
@@ -56,7 +65,13 @@ var (
 		%[1]s status -n thingpark-enterprise -o json
 
 		# Follow the dashboard until Ctrl-C (redrawn on every change)
-		%[1]s status --watch`)
+		%[1]s status --watch
+
+		# Every installation of the kubeconfig, one row each
+		%[1]s status --all-contexts
+
+		# The sites of a fleet file, as JSON for a dashboard
+		%[1]s status --fleet sites.yaml -o json`)
 )
 
 // StatusOptions are the options of `kubectl tpe status`.
@@ -65,6 +80,9 @@ type StatusOptions struct {
 	Watch    bool
 	Interval time.Duration
 	Color    string
+
+	// Fleet chooses several installations (--context repeated, --all-contexts, --fleet).
+	Fleet fleetcmd.Flags
 
 	Namespace string
 	Client    kubernetes.Interface
@@ -90,6 +108,12 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 		Example: fmt.Sprintf(statusExample, DisplayName),
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Fleet.Contexts = fleetcmd.Contexts(cmd); o.Fleet.Active() {
+				if err := o.Validate(); err != nil {
+					return err
+				}
+				return o.runFleet(cmd.Context(), cmd)
+			}
 			if err := o.Complete(cmd.Context(), f); err != nil {
 				return err
 			}
@@ -99,6 +123,7 @@ func NewCmdStatus(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.
 			return o.Run(cmd.Context())
 		},
 	}
+	o.Fleet.Add(cmd.Flags())
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
 	cmd.Flags().BoolVarP(&o.Watch, "watch", "w", o.Watch, "follow changes with watches until interrupted: redraw in place on a terminal, else one block per change")
 	cmd.Flags().DurationVar(&o.Interval, "interval", o.Interval, "with --watch, how often ages are refreshed and the post-upgrade status is read again while in progress")
@@ -127,6 +152,9 @@ func (o *StatusOptions) Validate() error {
 		return err
 	}
 	if err := cli.ValidColor(o.Color); err != nil {
+		return err
+	}
+	if err := o.Fleet.Validate(); err != nil {
 		return err
 	}
 	if o.Watch && o.Interval <= 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/check"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/cmd/vocab"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/helmstore"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
@@ -111,7 +112,7 @@ func (o *SupportBundleOptions) Run(ctx context.Context) error {
 	fmt.Fprintf(o.ErrOut, "Collecting the support bundle of namespace %s ...\n", o.Namespace)
 	v := cli.Version()
 	m, err := supportbundle.Write(ctx, f, supportbundle.Config{Namespace: o.Namespace, Client: o.Client, Exec: o.Exec,
-		Tool: "kubectl-tpe " + v.Version, Now: o.Now, Preflight: o.preflight})
+		Tool: "kubectl-tpe " + v.Version, Now: o.Now, Preflight: o.preflight, Words: vocab.Kubectl.Fill})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
