@@ -47,6 +47,10 @@ type Deps struct {
 	Images func(ctx context.Context, rel manifest.Release, src charts.Source, vals map[string]any) ([]string, error)
 	// Progress receives one line per step (nil: none).
 	Progress bundle.Progress
+	// Layout pulls the images of the bundle's releases (m.Images()) and returns the files and
+	// streamed blobs of the bundle's OCI image layout, having set m.Layout; nil: the bundle
+	// carries the image list alone.
+	Layout func(ctx context.Context, m *bundle.Manifest) ([]bundle.File, []bundle.Blob, error)
 }
 
 // Config is what the user asked for.
@@ -215,7 +219,15 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	written, err := bundle.WriteSigned(w, m, files, red.Secrets(), nil, cfg.Sign)
+	var blobs []bundle.Blob
+	if d.Layout != nil {
+		lf, lb, err := d.Layout(ctx, m)
+		if err != nil {
+			return nil, red.Error(err)
+		}
+		files, blobs = append(files, lf...), lb
+	}
+	written, err := bundle.WriteBlobs(w, m, files, blobs, red.Secrets(), nil, cfg.Sign)
 	if err != nil {
 		return nil, err
 	}

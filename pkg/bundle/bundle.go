@@ -49,6 +49,8 @@ type Manifest struct {
 	Admin []AdminFile `json:"admin,omitempty"`
 	// Missing is what the bundle could not include, and why.
 	Missing []Missing `json:"missing,omitempty"`
+	// Layout lists the images the bundle carries in its OCI image layout (nil: none).
+	Layout *Layout `json:"imageLayout,omitempty"`
 }
 
 // Release is one release of the bundle.

@@ -29,6 +29,8 @@ type Bundle struct {
 	Manifest Manifest
 	files    map[string][]byte
 	order    []string
+	// streamed are the blobs of the image layout hashed without being kept.
+	streamed map[string]streamed
 }
 
 // Error is a bundle that cannot be used: corrupt, truncated, tampered with or incomplete. Its
@@ -43,18 +45,30 @@ func (e *Error) Error() string { return "bundle " + e.Path + ": " + e.Msg }
 
 // Open reads the bundle at p and verifies it (Read).
 func Open(p string, progress Progress) (*Bundle, error) {
+	return OpenWith(p, ReadOptions{Progress: progress})
+}
+
+// OpenWith reads the bundle at p and verifies it (ReadWith).
+func OpenWith(p string, opt ReadOptions) (*Bundle, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("reading the bundle: %w", err)
 	}
 	defer f.Close()
-	return Read(p, f, progress)
+	return ReadWith(p, f, opt)
 }
 
 // Read reads a bundle from r and verifies it: a valid gzip and tar stream to its end, safe file
 // names, SHA256SUMS matching every file and listing all of them, bundle.json of this format whose
 // charts and files are all there. name names the bundle in errors.
 func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
+	return ReadWith(name, r, ReadOptions{Progress: progress})
+}
+
+// ReadWith is Read with options: the blobs of the image layout are streamed (never held in
+// memory but for manifests and configs), their digests checked, and handed to opt.Blob.
+func ReadWith(name string, r io.Reader, opt ReadOptions) (*Bundle, error) {
+	progress := opt.Progress
 	bad := func(format string, a ...any) error {
 		return &Error{Path: name, Msg: fmt.Sprintf(format, a...)}
 	}
@@ -70,7 +84,8 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 	}
 	gz.Multistream(false)
 	tr := tar.NewReader(gz)
-	b := &Bundle{Path: name, files: map[string][]byte{}}
+	b := &Bundle{Path: name, files: map[string][]byte{}, streamed: map[string]streamed{}}
+	var damaged []string
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -85,11 +100,31 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 		if err := checkPath(hdr.Name); err != nil {
 			return nil, bad("holds an unsafe file name %q", hdr.Name)
 		}
-		if hdr.Size > maxEntry || len(b.order) >= maxEntries {
-			return nil, bad("%s is too large, or too many files: not a bundle of this plugin", hdr.Name)
-		}
 		if _, dup := b.files[hdr.Name]; dup {
 			return nil, bad("holds %s twice: it was modified", hdr.Name)
+		}
+		if _, dup := b.streamed[hdr.Name]; dup {
+			return nil, bad("holds %s twice: it was modified", hdr.Name)
+		}
+		if isBlob(hdr.Name) && hdr.Size <= MaxBlob && len(b.order) < maxEntries {
+			data, sum, err := readBlob(hdr.Name, hdr.Size, tr, opt)
+			if err != nil {
+				return nil, bad("corrupt or truncated in %s (%v): %s", hdr.Name, err, recopy)
+			}
+			if sum != strings.TrimPrefix(hdr.Name, blobsPrefix) {
+				damaged = append(damaged, hdr.Name)
+			}
+			if data != nil {
+				b.files[hdr.Name] = data
+			} else {
+				b.streamed[hdr.Name] = streamed{sum: sum, size: hdr.Size}
+			}
+			b.order = append(b.order, hdr.Name)
+			progress.say("  read %-55s %s", hdr.Name, Size(hdr.Size))
+			continue
+		}
+		if hdr.Size > maxEntry || len(b.order) >= maxEntries {
+			return nil, bad("%s is too large, or too many files: not a bundle of this plugin", hdr.Name)
 		}
 		data, err := io.ReadAll(tr)
 		if err != nil {
@@ -127,18 +162,29 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 	if !ok {
 		return nil, bad("has no %s: not a bundle of this plugin, or truncated: %s", SumsFile, recopy)
 	}
+	if len(damaged) > 0 {
+		// Name the image before the checksum list does not (a blob's name is its digest).
+		if err := json.Unmarshal(b.files[ManifestFile], &b.Manifest); err == nil {
+			return nil, b.checkLayout(damaged, bad)
+		}
+		return nil, bad("image blob %s does not match its digest: the bundle was damaged: %s", damaged[0], recopy)
+	}
 	listed := map[string]bool{}
 	for i, line := range strings.Split(strings.TrimRight(string(sums), "\n"), "\n") {
 		sum, file, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 64 {
 			return nil, bad("%s line %d is not `<sha256>  <file>`: it was modified", SumsFile, i+1)
 		}
-		data, ok := b.files[file]
-		if !ok {
+		var got string
+		if data, ok := b.files[file]; ok {
+			g := sha256.Sum256(data)
+			got = hex.EncodeToString(g[:])
+		} else if st, ok := b.streamed[file]; ok {
+			got = st.sum
+		} else {
 			return nil, bad("lacks %s, which %s lists: it was modified or truncated: %s", file, SumsFile, recopy)
 		}
-		got := sha256.Sum256(data)
-		if hex.EncodeToString(got[:]) != sum {
+		if got != sum {
 			return nil, bad("%s does not match its checksum: the bundle was modified or damaged in transit: %s", file, recopy)
 		}
 		listed[file] = true
@@ -174,6 +220,9 @@ func Read(name string, r io.Reader, progress Progress) (*Bundle, error) {
 			return nil, bad("%s names %s, which it lacks", ManifestFile, a.File)
 		}
 	}
+	if err := b.checkLayout(nil, bad); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -187,6 +236,10 @@ func (b *Bundle) File(p string) ([]byte, bool) {
 func (b *Bundle) Files() []Entry {
 	out := make([]Entry, 0, len(b.order))
 	for _, p := range b.order {
+		if st, ok := b.streamed[p]; ok {
+			out = append(out, Entry{Path: p, Size: st.size})
+			continue
+		}
 		out = append(out, Entry{Path: p, Size: int64(len(b.files[p]))})
 	}
 	return out

@@ -82,7 +82,12 @@ func copySigned(w io.Writer, src io.Reader, b *Bundle, sign func(*tar.Writer) er
 	tr := tar.NewReader(gin)
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
-	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	// The level Write chose: a bundle with images stores its (compressed) layers as they are.
+	level := gzip.BestSpeed
+	if b.Manifest.Layout != nil {
+		level = gzip.NoCompression
+	}
+	gz, _ := gzip.NewWriterLevel(cw, level)
 	tw := tar.NewWriter(gz)
 	for {
 		hdr, err := tr.Next()

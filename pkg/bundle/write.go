@@ -33,12 +33,18 @@ func (p Progress) say(format string, a ...any) {
 // holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
 // It returns the bundle's digest (sha256 of the whole file) and size.
 func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (Written, error) {
-	return WriteSigned(w, m, files, secrets, progress, nil)
+	return WriteBlobs(w, m, files, nil, secrets, progress, nil)
 }
 
 // WriteSigned is Write, and with sign set it adds, after SHA256SUMS, the signature of bundle.json
 // and SHA256SUMS (SignatureFile, which SHA256SUMS does not list).
 func WriteSigned(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress, sign Signer) (Written, error) {
+	return WriteBlobs(w, m, files, nil, secrets, progress, sign)
+}
+
+// WriteBlobs is Write with the blobs of the bundle's image layout, written from their streams
+// after the files (blobs.go), and with sign set the signature (WriteSigned).
+func WriteBlobs(w io.Writer, m *Manifest, files []File, blobs []Blob, secrets []string, progress Progress, sign Signer) (Written, error) {
 	m.Format = Format
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -63,10 +69,18 @@ func WriteSigned(w io.Writer, m *Manifest, files []File, secrets []string, progr
 			}
 		}
 	}
+	if err := checkBlobs(blobs, seen); err != nil {
+		return Written{}, err
+	}
 	h := sha256.New()
-	// Charts are gzip archives already: the fastest level costs little size.
+	// Charts are gzip archives already: the fastest level costs little size. Image layers are
+	// compressed too, and outweigh the rest: a bundle with images stores them as they are.
+	level := gzip.BestSpeed
+	if len(blobs) > 0 {
+		level = gzip.NoCompression
+	}
 	cw := &countWriter{w: io.MultiWriter(w, h)}
-	gz, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	gz, _ := gzip.NewWriterLevel(cw, level)
 	tw := tar.NewWriter(gz)
 	var sums strings.Builder
 	for _, f := range all {
@@ -76,6 +90,12 @@ func WriteSigned(w io.Writer, m *Manifest, files []File, secrets []string, progr
 		sum := sha256.Sum256(f.Data)
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f.Path)
 		progress.say("  %-60s %s", f.Path, Size(int64(len(f.Data))))
+	}
+	for _, b := range blobs {
+		if err := writeBlob(tw, b, m.Created); err != nil {
+			return Written{}, err
+		}
+		fmt.Fprintf(&sums, "%s  %s\n", strings.TrimPrefix(b.Digest, "sha256:"), BlobPath(b.Digest))
 	}
 	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
 		return Written{}, err

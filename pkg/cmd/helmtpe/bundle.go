@@ -13,11 +13,13 @@ func NewCmdBundle(env *Env) *cobra.Command {
 		Long: templates.LongDesc(`
 			A release bundle is one file that holds everything an install or upgrade to a TPE release
 			needs from the vendor: the four charts of every release on the path, the release manifests,
-			the vendor's image list of each release, the images the charts render with your values, and
-			the cluster-admin manifests the hops name (CRDs, RBAC, PriorityClasses, StorageClasses).
+			the vendor's image list of each release, the images the charts render with your values (the list,
+			or with "bundle create --images" the images themselves), and the cluster-admin manifests the
+			hops name (CRDs, RBAC, PriorityClasses, StorageClasses).
 
 			Build it where the vendor's chart repository and configuration repository can be reached
-			("bundle create"), carry it in, check it ("bundle verify"), then run
+			("bundle create"), carry it in, check it ("bundle verify"), push its images into the site's
+			registry ("bundle push", which prints the values that point the charts at it), then run
 			"helm tpe plan|install|upgrade --bundle FILE": the same plan, checks, backups, waits and
 			post-upgrade gate, with no repository access. The installation ID is never written into a
 			bundle.
@@ -33,7 +35,8 @@ func NewCmdBundle(env *Env) *cobra.Command {
 
 			# On the deployment machine of the site
 			helm tpe bundle verify tpe-v7.3.1.tar.gz --digest sha256:...
-			helm tpe upgrade --bundle tpe-v7.3.1.tar.gz -f values.yaml
+			helm tpe bundle push tpe-v7.3.1.tar.gz --registry registry.site.example/tpe --output-file mirror-values.yaml
+			helm tpe upgrade --bundle tpe-v7.3.1.tar.gz -f values.yaml -f mirror-values.yaml
 
 			# Signed: build with the private key, check on the site with the public key
 			helm tpe bundle keygen --output-prefix tpe-bundle
@@ -43,7 +46,7 @@ func NewCmdBundle(env *Env) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	b.AddCommand(NewCmdBundleCreate(env), NewCmdBundleVerify(env.Streams), NewCmdBundleShow(env.Streams),
+	b.AddCommand(NewCmdBundleCreate(env), NewCmdBundleVerify(env.Streams), NewCmdBundleShow(env.Streams), NewCmdBundlePush(env),
 		NewCmdBundleSign(env.Streams), NewCmdBundleKeygen(env.Streams))
 	return b
 }

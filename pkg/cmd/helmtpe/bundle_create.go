@@ -33,6 +33,7 @@ type BundleCreateOptions struct {
 	File       string
 	Output     string
 	Force      bool
+	Images     imageFlags
 	// SignKey is --sign-key: the private key the bundle is signed with as it is written.
 	SignKey string
 
@@ -59,10 +60,23 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 			and no bundle is written. A file that would contain the installation ID or another secret of
 			your values is refused, and so are images whose references would hold one (the rule of
 			"helm tpe images"). The summary
-			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".`),
+			ends with the bundle's digest: compare it on the other side with "bundle verify --digest".
+
+			--images (not the default: a bundle with images weighs gigabytes) carries the images too, as
+			an OCI image layout in the bundle: every image "helm tpe images" lists for your values (the
+			images the charts render; the vendor's container-manifest.txt is kept and compared, and an
+			image only it names is not carried), pulled with the credentials of Helm's registry
+			configuration (--registry-config) and of Docker's (docker login), pinned by digest, a
+			multi-platform index reduced to --platform, and each layer stored once however many images and
+			releases share it. The total size is printed before anything is downloaded, then the bytes of
+			each image; the layers stay in --cache-dir, so a rerun downloads only what it lacks. An image
+			above --max-image-size is refused, never truncated. Push them at the site with "bundle push".`),
 		Example: templates.Examples(`
 			# A two-hop upgrade path, with the values the images are rendered with
 			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml --output-file tpe-v7.3.1.tar.gz
+
+			# The same, carrying the images (linux/amd64)
+			helm tpe bundle create --from v7.1.3a --to v7.3.1 -f values.yaml --images --output-file tpe-v7.3.1.tar.gz
 
 			# A fresh install of 7.3.1, from a repository given by URL
 			helm tpe bundle create --to v7.3.1 --repo-url https://repository.thingpark.com/charts --installation-id-file ~/.tpe/id`),
@@ -78,6 +92,7 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, json or yaml (the bundle file is --output-file)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite the bundle file if it exists")
 	cmd.Flags().StringVar(&o.SignKey, "sign-key", "", "sign the bundle with this private key `FILE` (cosign's format, see bundle keygen; password from $COSIGN_PASSWORD or a prompt): bundle verify --key checks it")
+	o.Images.add(cmd)
 	return cmd
 }
 
@@ -131,6 +146,10 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	layout, err := o.Images.layout(o.env.Settings.RegistryConfig, o.ErrOut)
+	if err != nil {
+		return err
+	}
 	repo, err := o.Repo.open(o.env, vals, o.In, o.ErrOut)
 	if err != nil {
 		return err
@@ -144,7 +163,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	err = bundle.WriteFile(o.File, func(w io.Writer) error {
 		var err error
 		res, err = airgap.Create(ctx, airgap.Deps{Charts: repo, ChartRepository: repo.URL, Config: catalog.ConfigFromEnv(),
-			Images: renderImages, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
+			Images: renderImages, Layout: layout, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
 			airgap.Config{Matrix: m, From: from, To: to, Values: vals, Redactor: red, Host: host,
 				CreatedBy: "helm-tpe " + cli.Version().Version, Sign: signer.SignFunc()}, w)
 		return err
@@ -168,6 +187,9 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	fmt.Fprintf(o.Out, "Bundle:    %s (%s, built in %s)\n", o.File, bundle.Size(res.Size), time.Since(start).Round(time.Second))
 	fmt.Fprintf(o.Out, "Path:      %s\n", pathLine(bm))
 	fmt.Fprintf(o.Out, "Charts:    %d, images: %d, cluster-admin manifests: %d\n", countCharts(bm), len(bm.Images()), len(bm.Admin))
+	if l := bm.Layout; l != nil {
+		fmt.Fprintf(o.Out, "Carried:   %d images for %s, %s (%s referenced, each layer once)\n", len(l.Images), strings.Join(l.Platforms, ", "), bundle.Size(l.Size), bundle.Size(l.Referenced))
+	}
 	for _, ms := range bm.Missing {
 		fmt.Fprintf(o.Out, "Missing:   %s: %s\n", ms.What, ms.Reason)
 	}

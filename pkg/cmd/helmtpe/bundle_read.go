@@ -209,6 +209,16 @@ func writeBundle(w io.Writer, b *bundle.Bundle) error {
 			fmt.Fprintf(w, "  %s\n", i)
 		}
 	}
+	if l := m.Layout; l != nil {
+		fmt.Fprintf(w, "\nImages carried (%s; %s, %s referenced, each layer once; push them with bundle push):\n", strings.Join(l.Platforms, ", "), bundle.Size(l.Size), bundle.Size(l.Referenced))
+		t := cli.NewTable(w, "IMAGE", "DIGEST", "SIZE")
+		for _, i := range l.Images {
+			t.Row(i.Ref, i.Digest, bundle.Size(i.Size))
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
 	for _, r := range m.Releases {
 		if len(r.Samples) > 0 {
 			fmt.Fprintf(w, "\nCustomization samples of %s (the vendor's values files to start from):\n", r.Release.Name)

@@ -78,6 +78,11 @@ func TestBundleKeygenAndSign(t *testing.T) {
 		t.Errorf("verify without --key: %v", err)
 	}
 
+	// push refuses it before it reads the registry.
+	if _, _, err := run(t, nil, "bundle", "push", file, "--registry", "127.0.0.1:9/tpe", "--key", pub, "--cache-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "is not signed") {
+		t.Errorf("push --key of an unsigned bundle: %v", err)
+	}
+
 	// A wrong password: the key file is named, the password is not.
 	t.Setenv(EnvKeyPassword, "wrong password")
 	if _, _, err := run(t, nil, "bundle", "sign", file, "--key", priv); err == nil || !strings.Contains(err.Error(), priv) ||

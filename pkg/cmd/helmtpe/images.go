@@ -131,15 +131,24 @@ func (o *ImagesOptions) Validate() error {
 		return err
 	}
 	if o.Registry != "" {
-		o.Registry = strings.TrimSuffix(strings.TrimSpace(o.Registry), "/")
-		switch {
-		case strings.Contains(o.Registry, "://"):
-			return fmt.Errorf("--registry %s: give the registry as HOST[/PATH], without a scheme", o.Registry)
-		case o.Registry == "" || strings.ContainsAny(o.Registry, " \t@") || strings.HasPrefix(o.Registry, "/"):
-			return fmt.Errorf("--registry %q is not a registry HOST[/PATH]", o.Registry)
+		var err error
+		if o.Registry, err = checkRegistry(o.Registry); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// checkRegistry checks and cleans a --registry HOST[/PATH].
+func checkRegistry(r string) (string, error) {
+	r = strings.TrimSuffix(strings.TrimSpace(r), "/")
+	switch {
+	case strings.Contains(r, "://"):
+		return "", fmt.Errorf("--registry %s: give the registry as HOST[/PATH], without a scheme", r)
+	case r == "" || strings.ContainsAny(r, " \t@") || strings.HasPrefix(r, "/"):
+		return "", fmt.Errorf("--registry %q is not a registry HOST[/PATH]", r)
+	}
+	return r, nil
 }
 
 // Run resolves the release and lists its images (images.Run).

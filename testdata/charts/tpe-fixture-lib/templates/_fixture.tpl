@@ -22,6 +22,21 @@ app.kubernetes.io/part-of: thingpark-enterprise
 helm.sh/chart: {{ .root.Chart.Name }}-{{ .root.Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{/* tpe-fixture.image: dict root image. global.imageRegistry (unset by default), as the bitnami
+charts' key: every image comes from that registry, under its path without its original host (an
+image already under it is left as it is). The e2e tests point it at a registry of theirs. */}}
+{{- define "tpe-fixture.image" -}}
+{{- $img := .image }}
+{{- with .root.Values.global }}{{ with .imageRegistry }}
+{{- if not (hasPrefix (printf "%s/" .) $img) }}
+{{- $parts := splitList "/" $img }}
+{{- if and (gt (len $parts) 1) (regexMatch "[.:]|^localhost$" (first $parts)) }}{{ $parts = rest $parts }}{{ end }}
+{{- $img = printf "%s/%s" . (join "/" $parts) }}
+{{- end }}
+{{- end }}{{ end }}
+{{- $img }}
+{{- end -}}
+
 {{/* tpe-fixture.podspec: dict root name image priorityClassName cpu memory unschedulable */}}
 {{- define "tpe-fixture.podspec" -}}
 {{- with .priorityClassName }}
@@ -41,7 +56,7 @@ imagePullSecrets:
 {{- end }}
 containers:
 - name: {{ .name }}
-  image: {{ .image }}
+  image: {{ include "tpe-fixture.image" (dict "root" .root "image" .image) }}
   resources:
     requests:
       cpu: {{ if .unschedulable }}"1000"{{ else }}{{ .cpu | default "50m" }}{{ end }}
