@@ -90,13 +90,18 @@ func TestBundleImages(t *testing.T) {
 	}
 
 	dir := t.TempDir()
+	// The bundle is signed as it is built; the site checks it with the public key.
+	pw := "COSIGN_PASSWORD=e2e-images-signing-pw"
+	builder, other := filepath.Join(dir, "builder"), filepath.Join(dir, "other")
+	f.mustHelmTPE(t, "", []string{pw}, "bundle", "keygen", "--output-prefix", builder)
+	f.mustHelmTPE(t, "", []string{pw}, "bundle", "keygen", "--output-prefix", other)
 	cache := filepath.Join(dir, "cache")
 	file := filepath.Join(dir, "tpe-v7.3.1.tar.gz")
 	create := func(out string) framework.Result {
 		t.Helper()
 		t0 := time.Now()
-		r := f.mustHelmTPE(t, "", online, "bundle", "create", "--from", "v7.2.2c", "--to", "v7.3.1", "-f", f.Values, "-f", fromVendor,
-			"--images", "--cache-dir", cache, "--output-file", out)
+		r := f.mustHelmTPE(t, "", append(online, pw), "bundle", "create", "--from", "v7.2.2c", "--to", "v7.3.1", "-f", f.Values, "-f", fromVendor,
+			"--images", "--cache-dir", cache, "--output-file", out, "--sign-key", builder+".key")
 		t.Logf("bundle create --images (%s):\n%s\n%s", time.Since(t0).Round(time.Millisecond), r.Stdout, r.Stderr)
 		return r
 	}
@@ -127,6 +132,10 @@ func TestBundleImages(t *testing.T) {
 	vendor.Close()
 	env.StopRepo(t)
 	f.mustHelmTPE(t, "", offline, "bundle", "verify", file)
+	f.mustHelmTPE(t, "", offline, "bundle", "verify", file, "--key", builder+".pub")
+	// bundle sign rewrites an image bundle (streamed, its blobs as they are) with another signature.
+	f.mustHelmTPE(t, "", []string{pw}, "bundle", "sign", filepath.Join(dir, "again.tar.gz"), "--key", other+".key")
+	f.mustHelmTPE(t, "", offline, "bundle", "verify", filepath.Join(dir, "again.tar.gz"), "--key", other+".pub")
 	damaged := filepath.Join(dir, "damaged.tar.gz")
 	sd, _ := shared.Digest()
 	if err := registrytest.Damage(file, damaged, bundle.BlobPath(sd.String())); err != nil {
@@ -140,15 +149,22 @@ func TestBundleImages(t *testing.T) {
 	ca := writeFile(t, "site-ca.pem", string(site.CAPEM))
 	mirror := site.Host + "/tpe"
 	values := filepath.Join(dir, "mirror-values.yaml")
+	pushKey := builder + ".pub"
 	push := func(pass string) framework.Result {
 		t.Helper()
 		t0 := time.Now()
 		r := env.HelmTPEStdin(t, env.OperatorKubeconfig, append([]string{"HELM_NAMESPACE=" + f.NS}, offline...), strings.NewReader(pass+"\n"),
 			"bundle", "push", file, "--registry", mirror, "--ca-file", ca, "--username", sUser, "--password-stdin", "--cache-dir", filepath.Join(dir, "site-cache"),
-			"-f", f.Values, "-f", fromVendor, "--output-file", values)
+			"-f", f.Values, "-f", fromVendor, "--output-file", values, "--key", pushKey)
 		t.Logf("bundle push (exit %d, %s, %d blob uploads so far):\n%s\n%s", r.Code, time.Since(t0).Round(time.Millisecond), site.BlobUploads(), r.Stdout, r.Stderr)
 		return r
 	}
+	pushKey = other + ".pub"
+	r = push(sPass)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "another key") || site.BlobUploads() != 0 {
+		t.Errorf("push --key of a bundle signed with another key: want exit 1 and nothing pushed: %s", r.String())
+	}
+	pushKey = builder + ".pub"
 	r = push("not-the-password-e2e")
 	if r.Code != 1 || !strings.Contains(lastLine(r.Stderr), "401") || strings.Contains(r.Stderr, "not-the-password-e2e") {
 		t.Errorf("push with a wrong password: want exit 1 and one line with 401: %s", r.String())
@@ -170,7 +186,7 @@ func TestBundleImages(t *testing.T) {
 	mv, _ := os.ReadFile(values)
 	t.Logf("mirror values:\n%s", mv)
 
-	r = f.helmTPE(t, "", offline, "upgrade", "--bundle", file, "-f", f.Values, "-f", fromVendor, "-f", values, "--yes", "--timeout", "4m", "--pum-interval", "200ms", "--pum-timeout", "2m")
+	r = f.helmTPE(t, "", offline, "upgrade", "--bundle", file, "--key", builder+".pub", "-f", f.Values, "-f", fromVendor, "-f", values, "--yes", "--timeout", "4m", "--pum-interval", "200ms", "--pum-timeout", "2m")
 	if r.Code != 0 {
 		t.Fatalf("upgrade --bundle with the mirror values: %s", redact(r.String()))
 	}

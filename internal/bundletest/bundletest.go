@@ -3,7 +3,15 @@
 package bundletest
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
@@ -52,4 +60,78 @@ func Bytes(t testing.TB, images []string, tags ...string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// Files returns the regular files of a .tar.gz (a bundle, or a packed chart) in their order,
+// and their contents.
+func Files(t testing.TB, data []byte) ([]string, map[string][]byte) {
+	t.Helper()
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	var names []string
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names, files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		files[h.Name] = b
+	}
+}
+
+// Pack returns the .tar.gz of files, in the order of names.
+func Pack(t testing.TB, names []string, files map[string][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, n := range names {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Resum returns the bundle data with change applied to each file's content and, when resum is
+// set, SHA256SUMS written again for the changed files (its signature kept as it is): what
+// someone who replaces a file of a bundle does.
+func Resum(t testing.TB, data []byte, resum bool, change func(name string, body []byte) []byte) []byte {
+	t.Helper()
+	names, files := Files(t, data)
+	var sums strings.Builder
+	for _, n := range names {
+		files[n] = change(n, files[n])
+		if n != bundle.SumsFile && n != bundle.SignatureFile {
+			s := sha256.Sum256(files[n])
+			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(s[:]), n)
+		}
+	}
+	if resum {
+		files[bundle.SumsFile] = []byte(sums.String())
+	}
+	return Pack(t, names, files)
 }

@@ -68,6 +68,9 @@ type Config struct {
 	CreatedBy string
 	Host      string
 	Now       func() time.Time
+	// Sign, when set, signs the bundle's bundle.json and SHA256SUMS as it is written
+	// (bundle.WriteSigned).
+	Sign bundle.Signer
 }
 
 // Result is a written bundle.
@@ -224,7 +227,7 @@ func Create(ctx context.Context, d Deps, cfg Config, w io.Writer) (*Result, erro
 		}
 		files, blobs = append(files, lf...), lb
 	}
-	written, err := bundle.WriteBlobs(w, m, files, blobs, red.Secrets(), nil)
+	written, err := bundle.WriteBlobs(w, m, files, blobs, red.Secrets(), nil, cfg.Sign)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func layoutBundle(t *testing.T, layer []byte) ([]byte, string) {
 	files := []File{{Path: LayoutDir + "/index.json", Data: []byte("{}")}, {Path: BlobPath(md), Data: man}}
 	blobs := []Blob{{Digest: ld, Size: int64(len(layer)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer)), nil }}}
 	var buf bytes.Buffer
-	if _, err := WriteBlobs(&buf, m, files, blobs, nil, nil); err != nil {
+	if _, err := WriteBlobs(&buf, m, files, blobs, nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), ld
@@ -67,11 +67,11 @@ func TestBlobsStreamed(t *testing.T) {
 func TestBlobWriteChecksDigest(t *testing.T) {
 	m := &Manifest{Created: time.Unix(0, 0), To: "v1"}
 	d := "sha256:" + strings.Repeat("a", 64)
-	_, err := WriteBlobs(io.Discard, m, nil, []Blob{{Digest: d, Size: 3, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("abc")), nil }}}, nil, nil)
+	_, err := WriteBlobs(io.Discard, m, nil, []Blob{{Digest: d, Size: 3, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("abc")), nil }}}, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "its content has digest") {
 		t.Fatalf("a blob whose content is not its digest: %v", err)
 	}
-	_, err = WriteBlobs(io.Discard, m, nil, []Blob{{Digest: d, Size: MaxBlob + 1}}, nil, nil)
+	_, err = WriteBlobs(io.Discard, m, nil, []Blob{{Digest: d, Size: MaxBlob + 1}}, nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "above the bound") {
 		t.Fatalf("a blob above the bound: %v", err)
 	}

@@ -3,7 +3,8 @@
 // the vendor. It holds the four charts of every release on the path, the release manifests
 // (VERSIONS), the vendor's image list of each release (container-manifest.txt) where published, the
 // images the charts render with the operator's values, the cluster-admin manifests the hops name,
-// bundle.json (what, when, from where) and SHA256SUMS (every other file, `sha256sum -c` format).
+// bundle.json (what, when, from where) and SHA256SUMS (every other file, `sha256sum -c` format),
+// and, when it is signed, signature.sigstore.json (sign.go; package bundlesign makes and checks it).
 //
 // This package writes (write.go, file.go), reads and verifies (read.go) the file; it imports no Helm package, so kubectl-tpe can
 // read a bundle too. It never holds the installation ID: Write refuses content that contains one

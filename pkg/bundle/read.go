@@ -190,7 +190,7 @@ func ReadWith(name string, r io.Reader, opt ReadOptions) (*Bundle, error) {
 		listed[file] = true
 	}
 	for _, f := range b.order {
-		if f != SumsFile && !listed[f] {
+		if f != SumsFile && f != SignatureFile && !listed[f] {
 			return nil, bad("holds %s, which %s does not list: it was modified", f, SumsFile)
 		}
 	}

@@ -33,12 +33,18 @@ func (p Progress) say(format string, a ...any) {
 // holds one of secrets (the installation ID, the values' secrets) is refused: the bundle travels.
 // It returns the bundle's digest (sha256 of the whole file) and size.
 func Write(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress) (Written, error) {
-	return WriteBlobs(w, m, files, nil, secrets, progress)
+	return WriteBlobs(w, m, files, nil, secrets, progress, nil)
+}
+
+// WriteSigned is Write, and with sign set it adds, after SHA256SUMS, the signature of bundle.json
+// and SHA256SUMS (SignatureFile, which SHA256SUMS does not list).
+func WriteSigned(w io.Writer, m *Manifest, files []File, secrets []string, progress Progress, sign Signer) (Written, error) {
+	return WriteBlobs(w, m, files, nil, secrets, progress, sign)
 }
 
 // WriteBlobs is Write with the blobs of the bundle's image layout, written from their streams
-// after the files (blobs.go).
-func WriteBlobs(w io.Writer, m *Manifest, files []File, blobs []Blob, secrets []string, progress Progress) (Written, error) {
+// after the files (blobs.go), and with sign set the signature (WriteSigned).
+func WriteBlobs(w io.Writer, m *Manifest, files []File, blobs []Blob, secrets []string, progress Progress, sign Signer) (Written, error) {
 	m.Format = Format
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -49,6 +55,9 @@ func WriteBlobs(w io.Writer, m *Manifest, files []File, blobs []Blob, secrets []
 	for _, f := range all {
 		if err := checkPath(f.Path); err != nil {
 			return Written{}, err
+		}
+		if f.Path == SignatureFile {
+			return Written{}, fmt.Errorf("bundle: %s is the signature's name, not a file of the content", f.Path)
 		}
 		if seen[f.Path] {
 			return Written{}, fmt.Errorf("bundle: %s twice", f.Path)
@@ -89,6 +98,9 @@ func WriteBlobs(w io.Writer, m *Manifest, files []File, blobs []Blob, secrets []
 		fmt.Fprintf(&sums, "%s  %s\n", strings.TrimPrefix(b.Digest, "sha256:"), BlobPath(b.Digest))
 	}
 	if err := writeEntry(tw, SumsFile, []byte(sums.String()), m.Created); err != nil {
+		return Written{}, err
+	}
+	if err := addSignature(tw, sign, all[0].Data, []byte(sums.String()), m.Created, progress); err != nil {
 		return Written{}, err
 	}
 	if err := tw.Close(); err != nil {

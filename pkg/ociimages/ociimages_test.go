@@ -87,7 +87,7 @@ func (f *fixture) create(t *testing.T, cache string) (string, *ociimages.Plan) {
 	file := filepath.Join(t.TempDir(), "b.tar.gz")
 	m := &bundle.Manifest{Created: time.Unix(0, 0), To: "v1", Layout: lay}
 	err = bundle.WriteFile(file, func(w io.Writer) error {
-		_, err := bundle.WriteBlobs(w, m, files, blobs, nil, nil)
+		_, err := bundle.WriteBlobs(w, m, files, blobs, nil, nil, nil)
 		return err
 	})
 	if err != nil {

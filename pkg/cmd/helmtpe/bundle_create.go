@@ -16,6 +16,7 @@ import (
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/airgap"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundlesign"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/catalog"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
@@ -33,6 +34,8 @@ type BundleCreateOptions struct {
 	Output     string
 	Force      bool
 	Images     imageFlags
+	// SignKey is --sign-key: the private key the bundle is signed with as it is written.
+	SignKey string
 
 	env *Env
 	genericiooptions.IOStreams
@@ -88,6 +91,7 @@ func NewCmdBundleCreate(env *Env) *cobra.Command {
 	cli.AliasFlag(cmd.Flags(), "output-file", "file")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "format of the summary: table, wide, json or yaml (the bundle file is --output-file)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite the bundle file if it exists")
+	cmd.Flags().StringVar(&o.SignKey, "sign-key", "", "sign the bundle with this private key `FILE` (cosign's format, see bundle keygen; password from $COSIGN_PASSWORD or a prompt): bundle verify --key checks it")
 	o.Images.add(cmd)
 	return cmd
 }
@@ -136,6 +140,12 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	if err := o.checkFile(); err != nil {
 		return err
 	}
+	var signer *bundlesign.Signer
+	if o.SignKey != "" {
+		if signer, err = loadSigner("--sign-key", o.SignKey, o.In, o.ErrOut); err != nil {
+			return err
+		}
+	}
 	layout, err := o.Images.layout(o.env.Settings.RegistryConfig, o.ErrOut)
 	if err != nil {
 		return err
@@ -155,7 +165,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		res, err = airgap.Create(ctx, airgap.Deps{Charts: repo, ChartRepository: repo.URL, Config: catalog.ConfigFromEnv(),
 			Images: renderImages, Layout: layout, Progress: func(f string, a ...any) { fmt.Fprintf(o.ErrOut, f+"\n", a...) }},
 			airgap.Config{Matrix: m, From: from, To: to, Values: vals, Redactor: red, Host: host,
-				CreatedBy: "helm-tpe " + cli.Version().Version}, w)
+				CreatedBy: "helm-tpe " + cli.Version().Version, Sign: signer.SignFunc()}, w)
 		return err
 	})
 	if err != nil {
@@ -168,7 +178,7 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 	bm := res.Manifest
 	if !format.IsTable() {
 		sum := BundleCreateResult{File: o.File, From: bm.From, Releases: bm.ReleaseNames(), Charts: countCharts(bm),
-			Images: len(bm.Images()), AdminManifests: len(bm.Admin), Digest: res.Digest, Size: res.Size}
+			Images: len(bm.Images()), AdminManifests: len(bm.Admin), Digest: res.Digest, Size: res.Size, Signed: signer != nil}
 		for _, ms := range bm.Missing {
 			sum.Missing = append(sum.Missing, ms.What+": "+ms.Reason)
 		}
@@ -184,7 +194,12 @@ func (o *BundleCreateOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "Missing:   %s: %s\n", ms.What, ms.Reason)
 	}
 	fmt.Fprintf(o.Out, "Digest:    %s\n", res.Digest)
-	fmt.Fprintf(o.Out, "\nOn the deployment machine: helm tpe bundle verify %s --digest %s\n", filepath.Base(o.File), res.Digest)
+	verify := ""
+	if signer != nil {
+		fmt.Fprintf(o.Out, "Signed:    with %s (key hint %s)\n", o.SignKey, signer.Hint())
+		verify = " --key PUBLIC-KEY"
+	}
+	fmt.Fprintf(o.Out, "\nOn the deployment machine: helm tpe bundle verify %s --digest %s%s\n", filepath.Base(o.File), res.Digest, verify)
 	return nil
 }
 
@@ -199,6 +214,7 @@ type BundleCreateResult struct {
 	Missing        []string `json:"missing,omitempty"`
 	Digest         string   `json:"digest"`
 	Size           int64    `json:"size"`
+	Signed         bool     `json:"signed"`
 }
 
 func pathLine(m *bundle.Manifest) string {

@@ -35,6 +35,8 @@ type BundlePushOptions struct {
 	ValuesFile    string
 	CacheDir      string
 	Output        string
+	// Key is --key: the public key the bundle must be signed with (CheckSignature).
+	Key string
 
 	env    *Env
 	format cli.Format
@@ -82,6 +84,9 @@ func NewCmdBundlePush(env *Env) *cobra.Command {
 			certificate; --insecure-skip-tls-verify skips the check of it (a lab only). No password is
 			printed or logged.
 
+			With --key, the bundle must be signed with that public key's private key and unchanged since
+			(as "bundle verify --key" checks it): nothing is pushed otherwise.
+
 			Exit codes: 0 the images are pushed and pullable, 1 error.`),
 		Example: templates.Examples(`
 			# Push into the site's registry, and keep the values that take the images from it
@@ -110,6 +115,7 @@ func NewCmdBundlePush(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&o.ValuesFile, "output-file", "", "write the values that take the images from the registry to this `FILE` instead of stdout")
 	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "the `DIR` the bundle's layers are extracted into (default <user cache dir>/helm-tpe/images)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table (the values as YAML), wide, json or yaml (what was pushed, and the values)")
+	cmd.Flags().StringVar(&o.Key, "key", "", "public key `FILE` (cosign's format) the bundle must be signed with: an unsigned bundle, one signed with another key or changed since is refused before anything is pushed; without --key a bundle is accepted on its checksums alone")
 	_ = cmd.MarkFlagRequired("registry")
 	return cmd
 }
@@ -172,6 +178,11 @@ func (o *BundlePushOptions) Run(ctx context.Context) error {
 	b, err := bundle.OpenWith(o.File, bundle.ReadOptions{Blob: ociimages.CacheSink(dir)})
 	if err != nil {
 		return pushError(err)
+	}
+	if o.Key != "" {
+		if _, err := CheckSignature(b, "--key", o.Key); err != nil {
+			return err
+		}
 	}
 	if b.Manifest.Layout == nil {
 		return fmt.Errorf("the bundle %s carries no images: build it with bundle create --images", o.File)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/bundle"
+	"github.com/thingpark-tools/kubectl-tpe/pkg/bundlesign"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 )
 
@@ -19,6 +20,8 @@ import (
 type BundleReadOptions struct {
 	File   string
 	Digest string
+	// Key is --key of verify: the public key the bundle must be signed with.
+	Key    string
 	Output string
 	format cli.Format
 	verify bool
@@ -34,19 +37,26 @@ type BundleReport struct {
 	Manifest bundle.Manifest `json:"manifest"`
 	Files    []bundle.Entry  `json:"files,omitempty"`
 	Images   []string        `json:"images"`
+	// Signed is whether the bundle holds a signature; Signature the signature verified with --key.
+	Signed    bool               `json:"signed"`
+	Signature *bundlesign.Signed `json:"signature,omitempty"`
 }
 
 // NewCmdBundleVerify builds `helm tpe bundle verify`.
 func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &BundleReadOptions{Output: "table", verify: true, IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:   "verify FILE [--digest sha256:...]",
+		Use:   "verify FILE [--digest sha256:...] [--key PUB]",
 		Short: "Check a release bundle: complete, unmodified, every checksum right",
 		Long: templates.LongDesc(`
 			Check a release bundle to its last byte: a complete gzip and tar stream, every file listed in
 			its SHA256SUMS with the right checksum and nothing else, its bundle.json readable and naming
 			only files it holds. With --digest, the whole file must also have the digest that
-			"bundle create" printed (this catches a bundle rebuilt by someone else).
+			"bundle create" printed (this catches a bundle rebuilt by someone else). With --key, the
+			bundle must also be signed with that public key's private key ("bundle create --sign-key",
+			"bundle sign"), and its bundle.json and SHA256SUMS be the ones signed: this refuses a
+			bundle unsigned, signed with another key, or changed and re-summed since it was signed.
+			Without --key a signed bundle is checked on its checksums alone, as an unsigned one.
 
 			Exit codes: 0 the bundle verifies, 2 it does not (the message says what is wrong), 1 error.`),
 		Example: templates.Examples(`
@@ -54,7 +64,10 @@ func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 			helm tpe bundle verify tpe-v7.3.1.tar.gz
 
 			# ... and that it is the one that was built (the digest bundle create printed)
-			helm tpe bundle verify tpe-v7.3.1.tar.gz --digest sha256:4f1c...`),
+			helm tpe bundle verify tpe-v7.3.1.tar.gz --digest sha256:4f1c...
+
+			# ... and that it was signed with the builder's key, and not changed since
+			helm tpe bundle verify tpe-v7.3.1.tar.gz --key tpe-bundle.pub`),
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: cobra.FixedCompletions(nil, cobra.ShellCompDirectiveDefault),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,6 +77,7 @@ func NewCmdBundleVerify(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Digest, "digest", "", "the `DIGEST` that bundle create printed (sha256:...)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
+	cmd.Flags().StringVar(&o.Key, "key", "", "the public key `FILE` (cosign's format) the bundle must be signed with; without it a signature is not checked")
 	return cmd
 }
 
@@ -122,6 +136,16 @@ func (o *BundleReadOptions) Run() error {
 		return cli.Failed(fmt.Errorf("bundle %s: its digest is %s, not the --digest %s: it is not the bundle that was built; build and carry it again", o.File, b.Digest, o.Digest))
 	}
 	rep := BundleReport{File: o.File, Verified: true, Digest: b.Digest, Size: b.Size, Manifest: b.Manifest, Images: b.Manifest.Images()}
+	_, rep.Signed = b.Signature()
+	if o.Key != "" {
+		if rep.Signature, err = CheckSignature(b, "--key", o.Key); err != nil {
+			var ve *bundlesign.VerifyError
+			if errors.As(err, &ve) {
+				return cli.Failed(err)
+			}
+			return err
+		}
+	}
 	if !o.verify {
 		rep.Files = b.Files()
 	}
@@ -133,6 +157,12 @@ func (o *BundleReadOptions) Run() error {
 		fmt.Fprintf(o.Out, "Bundle %s verifies: %d files, %s, every checksum matches", o.File, len(files), bundle.Size(b.Size))
 		if o.Digest != "" {
 			fmt.Fprint(o.Out, ", digest matches")
+		}
+		switch {
+		case rep.Signature != nil:
+			fmt.Fprintf(o.Out, ", signed with %s (key hint %s)", o.Key, rep.Signature.Hint)
+		case rep.Signed:
+			fmt.Fprint(o.Out, "; it is signed, not checked (pass --key to check who signed it)")
 		}
 		fmt.Fprintf(o.Out, "\nPath: %s; built %s on %s by %s\n", pathLine(&b.Manifest), b.Manifest.Created.Format(time.RFC3339), orUnknown(b.Manifest.Host), b.Manifest.CreatedBy)
 		fmt.Fprintf(o.Out, "Digest: %s\n", b.Digest)
@@ -155,6 +185,9 @@ func writeBundle(w io.Writer, b *bundle.Bundle) error {
 	fmt.Fprintf(w, "Charts from: %s\n", m.ChartRepository)
 	if m.ConfigRepository != "" {
 		fmt.Fprintf(w, "Files from:  %s\n", m.ConfigRepository)
+	}
+	if _, ok := b.Signature(); ok {
+		fmt.Fprintln(w, "Signed:      yes, not checked here (bundle verify --key PUB checks it)")
 	}
 	fmt.Fprintf(w, "Path:        %s\n\n", pathLine(&m))
 	t := cli.NewTable(w, "RELEASE", "CHART", "VERSION", "SIZE")

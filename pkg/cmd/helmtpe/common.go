@@ -64,6 +64,8 @@ type repoFlags struct {
 	AllowInsecureHTTP bool
 	// Bundle is --bundle: the charts come from this release bundle, no repository is contacted.
 	Bundle string
+	// Key is --key: the public key --bundle must be signed with (CheckSignature).
+	Key string
 
 	bundle *bundle.Bundle
 }
@@ -100,6 +102,7 @@ func checkPlainHTTP(u, from string, allowed bool, errOut io.Writer) error {
 // addBundle adds --bundle.
 func (r *repoFlags) addBundle(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.Bundle, "bundle", "", "release bundle `FILE` (made by helm tpe bundle create) to take the charts from instead of a repository: nothing is downloaded")
+	cmd.Flags().StringVar(&r.Key, "key", "", "public key `FILE` (cosign's format) --bundle must be signed with: an unsigned bundle, one signed with another key or changed since is refused before anything is done; without --key a bundle is accepted on its checksums alone")
 }
 
 // validateSource checks where the charts come from: --chart-dir must be a directory and excludes
@@ -114,6 +117,9 @@ func (r *repoFlags) validateSource(t *targetFlags, chartDir string) error {
 		}
 	}
 	if r.Bundle == "" {
+		if r.Key != "" {
+			return fmt.Errorf("--key checks the signature of a release bundle: pass the bundle with --bundle too")
+		}
 		return nil
 	}
 	switch {
@@ -127,12 +133,17 @@ func (r *repoFlags) validateSource(t *targetFlags, chartDir string) error {
 	return nil
 }
 
-// openBundle reads and verifies --bundle once.
+// openBundle reads and verifies --bundle once, and its signature with --key.
 func (r *repoFlags) openBundle() (*bundle.Bundle, error) {
 	if r.bundle == nil {
 		b, err := bundle.Open(r.Bundle, nil)
 		if err != nil {
 			return nil, fmt.Errorf("--bundle: %w", err)
+		}
+		if r.Key != "" {
+			if _, err := CheckSignature(b, "--key", r.Key); err != nil {
+				return nil, err
+			}
 		}
 		r.bundle = b
 	}
