@@ -165,7 +165,7 @@ func NewCmdBundleSign(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.Key, "key", "", "the private key `FILE` to sign with (cosign's format; password from $COSIGN_PASSWORD or a prompt)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -194,7 +194,7 @@ func (o *BundleSignOptions) Run() error {
 		return err
 	}
 	res := BundleSignResult{File: o.File, KeyFile: o.Key, KeyHint: s.Hint(), Digest: w.Digest, Size: w.Size}
-	if format != cli.FormatTable {
+	if !format.IsTable() {
 		return cli.WriteData(o.Out, format, res)
 	}
 	fmt.Fprintf(o.Out, "Bundle %s signed with %s (key hint %s); bundle.json and SHA256SUMS unchanged\n", o.File, o.Key, s.Hint())
@@ -236,7 +236,7 @@ func NewCmdBundleKeygen(streams genericiooptions.IOStreams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run() },
 	}
 	cmd.Flags().StringVar(&o.Prefix, "output-prefix", o.Prefix, "write the key pair to `PREFIX`.key and PREFIX.pub")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: table, wide, json or yaml")
 	return cmd
 }
 
@@ -262,7 +262,7 @@ func (o *BundleKeygenOptions) Run() error {
 	if err != nil {
 		return keyError("--output-prefix", err)
 	}
-	if format != cli.FormatTable {
+	if !format.IsTable() {
 		return cli.WriteData(o.Out, format, kf)
 	}
 	fmt.Fprintf(o.Out, "Private key: %s (mode 0600, encrypted with the password): keep it, and its password, where bundles are built\n", kf.Private)
