@@ -8,15 +8,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/thingpark-tools/kubectl-tpe/pkg/cli"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/input"
-	"github.com/thingpark-tools/kubectl-tpe/pkg/manifest"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/podexec"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/pum"
 	"github.com/thingpark-tools/kubectl-tpe/pkg/text"
@@ -278,26 +275,4 @@ func (o *PUMStatusOptions) print(st *pum.Status) error {
 		return writePUMTable(out, st, time.Time{})
 	}
 	return writePUMTable(out, st, o.Now())
-}
-
-// pumMissing returns a *pum.NotShippedError, naming the installed release, when deploy/pum does not
-// exist. It reads the cluster only through a real executor (tests inject theirs).
-func pumMissing(ctx context.Context, ex podexec.Executor, namespace string) error {
-	k, ok := ex.(podexec.Kube)
-	if !ok || k.Client == nil {
-		return nil
-	}
-	if _, err := k.Client.AppsV1().Deployments(namespace).Get(ctx, pum.Deployment, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		return pum.Explain(ctx, k.Client, manifest.MustLoad(), &pum.NotShippedError{Namespace: namespace})
-	}
-	return nil
-}
-
-// explainPUM names the installed release in a *pum.NotShippedError (a release without a
-// post-upgrade manager); other errors are returned as they are.
-func explainPUM(ctx context.Context, ex podexec.Executor, err error) error {
-	if k, ok := ex.(podexec.Kube); ok {
-		return pum.Explain(ctx, k.Client, manifest.MustLoad(), err)
-	}
-	return err
 }
