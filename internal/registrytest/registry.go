@@ -59,6 +59,9 @@ type Registry struct {
 	srv  *httptest.Server
 	app  *handlers.App
 	down atomic.Bool
+	// readOnly answers 403 DENIED to every write, as a registry does to an account that may only
+	// pull.
+	readOnly atomic.Bool
 	// blobUploads counts the blob uploads finished (PUT .../blobs/uploads/...), heads the blob
 	// HEADs, uploadLimit drops every request after that many uploads (-1: none).
 	blobUploads, heads, requests atomic.Int64
@@ -121,6 +124,12 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		panic(http.ErrAbortHandler) // the connection is dropped, as by a registry gone
 	}
 	r.requests.Add(1)
+	if r.readOnly.Load() && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+		return
+	}
 	upload := req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/blobs/uploads/")
 	if upload {
 		if lim := r.uploadLimit.Load(); lim >= 0 && r.blobUploads.Load() >= lim {
@@ -156,6 +165,9 @@ func (r *Registry) Close() {
 
 // Down makes the registry drop every connection (up false) or serve again (up true).
 func (r *Registry) Down(down bool) { r.down.Store(down) }
+
+// ReadOnly makes the registry deny every write with 403 (true) or accept writes again (false).
+func (r *Registry) ReadOnly(on bool) { r.readOnly.Store(on) }
 
 // FailAfterUploads makes the registry go down once n more blob uploads are finished (-1: never).
 func (r *Registry) FailAfterUploads(n int64) {

@@ -192,6 +192,16 @@ func TestPushToSiteRegistry(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), "not-the-pw-42") {
 		t.Fatalf("push with a wrong password: %v", err)
 	}
+	// 403: an account that may only pull; one line, no password, nothing uploaded.
+	site.ReadOnly(true)
+	_, err = push(t, file, site, siteUser, sitePass)
+	if err == nil || !strings.Contains(err.Error(), "403 Forbidden") || strings.Contains(err.Error(), sitePass) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("push with an account that may only pull: %v", err)
+	}
+	if n := site.BlobUploads(); n != 0 {
+		t.Fatalf("a denied push uploaded %d blobs", n)
+	}
+	site.ReadOnly(false)
 	// The registry goes down after two blob uploads: the push fails; run again, it resumes.
 	site.FailAfterUploads(2)
 	if _, err := push(t, file, site, siteUser, sitePass); err == nil || !strings.Contains(err.Error(), "cannot be reached") {
