@@ -619,7 +619,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 		{name: "subcommands", words: []string{"kubectl-tpe", ""}, has: []string{"completion", "version"}},
 		{name: "one subcommand", words: []string{"kubectl-tpe", "comp"}, want: []string{"completion"}},
 		{name: "shells", words: []string{"kubectl-tpe", "completion", ""}, want: []string{"bash", "fish", "powershell", "zsh"}},
-		{name: "output formats", words: []string{"kubectl-tpe", "version", "-o", ""}, want: []string{"json", "table", "yaml"}},
+		{name: "output formats", words: []string{"kubectl-tpe", "version", "-o", ""}, want: []string{"json", "table", "wide", "yaml"}},
 		{name: "namespaces from the cluster", words: []string{"kubectl-tpe", "--kubeconfig", env.AdminKubeconfig, "version", "-n", "thingpark-e"}, want: []string{env.Namespace}},
 	}
 	cmdPath := commandWithFlag(t, "hosting")
