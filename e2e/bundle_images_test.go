@@ -191,18 +191,7 @@ func TestBundleImages(t *testing.T) {
 		t.Fatalf("upgrade --bundle with the mirror values: %s", redact(r.String()))
 	}
 	f.wantRelease(t, charts731)
-	out := env.KubectlAdmin(t, "-n", f.NS, "get", "deploy,statefulset,cronjob,job", "-o",
-		`jsonpath={range .items[*]}{..containers[*].image}{" "}{..initContainers[*].image}{"\n"}{end}`)
-	n := 0
-	for _, img := range strings.Fields(out) {
-		n++
-		if !strings.HasPrefix(img, mirror+"/") {
-			t.Errorf("the cluster runs %s, not from the mirror %s", img, mirror)
-		}
-	}
-	if n == 0 {
-		t.Errorf("no image in the cluster's pod specs: %q", out)
-	}
+	podImagesFrom(t, f.NS, mirror)
 	f.noLeaks(t)
 }
 
