@@ -33,20 +33,7 @@ import (
 // site's registry.
 func TestBundleImages(t *testing.T) {
 	const vUser, vPass, sUser, sPass = "vendor", "vendor-registry-pw-e2e", "site", "site-registry-pw-e2e"
-	vendor, err := registrytest.Start(registrytest.Options{User: vUser, Password: vPass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vendor.Close()
-	site, err := registrytest.Start(registrytest.Options{User: sUser, Password: sPass, TLS: true, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-
-	f := newEvFixture(t)
-	env.ResetController(t)
-	env.SetPUM(t, "done")
+	vendor, site, f := newRegistryFixture(t, vUser, vPass, sUser, sPass)
 	cfg := configrepo.New([]configrepo.Ref{{Name: "v7.3.1", Versions: "x"}}, nil)
 	srv := httptest.NewServer(cfg)
 	defer srv.Close()

@@ -95,20 +95,7 @@ func TestInstallDocAirGap(t *testing.T) {
 	const vUser, vPass, sUser, sPass = "vendor", "vendor-registry-pw-doc", "tpe", "site-registry-pw-doc"
 	cmds := docAirGapCommands(t, filepath.Join(env.Root, "docs", "install.md"))
 
-	vendor, err := registrytest.Start(registrytest.Options{User: vUser, Password: vPass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vendor.Close()
-	site, err := registrytest.Start(registrytest.Options{User: sUser, Password: sPass, TLS: true, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-
-	f := newEvFixture(t)
-	env.ResetController(t)
-	env.SetPUM(t, "done")
+	vendor, site, f := newRegistryFixture(t, vUser, vPass, sUser, sPass)
 	cfg := configrepo.New([]configrepo.Ref{{Name: "v7.2.2c", Versions: "x"}, {Name: "v7.3.1", Versions: "x"}}, nil)
 	srv := httptest.NewServer(cfg)
 	defer srv.Close()
@@ -319,4 +306,24 @@ func preflightHarnessOnly(t *testing.T, table string) bool {
 		}
 	}
 	return ok
+}
+
+// newRegistryFixture starts the vendor's registry (basic auth) and the site's (TLS, basic auth),
+// both closed when the test ends, and the fixture of a TPE installation with PUM done.
+func newRegistryFixture(t *testing.T, vUser, vPass, sUser, sPass string) (vendor, site *registrytest.Registry, f *evFixture) {
+	t.Helper()
+	vendor, err := registrytest.Start(registrytest.Options{User: vUser, Password: vPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(vendor.Close)
+	site, err = registrytest.Start(registrytest.Options{User: sUser, Password: sPass, TLS: true, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(site.Close)
+	f = newEvFixture(t)
+	env.ResetController(t)
+	env.SetPUM(t, "done")
+	return vendor, site, f
 }
