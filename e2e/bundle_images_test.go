@@ -33,20 +33,7 @@ import (
 // site's registry.
 func TestBundleImages(t *testing.T) {
 	const vUser, vPass, sUser, sPass = "vendor", "vendor-registry-pw-e2e", "site", "site-registry-pw-e2e"
-	vendor, err := registrytest.Start(registrytest.Options{User: vUser, Password: vPass})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vendor.Close()
-	site, err := registrytest.Start(registrytest.Options{User: sUser, Password: sPass, TLS: true, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer site.Close()
-
-	f := newEvFixture(t)
-	env.ResetController(t)
-	env.SetPUM(t, "done")
+	vendor, site, f := newRegistryFixture(t, vUser, vPass, sUser, sPass)
 	cfg := configrepo.New([]configrepo.Ref{{Name: "v7.3.1", Versions: "x"}}, nil)
 	srv := httptest.NewServer(cfg)
 	defer srv.Close()
@@ -191,18 +178,7 @@ func TestBundleImages(t *testing.T) {
 		t.Fatalf("upgrade --bundle with the mirror values: %s", redact(r.String()))
 	}
 	f.wantRelease(t, charts731)
-	out := env.KubectlAdmin(t, "-n", f.NS, "get", "deploy,statefulset,cronjob,job", "-o",
-		`jsonpath={range .items[*]}{..containers[*].image}{" "}{..initContainers[*].image}{"\n"}{end}`)
-	n := 0
-	for _, img := range strings.Fields(out) {
-		n++
-		if !strings.HasPrefix(img, mirror+"/") {
-			t.Errorf("the cluster runs %s, not from the mirror %s", img, mirror)
-		}
-	}
-	if n == 0 {
-		t.Errorf("no image in the cluster's pod specs: %q", out)
-	}
+	podImagesFrom(t, f.NS, mirror)
 	f.noLeaks(t)
 }
 
